@@ -1,0 +1,54 @@
+namespace AppRuntime;
+
+/// <summary>A snapshot of a queue's counters.</summary>
+public readonly record struct QueueStats
+{
+    /// <summary>Tasks ready to be delivered now.</summary>
+    public long Depth { get; init; }
+
+    /// <summary>Tasks leased to consumers and not yet settled.</summary>
+    public long InFlight { get; init; }
+
+    /// <summary>Tasks waiting for a retry delay or a not-before time.</summary>
+    public long Delayed { get; init; }
+
+    /// <summary>Tasks in the dead-letter store.</summary>
+    public long DeadLettered { get; init; }
+
+    /// <summary>Tasks published since the queue was created.</summary>
+    public long Published { get; init; }
+
+    /// <summary>Tasks acknowledged since the queue was created.</summary>
+    public long Acked { get; init; }
+
+    /// <summary>Nacks since the queue was created (including those that dead-lettered).</summary>
+    public long Nacked { get; init; }
+
+    /// <summary>The queue's capacity (0 when unbounded).</summary>
+    public int Capacity { get; init; }
+
+    /// <summary>Consumers currently attached, where the backend knows.</summary>
+    public int Consumers { get; init; }
+
+    /// <summary>Tasks the queue holds: ready, delayed and in flight. Capacity bounds this number.</summary>
+    public long Outstanding => Depth + InFlight + Delayed;
+}
+
+/// <summary>A task in the dead-letter store.</summary>
+/// <param name="Id">The task id.</param>
+/// <param name="Queue">The queue it came from.</param>
+/// <param name="TaskType">The task type.</param>
+/// <param name="Attempts">Deliveries made before it was dead-lettered.</param>
+/// <param name="Reason">Why it was dead-lettered (the last error).</param>
+/// <param name="EnqueuedAt">When it was first published.</param>
+/// <param name="DeadLetteredAt">When it was dead-lettered.</param>
+/// <param name="Payload">A text rendering of the payload for operators (may be truncated), when the backend has one.</param>
+public sealed record DeadLetter(
+    string Id,
+    string Queue,
+    string TaskType,
+    int Attempts,
+    string Reason,
+    DateTimeOffset EnqueuedAt,
+    DateTimeOffset DeadLetteredAt,
+    string? Payload);

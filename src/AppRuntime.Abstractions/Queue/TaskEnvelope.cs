@@ -1,0 +1,60 @@
+namespace AppRuntime;
+
+/// <summary>
+/// A task as it travels through a queue: the payload plus the metadata every backend keeps with it.
+/// Envelopes are immutable; a backend produces a new one (for example with a higher <see cref="Attempt"/>) on redelivery.
+/// </summary>
+/// <typeparam name="T">The task type carried by the queue.</typeparam>
+public sealed record TaskEnvelope<T>
+{
+    /// <summary>Creates an envelope.</summary>
+    public TaskEnvelope(string id, string taskType, T payload, DateTimeOffset enqueuedAt)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentException.ThrowIfNullOrEmpty(taskType);
+        Id = id;
+        TaskType = taskType;
+        Payload = payload;
+        EnqueuedAt = enqueuedAt;
+    }
+
+    /// <summary>Unique id of the task (an idempotency key where the producer has one).</summary>
+    public string Id { get; init; }
+
+    /// <summary>The logical task type name, as declared on the queue.</summary>
+    public string TaskType { get; init; }
+
+    /// <summary>The task itself.</summary>
+    public T Payload { get; init; }
+
+    /// <summary>How many times the task has been delivered to a consumer: 0 before the first delivery, 1 during it.</summary>
+    public int Attempt { get; init; }
+
+    /// <summary>When the task was first published.</summary>
+    public DateTimeOffset EnqueuedAt { get; init; }
+
+    /// <summary>The task is not delivered before this time (set by a delayed publish or a nack with a retry delay).</summary>
+    public DateTimeOffset? NotBefore { get; init; }
+
+    /// <summary>Headers that travel with the task, such as the W3C <c>traceparent</c>.</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = TaskHeaders.Empty;
+
+    /// <summary>The last error recorded for the task (set when it was nacked), if any.</summary>
+    public string? LastError { get; init; }
+}
+
+/// <summary>Well-known header names and helpers.</summary>
+public static class TaskHeaders
+{
+    /// <summary>An empty, shared header set.</summary>
+    public static IReadOnlyDictionary<string, string> Empty { get; } = new Dictionary<string, string>(0, StringComparer.Ordinal);
+
+    /// <summary>W3C trace context parent header.</summary>
+    public const string TraceParent = "traceparent";
+
+    /// <summary>W3C trace context state header.</summary>
+    public const string TraceState = "tracestate";
+
+    /// <summary>The name of the source that produced the task.</summary>
+    public const string Source = "appruntime-source";
+}

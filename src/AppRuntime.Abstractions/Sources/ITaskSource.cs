@@ -1,0 +1,90 @@
+namespace AppRuntime;
+
+/// <summary>
+/// Produces tasks into one queue (seed: start, stop, publish tasks, expose status). The runtime calls
+/// <see cref="RunAsync"/> once the queues and worker pools are running and cancels the token to stop it.
+/// </summary>
+/// <typeparam name="T">The task type of the target queue.</typeparam>
+public interface ITaskSource<T>
+{
+    /// <summary>Runs until <paramref name="cancellationToken"/> fires, publishing through <paramref name="context"/>.</summary>
+    Task RunAsync(ITaskSourceContext<T> context, CancellationToken cancellationToken);
+}
+
+/// <summary>What the runtime gives a running source.</summary>
+/// <typeparam name="T">The task type.</typeparam>
+public interface ITaskSourceContext<T>
+{
+    /// <summary>The source's name.</summary>
+    string SourceName { get; }
+
+    /// <summary>The queue it publishes to.</summary>
+    string QueueName { get; }
+
+    /// <summary>The clock to use for intervals and timestamps.</summary>
+    TimeProvider TimeProvider { get; }
+
+    /// <summary>
+    /// Publishes one task with a producer trace span. Waits while the source is paused or the queue is full.
+    /// </summary>
+    /// <returns>The task id.</returns>
+    ValueTask<string> PublishAsync(T task, TaskPublishOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Waits while the source is paused by an operator or its queue is above the high watermark.</summary>
+    ValueTask WaitUntilReadyAsync(CancellationToken cancellationToken);
+
+    /// <summary>True while an operator paused the source.</summary>
+    bool IsPaused { get; }
+
+    /// <summary>Records the source's state (for example <c>polling</c>, <c>idle</c>) and a successful check.</summary>
+    void ReportHealthy(string state, IReadOnlyDictionary<string, string>? details = null);
+
+    /// <summary>Records a failure; the source's health turns degraded until the next healthy report.</summary>
+    void ReportError(string state, Exception error);
+}
+
+/// <summary>Options for one publish.</summary>
+public sealed record TaskPublishOptions
+{
+    /// <summary>The task id (an idempotency key such as a message id); a new GUID when null.</summary>
+    public string? Id { get; init; }
+
+    /// <summary>Extra headers.</summary>
+    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+
+    /// <summary>Deliver no earlier than this delay from now.</summary>
+    public TimeSpan? Delay { get; init; }
+}
+
+/// <summary>A source's state as the runtime last saw it.</summary>
+/// <param name="Name">The source name.</param>
+/// <param name="Queue">The queue it publishes to.</param>
+/// <param name="State">The last reported state, or a runtime state such as <c>paused</c>, <c>stopped</c>, <c>faulted</c>.</param>
+/// <param name="Paused">True while an operator paused the source.</param>
+/// <param name="Published">Tasks published.</param>
+/// <param name="LastSuccessAt">When the source last reported success.</param>
+/// <param name="LastError">The last error message.</param>
+/// <param name="LastErrorAt">When it happened.</param>
+/// <param name="Details">Source-specific details.</param>
+public sealed record SourceSnapshot(
+    string Name,
+    string Queue,
+    string State,
+    bool Paused,
+    long Published,
+    DateTimeOffset? LastSuccessAt,
+    string? LastError,
+    DateTimeOffset? LastErrorAt,
+    IReadOnlyDictionary<string, string> Details);
+
+/// <summary>Declares a source: its name and target queue.</summary>
+/// <param name="Name">The source name.</param>
+/// <param name="Queue">The queue it publishes to.</param>
+public sealed record SourceDefinition(string Name, string Queue)
+{
+    /// <summary>Backoff before a faulted source is restarted (doubles up to <see cref="MaxRestartDelay"/>).</summary>
+    public TimeSpan RestartDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The largest restart delay.</summary>
+    public TimeSpan MaxRestartDelay { get; init; } = TimeSpan.FromMinutes(1);
+}

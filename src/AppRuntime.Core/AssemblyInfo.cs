@@ -1,0 +1,1 @@
+// Placeholder so the project compiles before its sources land.
