@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -35,7 +36,7 @@ public interface IAppRuntimeBuilder
     IAppRuntimeBuilder AddOutcomeObserver<T>(string queue, Func<IServiceProvider, ITaskOutcomeObserver<T>> factory);
 
     /// <summary>Declares a typed configuration section; it is validated at start and on every reload.</summary>
-    IAppRuntimeBuilder AddConfigSection<T>(ConfigSectionDefinition<T> definition) where T : class;
+    IAppRuntimeBuilder AddConfigSection<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T>(ConfigSectionDefinition<T> definition) where T : class;
 
     /// <summary>Adds a health contributor.</summary>
     IAppRuntimeBuilder AddHealthContributor(Func<IServiceProvider, IHealthContributor> factory);

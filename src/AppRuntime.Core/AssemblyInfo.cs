@@ -1,1 +1,0 @@
-// Placeholder so the project compiles before its sources land.

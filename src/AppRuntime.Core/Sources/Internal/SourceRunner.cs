@@ -1,0 +1,212 @@
+using Microsoft.Extensions.Logging;
+
+namespace AppRuntime.Internal;
+
+/// <summary>Publishes tasks into a queue with a producer span (shared by source runners and <see cref="ITaskPublisher{T}"/>).</summary>
+internal static class Publishing
+{
+    public static async ValueTask<string> PublishAsync<T>(ITaskQueue<T> queue, RuntimeServices services, string? sourceName, T task,
+        TaskPublishOptions? options, CancellationToken cancellationToken)
+    {
+        var id = options?.Id ?? Guid.NewGuid().ToString("N");
+        using var activity = services.Trace.StartPublish(queue.Name, id, sourceName, options?.Headers, out var headers);
+        var now = services.Time.GetUtcNow();
+        var envelope = new TaskEnvelope<T>(id, queue.TaskType, task, now)
+        {
+            Headers = headers,
+            NotBefore = options?.Delay is { } delay && delay > TimeSpan.Zero ? now + delay : null,
+        };
+        await queue.PublishAsync(envelope, cancellationToken).ConfigureAwait(false);
+        services.Trace.Published.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", queue.Name));
+        return id;
+    }
+}
+
+/// <summary>The DI-resolvable publisher of a queue.</summary>
+internal sealed class TaskPublisher<T>(QueueManager queues, string queueName) : ITaskPublisher<T>
+{
+    public string QueueName { get; } = queueName;
+
+    public ValueTask<string> PublishAsync(T task, TaskPublishOptions? options = null, CancellationToken cancellationToken = default) =>
+        Publishing.PublishAsync(queues.Get<T>(QueueName), queues.Services, sourceName: null, task, options, cancellationToken);
+}
+
+/// <summary>Runs one source: gives it its context, restarts it with backoff when it faults, pauses it on request.</summary>
+internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceContext<T>, IDisposable
+{
+    private readonly ITaskQueue<T> _queue;
+    private readonly SourceRegistration<T> _registration;
+    private readonly RuntimeServices _services;
+    private readonly ILogger _logger;
+    private readonly AsyncGate _resumed = new(open: true);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _lock = new();
+    private readonly long _watermark;
+    private Task? _run;
+    private long _published;
+    private string _state = "created";
+    private DateTimeOffset? _lastSuccessAt;
+    private string? _lastError;
+    private DateTimeOffset? _lastErrorAt;
+    private IReadOnlyDictionary<string, string> _details = TaskHeaders.Empty;
+
+    public SourceRunner(ITaskQueue<T> queue, SourceRegistration<T> registration, RuntimeServices services)
+    {
+        _queue = queue;
+        _registration = registration;
+        _services = services;
+        _logger = services.Loggers.CreateLogger("AppRuntime.Source");
+        var def = queue.Definition;
+        _watermark = Math.Max(1, (long)Math.Floor(def.Capacity * def.HighWatermark));
+    }
+
+    public string Name => _registration.Definition.Name;
+
+    public string Queue => _queue.Name;
+
+    public string SourceName => Name;
+
+    public string QueueName => _queue.Name;
+
+    public TimeProvider TimeProvider => _services.Time;
+
+    public bool IsPaused => !_resumed.IsOpen;
+
+    public SourceSnapshot GetSnapshot()
+    {
+        lock (_lock)
+        {
+            var state = IsPaused ? "paused" : _state;
+            return new SourceSnapshot(Name, Queue, state, IsPaused, Interlocked.Read(ref _published), _lastSuccessAt, _lastError, _lastErrorAt, _details);
+        }
+    }
+
+    public void Pause()
+    {
+        _resumed.Close();
+        Log.SourcePaused(_logger, Name);
+    }
+
+    public void Resume()
+    {
+        _resumed.Open();
+        Log.SourceResumed(_logger, Name);
+    }
+
+    public void Start()
+    {
+        var source = _registration.Factory(_services.Services);
+        _run = Task.Run(() => RunAsync(source));
+    }
+
+    public async Task StopAsync()
+    {
+        _stop.Cancel();
+        if (_run is not null)
+            await _run.ConfigureAwait(false);
+    }
+
+    public void Dispose() => _stop.Dispose();
+
+    private async Task RunAsync(ITaskSource<T> source)
+    {
+        var faults = 0;
+        SetState("running");
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await source.RunAsync(this, _stop.Token).ConfigureAwait(false);
+                if (!_stop.IsCancellationRequested)
+                    SetState("completed");
+                break;
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                break;
+            }
+#pragma warning disable CA1031 // A faulted source is restarted with backoff.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                faults++;
+                var delay = Backoff.Exponential(_registration.Definition.RestartDelay, _registration.Definition.MaxRestartDelay, faults);
+                ReportError("faulted", ex);
+                Log.SourceFaulted(_logger, ex, Name, delay);
+                try
+                {
+                    await Task.Delay(delay, _services.Time, _stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+        SetState("stopped");
+    }
+
+    public async ValueTask<string> PublishAsync(T task, TaskPublishOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (!_resumed.IsOpen)
+            await _resumed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var id = await Publishing.PublishAsync(_queue, _services, Name, task, options, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _published);
+        return id;
+    }
+
+    public async ValueTask WaitUntilReadyAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (!_resumed.IsOpen)
+                await _resumed.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var stats = await _queue.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+            if (stats.Outstanding < _watermark)
+                return;
+            SetState("backpressure");
+            await Task.Delay(_services.Options.BackpressureCheckInterval, _services.Time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public void ReportHealthy(string state, IReadOnlyDictionary<string, string>? details = null)
+    {
+        lock (_lock)
+        {
+            _state = state;
+            _lastSuccessAt = _services.Time.GetUtcNow();
+            _lastError = null;
+            if (details is not null)
+                _details = details;
+        }
+    }
+
+    public void ReportError(string state, Exception error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        lock (_lock)
+        {
+            _state = state;
+            _lastError = $"{error.GetType().Name}: {error.Message}";
+            _lastErrorAt = _services.Time.GetUtcNow();
+        }
+    }
+
+    private void SetState(string state)
+    {
+        lock (_lock)
+            _state = state;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(20, LogLevel.Information, "Source '{Source}' paused")]
+        public static partial void SourcePaused(ILogger logger, string source);
+
+        [LoggerMessage(21, LogLevel.Information, "Source '{Source}' resumed")]
+        public static partial void SourceResumed(ILogger logger, string source);
+
+        [LoggerMessage(22, LogLevel.Error, "Source '{Source}' faulted; restarting in {Delay}")]
+        public static partial void SourceFaulted(ILogger logger, Exception exception, string source, TimeSpan delay);
+    }
+}

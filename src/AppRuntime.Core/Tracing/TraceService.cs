@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace AppRuntime;
+
+/// <summary>
+/// Creates the runtime's spans and carries trace context inside task envelopes (W3C <c>traceparent</c>), so
+/// source → queue → worker → handler is one trace even across processes. Transport-agnostic: exporters live in adapters
+/// and subscribe to the <c>AppRuntime</c> ActivitySource and Meter.
+/// </summary>
+public sealed class TraceService : ITraceFactory, IDisposable
+{
+    /// <summary>The ActivitySource and Meter name.</summary>
+    public const string SourceName = "AppRuntime";
+
+    /// <summary>The <c>messaging.system</c> value on runtime spans.</summary>
+    public const string MessagingSystem = "appruntime";
+
+    private static readonly string s_version = typeof(TraceService).Assembly.GetName().Version?.ToString() ?? "0.0.0";
+    private readonly List<Func<CancellationToken, ValueTask>> _flushers = [];
+    private readonly RecentTraceBuffer _recent = new(256);
+
+    /// <summary>Creates the service.</summary>
+    public TraceService()
+    {
+        ActivitySource = new ActivitySource(SourceName, s_version);
+        Meter = new Meter(SourceName, s_version);
+        Published = Meter.CreateCounter<long>("appruntime.tasks.published", "{task}", "Tasks published into queues.");
+        Processed = Meter.CreateCounter<long>("appruntime.tasks.processed", "{task}", "Tasks whose handler succeeded.");
+        Failed = Meter.CreateCounter<long>("appruntime.tasks.failed", "{task}", "Handler failures (each failed attempt).");
+        DeadLettered = Meter.CreateCounter<long>("appruntime.tasks.dead_lettered", "{task}", "Tasks moved to a dead-letter store.");
+        Duration = Meter.CreateHistogram<double>("appruntime.task.duration", "s", "Handler processing time.");
+    }
+
+    /// <summary>The runtime's ActivitySource (<c>AppRuntime</c>).</summary>
+    public ActivitySource ActivitySource { get; }
+
+    /// <summary>The runtime's Meter (<c>AppRuntime</c>).</summary>
+    public Meter Meter { get; }
+
+    internal Counter<long> Published { get; }
+    internal Counter<long> Processed { get; }
+    internal Counter<long> Failed { get; }
+    internal Counter<long> DeadLettered { get; }
+    internal Histogram<double> Duration { get; }
+
+    /// <summary>The most recent processed tasks with their trace ids, newest first (bounded).</summary>
+    public IReadOnlyList<TaskTraceRecord> GetRecent(int max = 100) => _recent.Snapshot(max);
+
+    /// <inheritdoc />
+    public Activity? StartActivity(string name, ActivityKind kind = ActivityKind.Internal, IEnumerable<KeyValuePair<string, object?>>? tags = null) =>
+        ActivitySource.StartActivity(name, kind, parentContext: default, tags);
+
+    /// <summary>Registers a callback that flushes exported telemetry; called when the runtime stops.</summary>
+    public void RegisterFlush(Func<CancellationToken, ValueTask> flush)
+    {
+        ArgumentNullException.ThrowIfNull(flush);
+        lock (_flushers)
+            _flushers.Add(flush);
+    }
+
+    /// <summary>Runs every registered flush callback.</summary>
+    public async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        Func<CancellationToken, ValueTask>[] flushers;
+        lock (_flushers)
+            flushers = [.. _flushers];
+        foreach (var flush in flushers)
+            await flush(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts the producer span of a publish and returns the headers to store in the envelope: the caller's headers plus
+    /// the W3C trace context of the publish span (or of the current activity when nobody listens).
+    /// </summary>
+    internal Activity? StartPublish(string queue, string taskId, string? sourceName, IReadOnlyDictionary<string, string>? extraHeaders, out IReadOnlyDictionary<string, string> headers)
+    {
+        var activity = ActivitySource.StartActivity("publish " + queue, ActivityKind.Producer);
+        if (activity is not null)
+        {
+            activity.SetTag("messaging.system", MessagingSystem);
+            activity.SetTag("messaging.destination.name", queue);
+            activity.SetTag("messaging.operation.type", "send");
+            activity.SetTag("messaging.operation.name", "publish");
+            activity.SetTag("messaging.message.id", taskId);
+            if (sourceName is not null)
+                activity.SetTag("appruntime.source", sourceName);
+        }
+
+        var context = activity ?? Activity.Current;
+        if (context is null && sourceName is null && extraHeaders is null)
+        {
+            headers = TaskHeaders.Empty;
+            return activity;
+        }
+
+        var dict = extraHeaders is null
+            ? new Dictionary<string, string>(3, StringComparer.Ordinal)
+            : new Dictionary<string, string>(extraHeaders, StringComparer.Ordinal);
+        if (sourceName is not null)
+            dict[TaskHeaders.Source] = sourceName;
+        if (context is not null)
+        {
+            DistributedContextPropagator.Current.Inject(context, dict, static (carrier, key, value) =>
+            {
+                if (carrier is Dictionary<string, string> d && value is not null)
+                    d[key] = value;
+            });
+        }
+        headers = dict;
+        return activity;
+    }
+
+    /// <summary>Starts the consumer span of one delivery, parented to the publish span found in the envelope headers.</summary>
+    internal Activity? StartProcess<T>(TaskEnvelope<T> envelope, string queue)
+    {
+        if (!ActivitySource.HasListeners())
+            return null;
+        ActivityContext parent = default;
+        if (envelope.Headers.TryGetValue(TaskHeaders.TraceParent, out var traceParent))
+        {
+            envelope.Headers.TryGetValue(TaskHeaders.TraceState, out var traceState);
+            ActivityContext.TryParse(traceParent, traceState, isRemote: true, out parent);
+        }
+        var activity = ActivitySource.StartActivity("process " + queue, ActivityKind.Consumer, parent);
+        if (activity is not null)
+        {
+            activity.SetTag("messaging.system", MessagingSystem);
+            activity.SetTag("messaging.destination.name", queue);
+            activity.SetTag("messaging.operation.type", "process");
+            activity.SetTag("messaging.message.id", envelope.Id);
+            activity.SetTag("messaging.message.delivery_attempt", envelope.Attempt);
+            activity.SetTag("appruntime.task.type", envelope.TaskType);
+        }
+        return activity;
+    }
+
+    internal void Record(TaskTraceRecord record) => _recent.Add(record);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        ActivitySource.Dispose();
+        Meter.Dispose();
+    }
+}
+
+/// <summary>One processed task as the trace buffer remembers it.</summary>
+/// <param name="Queue">The queue.</param>
+/// <param name="TaskId">The task id.</param>
+/// <param name="TraceId">The W3C trace id, when the task carried one.</param>
+/// <param name="Attempt">The attempt.</param>
+/// <param name="Outcome">succeeded, retried, dead-lettered or released.</param>
+/// <param name="Duration">Handler time.</param>
+/// <param name="CompletedAt">When it ended.</param>
+/// <param name="Error">The error, if it failed.</param>
+public sealed record TaskTraceRecord(string Queue, string TaskId, string? TraceId, int Attempt, string Outcome, TimeSpan Duration, DateTimeOffset CompletedAt, string? Error);
+
+internal sealed class RecentTraceBuffer(int capacity)
+{
+    private readonly TaskTraceRecord?[] _items = new TaskTraceRecord?[capacity];
+    private long _next;
+
+    public void Add(TaskTraceRecord record)
+    {
+        lock (_items)
+        {
+            _items[_next % _items.Length] = record;
+            _next++;
+        }
+    }
+
+    public IReadOnlyList<TaskTraceRecord> Snapshot(int max)
+    {
+        lock (_items)
+        {
+            var count = (int)Math.Min(Math.Min(_next, _items.Length), Math.Max(0, max));
+            var result = new List<TaskTraceRecord>(count);
+            for (var i = 0; i < count; i++)
+                result.Add(_items[(_next - 1 - i) % _items.Length]!);
+            return result;
+        }
+    }
+}

@@ -1,0 +1,30 @@
+namespace AppRuntime.Internal;
+
+/// <summary>A pool as the supervisor drives it.</summary>
+internal interface IRuntimePool : IWorkerPool
+{
+    ITaskQueue TaskQueue { get; }
+
+    void Start();
+
+    /// <summary>Stops taking tasks and waits for workers to finish the task in hand; <paramref name="abort"/> cancels handlers still running (their tasks are released back to the queue).</summary>
+    Task StopAsync(CancellationToken abort);
+}
+
+/// <summary>A source as the runtime drives it.</summary>
+internal interface IRuntimeSource
+{
+    string Name { get; }
+
+    string Queue { get; }
+
+    SourceSnapshot GetSnapshot();
+
+    void Pause();
+
+    void Resume();
+
+    void Start();
+
+    Task StopAsync();
+}

@@ -1,0 +1,484 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AppRuntime.Internal;
+
+/// <summary>N concurrent workers consuming one queue and running its handler (seed: Worker).</summary>
+internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
+{
+    private readonly ITaskQueue<T> _queue;
+    private readonly WorkerPoolDefinition _definition;
+    private readonly Func<IServiceProvider, ITaskHandler<T>> _handlerFactory;
+    private readonly List<Func<IServiceProvider, ITaskOutcomeObserver<T>>> _observerFactories;
+    private readonly RuntimeServices _services;
+    private readonly ILogger _logger;
+    private readonly object _lock = new();
+    private readonly List<Worker> _workers = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _abort = new();
+    private readonly AsyncGate _resumed = new(open: true);
+    private ITaskOutcomeObserver<T>[] _observers = [];
+    private CancellationTokenSource _pauseCts = new();
+    private int _desired;
+    private int _nextId;
+    private bool _paused;
+    private bool _started;
+
+    public WorkerPool(ITaskQueue<T> queue, WorkerPoolDefinition definition, Func<IServiceProvider, ITaskHandler<T>> handlerFactory,
+        List<Func<IServiceProvider, ITaskOutcomeObserver<T>>> observers, RuntimeServices services)
+    {
+        _queue = queue;
+        _definition = definition;
+        _handlerFactory = handlerFactory;
+        _observerFactories = observers;
+        _services = services;
+        _logger = services.Loggers.CreateLogger("AppRuntime.WorkerPool");
+        _desired = definition.Workers;
+    }
+
+    public string Queue => _queue.Name;
+
+    public ITaskQueue TaskQueue => _queue;
+
+    private int MaxAttempts => _queue.Definition.MaxAttempts;
+
+    public void Start()
+    {
+        lock (_lock)
+        {
+            if (_started)
+                return;
+            _started = true;
+            _observers = [.. _observerFactories.Select(f => f(_services.Services))];
+            for (var i = 0; i < _desired; i++)
+                AddWorkerLocked();
+        }
+        Log.PoolStarted(_logger, Queue, _desired);
+    }
+
+    public WorkerPoolSnapshot GetSnapshot()
+    {
+        lock (_lock)
+        {
+            var workers = new List<WorkerSnapshot>(_workers.Count);
+            foreach (var w in _workers)
+                workers.Add(w.Snapshot());
+            return new WorkerPoolSnapshot(Queue, _desired, _paused, workers);
+        }
+    }
+
+    public void Pause()
+    {
+        lock (_lock)
+        {
+            if (_paused)
+                return;
+            _paused = true;
+            _resumed.Close();
+            _pauseCts.Cancel();
+        }
+        Log.PoolPaused(_logger, Queue);
+    }
+
+    public void Resume()
+    {
+        lock (_lock)
+        {
+            if (!_paused)
+                return;
+            _pauseCts.Dispose();
+            _pauseCts = new CancellationTokenSource();
+            _paused = false;
+            _resumed.Open();
+        }
+        Log.PoolResumed(_logger, Queue);
+    }
+
+    public async ValueTask ScaleAsync(int workers, CancellationToken cancellationToken = default)
+    {
+        if (workers < 1)
+            throw new ArgumentOutOfRangeException(nameof(workers), workers, $"Worker pool '{Queue}': a pool needs at least 1 worker.");
+        List<Worker> retired = [];
+        lock (_lock)
+        {
+            _desired = workers;
+            if (!_started)
+                return;
+            while (_workers.Count < workers)
+                AddWorkerLocked();
+            while (_workers.Count > workers)
+            {
+                var last = _workers[^1];
+                _workers.RemoveAt(_workers.Count - 1);
+                last.Retire.Cancel();
+                retired.Add(last);
+            }
+        }
+        Log.PoolScaled(_logger, Queue, workers);
+        foreach (var w in retired)
+            await w.Loop!.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task StopAsync(CancellationToken abort)
+    {
+        Task[] loops;
+        lock (_lock)
+        {
+            _stop.Cancel();
+            loops = [.. _workers.Select(w => w.Loop!)];
+        }
+        using (abort.Register(static s => ((CancellationTokenSource)s!).Cancel(), _abort))
+        {
+            await Task.WhenAll(loops).ConfigureAwait(false);
+        }
+        Dispose();
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            foreach (var w in _workers)
+                w.Dispose();
+            _workers.Clear();
+        }
+        _stop.Dispose();
+        _abort.Dispose();
+        _pauseCts.Dispose();
+    }
+
+    private void AddWorkerLocked()
+    {
+        var worker = new Worker(++_nextId, this);
+        _workers.Add(worker);
+        worker.Loop = Task.Run(() => RunWorkerAsync(worker));
+    }
+
+    private async Task RunWorkerAsync(Worker w)
+    {
+        var faults = 0;
+        while (!_stop.IsCancellationRequested && !w.Retire.IsCancellationRequested)
+        {
+            try
+            {
+                CancellationToken pauseToken;
+                lock (_lock)
+                    pauseToken = _pauseCts.Token;
+                if (pauseToken.IsCancellationRequested)
+                {
+                    w.State = WorkerState.Paused;
+                    using var waitCts = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, w.Retire.Token);
+                    await _resumed.WaitAsync(waitCts.Token).ConfigureAwait(false);
+                    continue;
+                }
+
+                using var segment = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, w.Retire.Token, pauseToken);
+                while (true)
+                {
+                    w.State = WorkerState.Idle;
+                    TaskLease<T> lease;
+                    try
+                    {
+                        lease = await _queue.ConsumeAsync(segment.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (segment.IsCancellationRequested)
+                    {
+                        break;
+                    }
+                    faults = 0;
+                    await ProcessAsync(w, lease).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested || w.Retire.IsCancellationRequested)
+            {
+                break;
+            }
+#pragma warning disable CA1031 // A faulted worker loop is restarted with backoff; it must never end the pool.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                faults++;
+                w.Fault(ex);
+                var delay = Backoff.Exponential(_definition.RestartDelay, _definition.MaxRestartDelay, faults);
+                Log.WorkerFaulted(_logger, ex, Queue, w.Id, delay);
+                try
+                {
+                    using var waitCts = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, w.Retire.Token);
+                    await Task.Delay(delay, _services.Time, waitCts.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                w.Restarted();
+            }
+        }
+        w.State = WorkerState.Stopped;
+    }
+
+    private async ValueTask ProcessAsync(Worker w, TaskLease<T> lease)
+    {
+        var envelope = lease.Envelope;
+        w.Begin(lease);
+        var trace = _services.Trace;
+        var started = _services.Time.GetTimestamp();
+        using var activity = trace.StartProcess(envelope, Queue);
+        string outcome;
+        string? error = null;
+        try
+        {
+            var scope = _services.ScopeFactory.CreateAsyncScope();
+            await using (scope.ConfigureAwait(false))
+            {
+                var context = new TaskContext(Queue, envelope.Id, envelope.Attempt, MaxAttempts, envelope.EnqueuedAt, envelope.Headers, scope.ServiceProvider);
+                var handler = _handlerFactory(scope.ServiceProvider);
+                await handler.HandleAsync(envelope.Payload, context, _abort.Token).ConfigureAwait(false);
+            }
+            w.EndRenewal();
+            if (await _queue.AckAsync(lease, CancellationToken.None).ConfigureAwait(false))
+            {
+                outcome = "succeeded";
+                w.Succeeded();
+                trace.Processed.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", Queue));
+                await NotifySucceededAsync(envelope).ConfigureAwait(false);
+            }
+            else
+            {
+                outcome = "lease-lost";
+                Log.LeaseLost(_logger, Queue, envelope.Id);
+            }
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+            w.EndRenewal();
+            outcome = "released";
+            await _queue.ReleaseAsync(lease, CancellationToken.None).ConfigureAwait(false);
+            Log.TaskReleased(_logger, Queue, envelope.Id);
+        }
+#pragma warning disable CA1031 // Any handler failure is turned into a retry or a dead letter; nothing escapes to crash the worker.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            w.EndRenewal();
+            w.HandlerFailed(ex);
+            error = Describe(ex);
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
+            activity?.AddException(ex);
+            trace.Failed.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", Queue));
+            if (ex is PermanentTaskException or TaskDeserializationException)
+            {
+                outcome = "dead-lettered";
+                if (await _queue.DeadLetterAsync(lease, error, CancellationToken.None).ConfigureAwait(false))
+                {
+                    Log.TaskDeadLettered(_logger, ex, Queue, envelope.Id, envelope.Attempt, error);
+                    trace.DeadLettered.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", Queue));
+                    await NotifyDeadLetteredAsync(envelope, error).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                var delay = ex is RetryTaskException { RetryAfter: { } after }
+                    ? after
+                    : Backoff.Exponential(_definition.RetryDelay, _definition.MaxRetryDelay, envelope.Attempt);
+                var result = await _queue.NackAsync(lease, delay, error, CancellationToken.None).ConfigureAwait(false);
+                if (result == NackResult.DeadLettered)
+                {
+                    outcome = "dead-lettered";
+                    Log.TaskDeadLettered(_logger, ex, Queue, envelope.Id, envelope.Attempt, error);
+                    trace.DeadLettered.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", Queue));
+                    await NotifyDeadLetteredAsync(envelope, error).ConfigureAwait(false);
+                }
+                else
+                {
+                    outcome = "retried";
+                    Log.TaskRetried(_logger, ex, Queue, envelope.Id, envelope.Attempt, MaxAttempts, delay);
+                }
+            }
+        }
+        finally
+        {
+            w.End();
+        }
+
+        var elapsed = _services.Time.GetElapsedTime(started);
+        trace.Duration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("messaging.destination.name", Queue));
+        activity?.SetTag("appruntime.outcome", outcome);
+        trace.Record(new TaskTraceRecord(Queue, envelope.Id, activity?.TraceId.ToHexString() ?? TraceIdOf(envelope), envelope.Attempt, outcome, elapsed, _services.Time.GetUtcNow(), error));
+    }
+
+    private static string? TraceIdOf(TaskEnvelope<T> envelope) =>
+        envelope.Headers.TryGetValue(TaskHeaders.TraceParent, out var tp) && tp.Length >= 35 ? tp.Substring(3, 32) : null;
+
+    private static string Describe(Exception ex) => $"{ex.GetType().Name}: {ex.Message}";
+
+    private async ValueTask NotifySucceededAsync(TaskEnvelope<T> envelope)
+    {
+        foreach (var observer in _observers)
+        {
+            try
+            {
+                await observer.OnSucceededAsync(envelope, _abort.Token).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // The task is already settled; an observer failure is logged, not propagated.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.ObserverFailed(_logger, ex, Queue, envelope.Id);
+            }
+        }
+    }
+
+    private async ValueTask NotifyDeadLetteredAsync(TaskEnvelope<T> envelope, string reason)
+    {
+        foreach (var observer in _observers)
+        {
+            try
+            {
+                await observer.OnDeadLetteredAsync(envelope, reason, _abort.Token).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // The task is already dead-lettered; an observer failure is logged, not propagated.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.ObserverFailed(_logger, ex, Queue, envelope.Id);
+            }
+        }
+    }
+
+    private async Task RenewAsync(TaskLease<T> lease)
+    {
+        try
+        {
+            if (!await _queue.RenewLeaseAsync(lease, _abort.Token).ConfigureAwait(false))
+                Log.LeaseLost(_logger, Queue, lease.Envelope.Id);
+        }
+#pragma warning disable CA1031 // Renewal is retried at the next tick; a failure is logged.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.RenewFailed(_logger, ex, Queue, lease.Envelope.Id);
+        }
+    }
+
+    /// <summary>One worker's state; mutated only by its own loop, read by snapshots.</summary>
+    private sealed class Worker : IDisposable
+    {
+        private readonly WorkerPool<T> _pool;
+        private readonly ITimer _renewTimer;
+        private readonly TimeSpan _renewEvery;
+        private TaskLease<T>? _lease;
+        private long _processed;
+        private long _failed;
+        private int _restarts;
+        private volatile string? _lastError;
+        private volatile string? _currentTaskId;
+        private volatile WorkerState _state = WorkerState.Idle;
+
+        public Worker(int id, WorkerPool<T> pool)
+        {
+            Id = id;
+            _pool = pool;
+            _renewEvery = pool._queue.Definition.VisibilityTimeout / 3;
+            _renewTimer = pool._services.Time.CreateTimer(static s => ((Worker)s!).OnRenewTick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        public int Id { get; }
+        public CancellationTokenSource Retire { get; } = new();
+        public Task? Loop { get; set; }
+
+        public WorkerState State
+        {
+            get => _state;
+            set => _state = value;
+        }
+
+        public void Begin(TaskLease<T> lease)
+        {
+            Volatile.Write(ref _lease, lease);
+            _currentTaskId = lease.Envelope.Id;
+            _state = WorkerState.Busy;
+            _renewTimer.Change(_renewEvery, _renewEvery);
+        }
+
+        public void EndRenewal()
+        {
+            _renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            Volatile.Write(ref _lease, null);
+        }
+
+        public void End()
+        {
+            EndRenewal();
+            _currentTaskId = null;
+        }
+
+        public void Succeeded() => Interlocked.Increment(ref _processed);
+
+        public void HandlerFailed(Exception ex)
+        {
+            Interlocked.Increment(ref _failed);
+            _lastError = $"{ex.GetType().Name}: {ex.Message}";
+        }
+
+        public void Fault(Exception ex)
+        {
+            _state = WorkerState.Faulted;
+            _lastError = $"{ex.GetType().Name}: {ex.Message}";
+        }
+
+        public void Restarted() => Interlocked.Increment(ref _restarts);
+
+        public WorkerSnapshot Snapshot() =>
+            new(Id, _state, _currentTaskId, Interlocked.Read(ref _processed), Interlocked.Read(ref _failed), Volatile.Read(ref _restarts), _lastError);
+
+        private void OnRenewTick()
+        {
+            var lease = Volatile.Read(ref _lease);
+            if (lease is not null)
+                _ = _pool.RenewAsync(lease);
+        }
+
+        public void Dispose()
+        {
+            _renewTimer.Dispose();
+            Retire.Dispose();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Worker pool '{Queue}' started with {Workers} workers")]
+        public static partial void PoolStarted(ILogger logger, string queue, int workers);
+
+        [LoggerMessage(2, LogLevel.Information, "Worker pool '{Queue}' paused")]
+        public static partial void PoolPaused(ILogger logger, string queue);
+
+        [LoggerMessage(3, LogLevel.Information, "Worker pool '{Queue}' resumed")]
+        public static partial void PoolResumed(ILogger logger, string queue);
+
+        [LoggerMessage(4, LogLevel.Information, "Worker pool '{Queue}' scaled to {Workers} workers")]
+        public static partial void PoolScaled(ILogger logger, string queue, int workers);
+
+        [LoggerMessage(5, LogLevel.Error, "Worker {Worker} of pool '{Queue}' faulted; restarting in {Delay}")]
+        public static partial void WorkerFaulted(ILogger logger, Exception exception, string queue, int worker, TimeSpan delay);
+
+        [LoggerMessage(6, LogLevel.Warning, "Task {TaskId} on queue '{Queue}' failed on attempt {Attempt}/{MaxAttempts}; retrying in {Delay}")]
+        public static partial void TaskRetried(ILogger logger, Exception exception, string queue, string taskId, int attempt, int maxAttempts, TimeSpan delay);
+
+        [LoggerMessage(7, LogLevel.Error, "Task {TaskId} on queue '{Queue}' was dead-lettered after attempt {Attempt}: {Reason}")]
+        public static partial void TaskDeadLettered(ILogger logger, Exception exception, string queue, string taskId, int attempt, string reason);
+
+        [LoggerMessage(8, LogLevel.Information, "Task {TaskId} on queue '{Queue}' was released back to the queue on shutdown")]
+        public static partial void TaskReleased(ILogger logger, string queue, string taskId);
+
+        [LoggerMessage(9, LogLevel.Warning, "Lease of task {TaskId} on queue '{Queue}' was lost (it expired and the task may run again)")]
+        public static partial void LeaseLost(ILogger logger, string queue, string taskId);
+
+        [LoggerMessage(10, LogLevel.Warning, "Renewing the lease of task {TaskId} on queue '{Queue}' failed")]
+        public static partial void RenewFailed(ILogger logger, Exception exception, string queue, string taskId);
+
+        [LoggerMessage(11, LogLevel.Error, "An outcome observer of queue '{Queue}' failed for task {TaskId}")]
+        public static partial void ObserverFailed(ILogger logger, Exception exception, string queue, string taskId);
+    }
+}

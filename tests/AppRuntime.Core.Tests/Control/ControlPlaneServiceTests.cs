@@ -1,0 +1,92 @@
+using AppRuntime.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AppRuntime.Core.Tests.Control;
+
+public sealed class ControlPlaneServiceTests
+{
+    private static TestRuntime Create(Func<Job, TaskContext, ValueTask> handle) => new(b =>
+    {
+        b.AddModule(new ModuleTopology("shop", [new SourceNode("feed", "orders", "Feed")], [new QueueNode("orders", "Job", 100)], [new PoolNode("orders", 1, 2)], [new HandlerNode("orders", "OrderHandler")]));
+        b.AddQueue<Job>(new QueueDefinition("orders", "Job") { Capacity = 100 });
+        b.AddWorkerPool(new WorkerPoolDefinition("orders") { MaxAttempts = 2, RetryDelay = TimeSpan.Zero, MaxRetryDelay = TimeSpan.Zero });
+        b.AddHandler<Job>("orders", _ => new DelegateHandler<Job>((job, ctx, _) => handle(job, ctx)));
+        b.AddSource<Job>(new SourceDefinition("feed", "orders"), _ => new ListSource<Job>([]));
+    });
+
+    [Fact]
+    public async Task Dead_letters_can_be_listed_retried_and_purged()
+    {
+        var fixedIt = false;
+        var done = 0;
+        await using var rt = Create((job, _) =>
+        {
+            if (!Volatile.Read(ref fixedIt))
+                throw new InvalidOperationException($"cannot process {job.Number}");
+            Interlocked.Increment(ref done);
+            return ValueTask.CompletedTask;
+        });
+        await rt.StartAsync();
+        var publisher = rt.Provider.GetRequiredService<ITaskPublisher<Job>>();
+        foreach (var id in new[] { "a", "b", "c" })
+            await publisher.PublishAsync(new Job(id[0]), new TaskPublishOptions { Id = id });
+        await Eventually.TrueAsync(async () => (await rt.Control.GetDeadLettersAsync("orders")).Count == 3, "all three dead-lettered");
+
+        var dead = await rt.Control.GetDeadLettersAsync("orders");
+        Assert.All(dead, d => Assert.Contains("cannot process", d.Reason, StringComparison.Ordinal));
+        Volatile.Write(ref fixedIt, true);
+
+        Assert.Equal(1, await rt.Control.RetryDeadLettersAsync("orders", ["b"]));
+        await Eventually.TrueAsync(() => Volatile.Read(ref done) == 1, "the retried task is processed");
+        Assert.Equal(1, await rt.Control.PurgeDeadLettersAsync("orders", ["a"]));
+        Assert.Equal(["c"], (await rt.Control.GetDeadLettersAsync("orders")).Select(d => d.Id));
+        Assert.Equal(1, await rt.Control.PurgeDeadLettersAsync("orders"));
+        Assert.Empty(await rt.Control.GetDeadLettersAsync("orders"));
+    }
+
+    [Fact]
+    public async Task Status_shows_runtime_queues_pools_workers_and_sources()
+    {
+        await using var rt = Create((_, _) => ValueTask.CompletedTask);
+        await rt.StartAsync();
+
+        var status = await rt.Control.GetStatusAsync();
+
+        Assert.Equal(RuntimeState.Running, status.State);
+        Assert.Equal("orders", Assert.Single(status.Queues).Name);
+        Assert.Equal(100, status.Queues[0].Stats.Capacity);
+        var pool = Assert.Single(status.Pools);
+        Assert.Single(pool.Workers);
+        Assert.False(pool.Paused);
+        Assert.Equal("feed", Assert.Single(status.Sources).Name);
+    }
+
+    [Fact]
+    public async Task Unknown_names_are_rejected_with_the_name()
+    {
+        await using var rt = Create((_, _) => ValueTask.CompletedTask);
+        await rt.StartAsync();
+
+        var pool = Assert.Throws<UnknownComponentException>(() => rt.Control.PausePool("missing-pool"));
+        var queue = await Assert.ThrowsAsync<UnknownComponentException>(async () => await rt.Control.GetDeadLettersAsync("missing-queue"));
+
+        Assert.Equal("missing-pool", pool.Name);
+        Assert.Equal("There is no queue named 'missing-queue'.", queue.Message);
+    }
+
+    [Fact]
+    public async Task Topology_is_exposed_as_data_and_mermaid()
+    {
+        await using var rt = Create((_, _) => ValueTask.CompletedTask);
+
+        var module = Assert.Single(rt.Control.Topology);
+        var mermaid = rt.Control.TopologyMermaid;
+
+        Assert.Equal("shop", module.Module);
+        Assert.StartsWith("flowchart LR", mermaid, StringComparison.Ordinal);
+        Assert.Contains("s_feed --> q_orders", mermaid, StringComparison.Ordinal);
+        Assert.Contains("q_orders --> p_orders", mermaid, StringComparison.Ordinal);
+        Assert.Contains("p_orders --> h_orders_OrderHandler", mermaid, StringComparison.Ordinal);
+        await Task.CompletedTask;
+    }
+}

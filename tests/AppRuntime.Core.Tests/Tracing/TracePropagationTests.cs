@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using AppRuntime.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AppRuntime.Core.Tests.Tracing;
+
+public sealed class TracePropagationTests
+{
+    [Fact]
+    public async Task Source_publish_and_handler_processing_are_one_trace()
+    {
+        var queueName = "traced-" + Guid.NewGuid().ToString("N")[..6];
+        var stopped = new ConcurrentBag<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == TraceService.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                if (a.GetTagItem("messaging.destination.name") as string == queueName || a.OperationName == "order.parse")
+                    stopped.Add(a);
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        string? handlerTraceId = null;
+        await using var rt = new TestRuntime(b =>
+        {
+            b.AddQueue<Job>(new QueueDefinition(queueName, "Job"));
+            b.AddWorkerPool(new WorkerPoolDefinition(queueName));
+            b.AddHandler<Job>(queueName, sp => new DelegateHandler<Job>((_, ctx, _) =>
+            {
+                handlerTraceId = Activity.Current?.TraceId.ToHexString();
+                using var span = ctx.Services.GetRequiredService<ITraceFactory>().StartActivity("order.parse");
+                return ValueTask.CompletedTask;
+            }));
+            b.AddSource<Job>(new SourceDefinition("traced-source", queueName), _ => new ListSource<Job>([new Job(1)]));
+        });
+
+        await rt.StartAsync();
+        await Eventually.TrueAsync(() => stopped.Any(a => a.OperationName == "process " + queueName), "the process span ended");
+
+        var publish = Assert.Single(stopped, a => a.OperationName == "publish " + queueName);
+        var process = Assert.Single(stopped, a => a.OperationName == "process " + queueName);
+        var child = Assert.Single(stopped, a => a.OperationName == "order.parse");
+        Assert.Equal(ActivityKind.Producer, publish.Kind);
+        Assert.Equal(ActivityKind.Consumer, process.Kind);
+        Assert.Equal(publish.TraceId, process.TraceId);
+        Assert.Equal(publish.SpanId, process.ParentSpanId);
+        Assert.Equal(process.SpanId, child.ParentSpanId);
+        Assert.Equal(publish.TraceId.ToHexString(), handlerTraceId);
+        Assert.Equal(1, process.GetTagItem("messaging.message.delivery_attempt"));
+        Assert.Equal("appruntime", process.GetTagItem("messaging.system"));
+        Assert.Contains(rt.Control.GetRecentTraces(), r => r.Queue == queueName && r.TraceId == publish.TraceId.ToHexString() && r.Outcome == "succeeded");
+    }
+
+    [Fact]
+    public async Task Trace_context_travels_in_the_envelope_headers()
+    {
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == TraceService.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var rt = new TestRuntime(b => b.AddQueue<Job>(new QueueDefinition("headers", "Job")));
+        await rt.StartAsync();
+
+        await rt.Provider.GetRequiredService<ITaskPublisher<Job>>().PublishAsync(new Job(1), new TaskPublishOptions { Headers = new Dictionary<string, string> { ["tenant"] = "acme" } });
+        var lease = await rt.Queue<Job>("headers").ConsumeAsync();
+
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$", lease.Envelope.Headers[TaskHeaders.TraceParent]);
+        Assert.Equal("acme", lease.Envelope.Headers["tenant"]);
+    }
+}
