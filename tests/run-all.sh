@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine, in one command:
+#   bash tests/run-all.sh
+# It installs the Debian packages the tests need, starts the real servers the integration tests talk to
+# (redis-server and Dovecot on 127.0.0.1), builds the solution, runs every test project and ends with a line
+# "N passed, N failed". Extra arguments go to `dotnet test` (for example --filter "Category!=Integration").
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+out="$root/artifacts/test-results"
+rm -rf "$out" && mkdir -p "$out"
+
+bash tests/infra/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+for server in tests/infra/redis.sh tests/infra/dovecot.sh; do
+  if [ -f "$server" ]; then
+    bash "$server" start || { echo "could not start $server"; echo "0 passed, 1 failed"; exit 1; }
+  fi
+done
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+dotnet build AppRuntime.sln -c Release >"$out/build.log" 2>&1
+build_status=$?
+grep -E ": (warning|error) " "$out/build.log" | sed 's/ \[.*//' | sort -u | head -50
+grep -E "Warning\(s\)|Error\(s\)|Time Elapsed" "$out/build.log" | tail -3
+if [ "$build_status" -ne 0 ]; then
+  echo "build failed (see $out/build.log)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+dotnet test AppRuntime.sln -c Release --no-build --logger "trx" --results-directory "$out" "$@" 2>&1 | tee "$out/test.log"
+status=${PIPESTATUS[0]}
+
+# Sum the per-assembly summaries ("Passed!  - Failed: 0, Passed: 96, Skipped: 0, Total: 96").
+read -r passed failed skipped < <(grep -E "^(Passed|Failed)! +- Failed:" "$out/test.log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' \
+  | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
+assemblies=$(grep -cE "^(Passed|Failed)! +- Failed:" "$out/test.log" || true)
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1   # a test host crashed or a project did not run: never report green
+fi
+if [ "$skipped" -ne 0 ]; then
+  echo "skipped tests are not allowed in CI ($skipped skipped)"
+  failed=$((failed + skipped))
+fi
+echo "test assemblies: $assemblies, skipped: $skipped"
+echo "$passed passed, $failed failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
