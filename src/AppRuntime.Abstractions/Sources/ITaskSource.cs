@@ -41,6 +41,14 @@ public interface ITaskSourceContext<T>
 
     /// <summary>Records a failure; the source's health turns degraded until the next healthy report.</summary>
     void ReportError(string state, Exception error);
+
+    /// <summary>
+    /// Counts a source event for metrics (the <c>appruntime.source.events</c> counter, tagged with <paramref name="name"/>),
+    /// for example <c>poll</c>, <c>idle_wakeup</c> or <c>reconnect</c>. The default does nothing.
+    /// </summary>
+    void RecordEvent(string name)
+    {
+    }
 }
 
 /// <summary>Options for one publish.</summary>

@@ -44,6 +44,7 @@ public sealed partial class RuntimeManager : IHostedService
     private readonly object _lock = new();
     private readonly Dictionary<string, IRuntimeSource> _sources = new(StringComparer.Ordinal);
     private volatile RuntimeState _state = RuntimeState.Created;
+    private RuntimeMetrics? _metrics;
 
     internal RuntimeManager(RuntimeRegistry registry, RuntimeServices services, ConfigurationManager config, QueueManager queues,
         WorkerSupervisor supervisor, IHostApplicationLifetime? lifetime)
@@ -127,6 +128,7 @@ public sealed partial class RuntimeManager : IHostedService
 
             // 3. Queues.
             _queues.CreateAll(_registry, backends);
+            _metrics ??= new RuntimeMetrics(_services.Trace.Meter, _queues, _supervisor);
 
             // 4. Worker pools.
             foreach (var (queue, pool) in _registry.Pools.OrderBy(p => p.Key, StringComparer.Ordinal))

@@ -115,6 +115,7 @@ public abstract class PollingTaskSource<T> : ITaskSource<T>
 
                 var started = time.GetUtcNow();
                 Update(s => s with { State = "polling", LastPollAt = started });
+                context.RecordEvent("poll");
                 TimeSpan delay;
                 try
                 {

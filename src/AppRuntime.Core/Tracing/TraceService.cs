@@ -30,6 +30,7 @@ public sealed class TraceService : ITraceFactory, IDisposable
         Failed = Meter.CreateCounter<long>("appruntime.tasks.failed", "{task}", "Handler failures (each failed attempt).");
         DeadLettered = Meter.CreateCounter<long>("appruntime.tasks.dead_lettered", "{task}", "Tasks moved to a dead-letter store.");
         Duration = Meter.CreateHistogram<double>("appruntime.task.duration", "s", "Handler processing time.");
+        SourceEvents = Meter.CreateCounter<long>("appruntime.source.events", "{event}", "Source events such as polls, IDLE wake-ups and reconnects.");
     }
 
     /// <summary>The runtime's ActivitySource (<c>AppRuntime</c>).</summary>
@@ -43,6 +44,7 @@ public sealed class TraceService : ITraceFactory, IDisposable
     internal Counter<long> Failed { get; }
     internal Counter<long> DeadLettered { get; }
     internal Histogram<double> Duration { get; }
+    internal Counter<long> SourceEvents { get; }
 
     /// <summary>The most recent processed tasks with their trace ids, newest first (bounded).</summary>
     public IReadOnlyList<TaskTraceRecord> GetRecent(int max = 100) => _recent.Snapshot(max);

@@ -192,6 +192,9 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
         }
     }
 
+    public void RecordEvent(string name) =>
+        _services.Trace.SourceEvents.Add(1, new KeyValuePair<string, object?>("appruntime.source", Name), new KeyValuePair<string, object?>("appruntime.source.event", name));
+
     private void SetState(string state)
     {
         lock (_lock)

@@ -1,0 +1,156 @@
+using System.Globalization;
+using AppRuntime.Internal;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace AppRuntime;
+
+/// <summary>
+/// Runs a host from <c>Program.cs</c> and turns start-up failures into an exit code and a readable message: an invalid
+/// configuration prints every error (key path and reason, secret values masked) and no stack trace.
+/// <code>
+/// return await AppRuntimeConsole.BuildAndRunAsync(() =>
+/// {
+///     var builder = Host.CreateApplicationBuilder(args);
+///     builder.AddAppRuntime().AddMailOrderBotModule();
+///     return builder.Build();
+/// });
+/// </code>
+/// </summary>
+public static class AppRuntimeConsole
+{
+    /// <summary>The exit code after a clean stop.</summary>
+    public const int SuccessExitCode = 0;
+
+    /// <summary>The exit code when the runtime failed to start for a reason other than configuration.</summary>
+    public const int StartFailedExitCode = 1;
+
+    /// <summary>The exit code when the configuration is invalid or a configuration provider cannot be read (sysexits EX_CONFIG).</summary>
+    public const int InvalidConfigurationExitCode = 78;
+
+    /// <summary>Runs <paramref name="host"/> until it stops, writing start-up failures to standard error.</summary>
+    /// <returns>The process exit code: <see cref="SuccessExitCode"/>, <see cref="InvalidConfigurationExitCode"/> or <see cref="StartFailedExitCode"/>.</returns>
+    public static Task<int> RunAsync(IHost host, CancellationToken cancellationToken = default) => RunAsync(host, Console.Error, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="host"/> until it stops. Before the host starts, the AppRuntime configuration is validated (every
+    /// section, queue backends, pool sizes); problems are written to <paramref name="error"/>, one line each, and the host is
+    /// not started. The host is disposed in every case.
+    /// </summary>
+    public static async Task<int> RunAsync(IHost host, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(error);
+        try
+        {
+            var problems = Preflight(host.Services);
+            if (problems is not null)
+            {
+                await WriteConfigErrorsAsync(error, problems).ConfigureAwait(false);
+                return InvalidConfigurationExitCode;
+            }
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+            return SuccessExitCode;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            return await ReportAsync(error, ex, host.Services).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return SuccessExitCode;
+        }
+        finally
+        {
+            if (host is IAsyncDisposable asyncDisposable)
+                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+            else
+                host.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Builds the host with <paramref name="build"/> and runs it as <see cref="RunAsync(IHost, TextWriter, CancellationToken)"/>
+    /// does. Failures while building (a configuration provider that cannot reach its database, an invalid platform setting) are
+    /// reported the same way.
+    /// </summary>
+    public static Task<int> BuildAndRunAsync(Func<IHost> build, CancellationToken cancellationToken = default) => BuildAndRunAsync(build, Console.Error, cancellationToken);
+
+    /// <summary>As <see cref="BuildAndRunAsync(Func{IHost}, CancellationToken)"/>, writing failures to <paramref name="error"/>.</summary>
+    public static async Task<int> BuildAndRunAsync(Func<IHost> build, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        ArgumentNullException.ThrowIfNull(error);
+        IHost host;
+        try
+        {
+            host = build();
+        }
+#pragma warning disable CA1031 // Any failure while composing the host becomes a message and an exit code, never a stack trace.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return await ReportAsync(error, ex, null).ConfigureAwait(false);
+        }
+        return await RunAsync(host, error, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Every configuration problem the runtime would refuse to start with, or null when there is none (or no AppRuntime).</summary>
+    private static List<ConfigError>? Preflight(IServiceProvider services)
+    {
+        var config = services.GetService<ConfigurationManager>();
+        if (config is null)
+            return null;
+        var errors = new ConfigErrors();
+        try
+        {
+            config.Initialize();
+        }
+        catch (ConfigValidationException ex)
+        {
+            errors.AddRange(ex.Errors);
+        }
+        var registry = services.GetRequiredService<RuntimeRegistry>();
+        services.GetRequiredService<QueueManager>().ResolveBackends(registry, errors);
+        foreach (var queue in registry.Pools.Keys)
+        {
+            // The same rule RuntimeManager applies at start (AppRuntime:Pools:<queue>:Workers).
+            var key = $"AppRuntime:Pools:{queue}:Workers";
+            var value = config.Configuration[key];
+            if (value is not null && !(int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var workers) && workers >= 1))
+                errors.Add(key, $"must be a whole number of at least 1 (was '{value}')");
+        }
+        return errors.IsEmpty ? null : [.. errors.Items.Select(e => ConfigRedaction.Redact(e, config.Configuration, config.SecretKeys))];
+    }
+
+    private static async Task<int> ReportAsync(TextWriter error, Exception ex, IServiceProvider? services)
+    {
+        if (ex is AggregateException { InnerExceptions.Count: 1 } single)
+            ex = single.InnerExceptions[0];
+        if (ex is ConfigValidationException invalid && invalid.Errors.Count > 0)
+        {
+            var config = services?.GetService<ConfigurationManager>();
+            var errors = config is null
+                ? invalid.Errors
+                : [.. invalid.Errors.Select(e => ConfigRedaction.Redact(e, config.Configuration, config.SecretKeys))];
+            await WriteConfigErrorsAsync(error, errors).ConfigureAwait(false);
+            return InvalidConfigurationExitCode;
+        }
+        var code = ex is ConfigValidationException or ConfigProviderException ? InvalidConfigurationExitCode : StartFailedExitCode;
+        await error.WriteLineAsync("AppRuntime failed to start: " + ex.Message).ConfigureAwait(false);
+        for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+            await error.WriteLineAsync("  caused by: " + inner.Message).ConfigureAwait(false);
+        await error.FlushAsync().ConfigureAwait(false);
+        return code;
+    }
+
+    private static async Task WriteConfigErrorsAsync(TextWriter error, IReadOnlyList<ConfigError> errors)
+    {
+        await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"AppRuntime cannot start: the configuration is invalid ({errors.Count} error{(errors.Count == 1 ? "" : "s")}):")).ConfigureAwait(false);
+        foreach (var e in errors)
+            await error.WriteLineAsync("  - " + e.KeyPath + ": " + e.Message).ConfigureAwait(false);
+        await error.FlushAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,166 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace AppRuntime;
+
+/// <summary>Subscribes OpenTelemetry providers to AppRuntime's ActivitySource and Meter.</summary>
+public static class AppRuntimeInstrumentationExtensions
+{
+    /// <summary>Adds the <c>AppRuntime</c> ActivitySource (publish, process and application spans).</summary>
+    public static TracerProviderBuilder AddAppRuntimeInstrumentation(this TracerProviderBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddSource(TraceService.SourceName);
+    }
+
+    /// <summary>Adds the <c>AppRuntime</c> Meter (task counters, processing duration, queue and worker gauges, source events).</summary>
+    public static MeterProviderBuilder AddAppRuntimeInstrumentation(this MeterProviderBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return builder.AddMeter(TraceService.SourceName);
+    }
+}
+
+/// <summary>One-line OpenTelemetry set-up for an AppRuntime application.</summary>
+public static class AppRuntimeTelemetryExtensions
+{
+    /// <summary>
+    /// Wires traces, metrics and logs: the AppRuntime source and meter, a resource with the service name, OTLP and console
+    /// exporters chosen by configuration (<c>AppRuntime:Telemetry</c>) and the standard <c>OTEL_*</c> environment variables,
+    /// trace and span ids on every log record, and a flush of everything when the runtime stops.
+    /// </summary>
+    public static IAppRuntimeBuilder AddTelemetry(this IAppRuntimeBuilder builder, Action<AppRuntimeTelemetryOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var configuration = builder.Configuration;
+        var options = Read(configuration);
+        configure?.Invoke(options);
+        var otlp = options.Otlp ?? (options.OtlpEndpoint is not null || !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]));
+
+        var services = builder.Services;
+        services.Configure<LoggerFactoryOptions>(o => o.ActivityTrackingOptions |= ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
+
+        var otel = services.AddOpenTelemetry()
+            .ConfigureResource(r =>
+            {
+                if (options.ServiceName is { Length: > 0 } name && string.IsNullOrEmpty(configuration["OTEL_SERVICE_NAME"]))
+                    r.AddService(name);
+            })
+            .WithTracing(t =>
+            {
+                t.AddAppRuntimeInstrumentation();
+                if (otlp)
+                    t.AddOtlpExporter(o => Apply(o, options, "v1/traces"));
+                if (options.Console)
+                    t.AddConsoleExporter();
+                options.ConfigureTracing?.Invoke(t);
+            })
+            .WithMetrics(m =>
+            {
+                m.AddAppRuntimeInstrumentation();
+                if (otlp)
+                {
+                    m.AddOtlpExporter((o, reader) =>
+                    {
+                        Apply(o, options, "v1/metrics");
+                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.MetricExportInterval.TotalMilliseconds;
+                    });
+                }
+                if (options.Console)
+                {
+                    m.AddConsoleExporter((_, reader) =>
+                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)options.MetricExportInterval.TotalMilliseconds);
+                }
+                options.ConfigureMetrics?.Invoke(m);
+            });
+        if (options.Logs)
+        {
+            otel.WithLogging(l =>
+            {
+                if (otlp)
+                    l.AddOtlpExporter(o => Apply(o, options, "v1/logs"));
+                if (options.Console)
+                    l.AddConsoleExporter();
+                options.ConfigureLogging?.Invoke(l);
+            }, o =>
+            {
+                o.IncludeFormattedMessage = true;
+                o.IncludeScopes = true;
+            });
+        }
+
+        services.AddSingleton<IHostedService>(sp => new TelemetryFlush(
+            sp.GetRequiredService<TraceService>(), sp.GetService<TracerProvider>(), sp.GetService<MeterProvider>(), sp.GetService<LoggerProvider>()));
+        return builder;
+    }
+
+    private static void Apply(OtlpExporterOptions exporter, AppRuntimeTelemetryOptions options, string signalPath)
+    {
+        if (options.OtlpProtocol is { } protocol)
+            exporter.Protocol = protocol;
+        if (options.OtlpEndpoint is { } endpoint)
+        {
+            // gRPC takes the collector's base address; http/protobuf takes the signal's own path.
+            exporter.Endpoint = exporter.Protocol == OtlpExportProtocol.HttpProtobuf
+                ? new Uri(endpoint, endpoint.AbsolutePath.EndsWith('/') ? signalPath : endpoint.AbsolutePath + "/" + signalPath)
+                : endpoint;
+        }
+    }
+
+    private static AppRuntimeTelemetryOptions Read(IConfiguration configuration)
+    {
+        var section = configuration.GetSection("AppRuntime:Telemetry");
+        var options = new AppRuntimeTelemetryOptions { ServiceName = section["ServiceName"] };
+        var exporters = (section["Exporters"] ?? "").Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (exporters.Contains("otlp", StringComparer.OrdinalIgnoreCase))
+            options.Otlp = true;
+        options.Console = exporters.Contains("console", StringComparer.OrdinalIgnoreCase) || bool.TryParse(section["Console"], out var console) && console;
+        if (section["Otlp:Endpoint"] is { Length: > 0 } endpoint)
+        {
+            options.OtlpEndpoint = Uri.TryCreate(endpoint, UriKind.Absolute, out var uri)
+                ? uri
+                : throw new ConfigValidationException([new ConfigError("AppRuntime:Telemetry:Otlp:Endpoint", $"'{endpoint}' is not an absolute URI")]);
+        }
+        options.OtlpProtocol = section["Otlp:Protocol"] switch
+        {
+            null or "" => null,
+            "grpc" => OtlpExportProtocol.Grpc,
+            "http/protobuf" => OtlpExportProtocol.HttpProtobuf,
+            var other => throw new ConfigValidationException([new ConfigError("AppRuntime:Telemetry:Otlp:Protocol", $"'{other}' is not 'grpc' or 'http/protobuf'")]),
+        };
+        if (section["MetricExportInterval"] is { Length: > 0 } interval)
+        {
+            options.MetricExportInterval = TimeSpan.TryParse(interval, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero
+                ? span
+                : throw new ConfigValidationException([new ConfigError("AppRuntime:Telemetry:MetricExportInterval", $"'{interval}' is not a positive time span")]);
+        }
+        return options;
+    }
+
+    /// <summary>Registers a flush of every provider with the runtime, which calls it as the last step of a graceful stop.</summary>
+    private sealed class TelemetryFlush(TraceService trace, TracerProvider? tracer, MeterProvider? meter, LoggerProvider? logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            trace.RegisterFlush(_ =>
+            {
+                tracer?.ForceFlush();
+                meter?.ForceFlush();
+                logger?.ForceFlush();
+                return ValueTask.CompletedTask;
+            });
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
