@@ -9,6 +9,8 @@ command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
 command -v clang >/dev/null 2>&1 || need+=(clang)
 [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "setup.sh: installing ${need[*]}" >&2

@@ -42,7 +42,9 @@ public static class ConfigRedaction
 
     /// <summary>
     /// A view of every value of <paramref name="configuration"/>, sorted by key (ignoring case), with secret values replaced by
-    /// <see cref="Mask"/>. Sections without a value of their own are left out.
+    /// <see cref="Mask"/>. A value of any other key that carries a password (<c>password=</c>, <c>pwd=</c>, as in a connection
+    /// string) shows with the password masked, or as <see cref="Mask"/> when it cannot be parsed. Sections without a value of
+    /// their own are left out.
     /// </summary>
     public static IReadOnlyDictionary<string, string> Redact(IConfiguration configuration, IReadOnlySet<string>? secretKeys)
     {
@@ -52,7 +54,7 @@ public static class ConfigRedaction
         {
             if (value is null)
                 continue;
-            view[key] = IsSecret(key, secretKeys) ? Mask : value;
+            view[key] = IsSecret(key, secretKeys) ? Mask : RedactEmbeddedPassword(value);
         }
         return view;
     }
@@ -93,6 +95,18 @@ public static class ConfigRedaction
         foreach (var key in secret)
             builder[key] = Mask;
         return builder.ConnectionString;
+    }
+
+    private static string RedactEmbeddedPassword(string value)
+    {
+        var carriesPassword = false;
+        foreach (var key in s_connectionStringSecretKeys)
+            carriesPassword |= value.Contains(key + "=", StringComparison.OrdinalIgnoreCase);
+        if (!carriesPassword)
+            return value;
+        var redacted = RedactConnectionString(value);
+        // Not a connection string whose password could be found (e.g. "host:6379,password=…"): hide the whole value.
+        return ReferenceEquals(redacted, value) ? Mask : redacted;
     }
 
     private static bool IsDeclaredSecret(string key, IReadOnlySet<string> secretKeys)

@@ -59,6 +59,12 @@ public sealed partial class ConfigurationManager : IDisposable
     public IReadOnlySet<string> SecretKeys =>
         _registry.ConfigSections.SelectMany(s => s.SecretKeys.Select(k => s.Path + ":" + k)).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Every key and value of the merged configuration, sorted, with secret values replaced by <see cref="ConfigRedaction.Mask"/>.</summary>
+    public IReadOnlyDictionary<string, string> GetRedactedView() => ConfigRedaction.Redact(_configuration, SecretKeys);
+
+    /// <summary>Returns the error with a secret value it quotes masked.</summary>
+    internal ConfigError Redact(ConfigError error) => ConfigRedaction.Redact(error, _configuration, SecretKeys);
+
     /// <summary>Typed access to the section at <paramref name="path"/>.</summary>
     public IConfigSection<T> GetSection<T>(string path) where T : class
     {
@@ -166,7 +172,7 @@ public sealed partial class ConfigurationManager : IDisposable
             else if (errors.Items.Count == before)
                 errors.Add(reg.Path, "the section could not be bound");
         }
-        return (values, [.. errors.Items]);
+        return (values, [.. errors.Items.Select(Redact)]);
     }
 
     private void EnsureInitialized()

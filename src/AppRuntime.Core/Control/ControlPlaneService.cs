@@ -98,6 +98,9 @@ public sealed class ControlPlaneService
     /// <summary>Reloads configuration; an invalid result is refused and the last good configuration stays.</summary>
     public ConfigReloadResult ReloadConfiguration() => _config.Reload();
 
+    /// <summary>The merged configuration, sorted, with secret values masked.</summary>
+    public IReadOnlyDictionary<string, string> GetConfiguration() => _config.GetRedactedView();
+
     /// <summary>The most recent processed tasks with their trace ids.</summary>
     public IReadOnlyList<TaskTraceRecord> GetRecentTraces(int max = 100) => _trace.GetRecent(max);
 

@@ -99,29 +99,11 @@ public static class AppRuntimeConsole
     /// <summary>Every configuration problem the runtime would refuse to start with, or null when there is none (or no AppRuntime).</summary>
     private static List<ConfigError>? Preflight(IServiceProvider services)
     {
-        var config = services.GetService<ConfigurationManager>();
-        if (config is null)
+        var runtime = services.GetService<RuntimeManager>();
+        if (runtime is null)
             return null;
-        var errors = new ConfigErrors();
-        try
-        {
-            config.Initialize();
-        }
-        catch (ConfigValidationException ex)
-        {
-            errors.AddRange(ex.Errors);
-        }
-        var registry = services.GetRequiredService<RuntimeRegistry>();
-        services.GetRequiredService<QueueManager>().ResolveBackends(registry, errors);
-        foreach (var queue in registry.Pools.Keys)
-        {
-            // The same rule RuntimeManager applies at start (AppRuntime:Pools:<queue>:Workers).
-            var key = $"AppRuntime:Pools:{queue}:Workers";
-            var value = config.Configuration[key];
-            if (value is not null && !(int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var workers) && workers >= 1))
-                errors.Add(key, $"must be a whole number of at least 1 (was '{value}')");
-        }
-        return errors.IsEmpty ? null : [.. errors.Items.Select(e => ConfigRedaction.Redact(e, config.Configuration, config.SecretKeys))];
+        var errors = runtime.CheckConfiguration(out _);
+        return errors.Count == 0 ? null : errors;
     }
 
     private static async Task<int> ReportAsync(TextWriter error, Exception ex, IServiceProvider? services)
@@ -139,8 +121,14 @@ public static class AppRuntimeConsole
         }
         var code = ex is ConfigValidationException or ConfigProviderException ? InvalidConfigurationExitCode : StartFailedExitCode;
         await error.WriteLineAsync("AppRuntime failed to start: " + ex.Message).ConfigureAwait(false);
+        var shown = ex.Message;
         for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (shown.Contains(inner.Message, StringComparison.Ordinal))
+                continue;
             await error.WriteLineAsync("  caused by: " + inner.Message).ConfigureAwait(false);
+            shown = inner.Message;
+        }
         await error.FlushAsync().ConfigureAwait(false);
         return code;
     }

@@ -27,10 +27,13 @@ public static class AppRuntimeHostingExtensions
             configure?.Invoke(existing.Options);
             return existing;
         }
-        var platform = new JsonFileConfigProvider(Path.Combine(builder.Environment.ContentRootPath, "appruntime.json"), ConfigLayer.Platform, optional: true);
-        ConfigLayering.Insert(builder.Configuration, platform.CreateSource(), ConfigLayer.Platform);
-        var envPlatform = new JsonFileConfigProvider(Path.Combine(builder.Environment.ContentRootPath, $"appruntime.{builder.Environment.EnvironmentName}.json"), ConfigLayer.Platform, optional: true);
-        ConfigLayering.Insert(builder.Configuration, envPlatform.CreateSource(), ConfigLayer.Platform);
+        foreach (var name in new[] { "appruntime.json", $"appruntime.{builder.Environment.EnvironmentName}.json" })
+        {
+            // Only an existing file is watched: a watcher per absent optional file would spend inotify instances for nothing.
+            var path = Path.Combine(builder.Environment.ContentRootPath, name);
+            var platform = new JsonFileConfigProvider(path, ConfigLayer.Platform, optional: true, reloadOnChange: File.Exists(path));
+            ConfigLayering.Insert(builder.Configuration, platform.CreateSource(), ConfigLayer.Platform);
+        }
         return AddAppRuntime(builder.Services, builder.Configuration, configure);
     }
 

@@ -107,19 +107,9 @@ public sealed partial class RuntimeManager : IHostedService
         try
         {
             // 1. Configuration: every section bound and validated, every platform key checked, all errors at once.
-            var errors = new ConfigErrors();
-            try
-            {
-                _config.Initialize();
-            }
-            catch (ConfigValidationException ex)
-            {
-                errors.AddRange(ex.Errors);
-            }
-            var backends = _queues.ResolveBackends(_registry, errors);
-            ReadPoolOverrides(errors);
-            if (!errors.IsEmpty)
-                throw new ConfigValidationException(errors.Items);
+            var errors = CheckConfiguration(out var backends);
+            if (errors.Count > 0)
+                throw new ConfigValidationException(errors);
 
             // 2. Services: the declared wiring must be complete before anything runs.
             var problems = _registry.Validate();
@@ -244,6 +234,26 @@ public sealed partial class RuntimeManager : IHostedService
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Binds and validates every configuration section and the platform keys (queue backends, pool sizes); returns every problem,
+    /// with secret values masked. Used at start and by <see cref="AppRuntimeConsole"/> before the host starts.
+    /// </summary>
+    internal List<ConfigError> CheckConfiguration(out Dictionary<string, ITaskQueueBackend> backends)
+    {
+        var errors = new ConfigErrors();
+        try
+        {
+            _config.Initialize();
+        }
+        catch (ConfigValidationException ex)
+        {
+            errors.AddRange(ex.Errors);
+        }
+        backends = _queues.ResolveBackends(_registry, errors);
+        ReadPoolOverrides(errors);
+        return [.. errors.Items.Select(_config.Redact)];
     }
 
     private void ReadPoolOverrides(ConfigErrors errors)

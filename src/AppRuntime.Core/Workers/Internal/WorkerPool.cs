@@ -68,10 +68,17 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         }
     }
 
+    private void ThrowIfStopped()
+    {
+        if (_stop.IsCancellationRequested)
+            throw new InvalidOperationException($"Worker pool '{Queue}' is stopped.");
+    }
+
     public void Pause()
     {
         lock (_lock)
         {
+            ThrowIfStopped();
             if (_paused)
                 return;
             _paused = true;
@@ -85,6 +92,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
     {
         lock (_lock)
         {
+            ThrowIfStopped();
             if (!_paused)
                 return;
             _pauseCts.Dispose();
@@ -102,6 +110,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         List<Worker> retired = [];
         lock (_lock)
         {
+            ThrowIfStopped();
             _desired = workers;
             if (!_started)
                 return;
@@ -142,10 +151,10 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
             foreach (var w in _workers)
                 w.Dispose();
             _workers.Clear();
+            // _stop stays undisposed: it is the "stopped" flag that Pause/Resume/Scale check after the pool ends.
+            _abort.Dispose();
+            _pauseCts.Dispose();
         }
-        _stop.Dispose();
-        _abort.Dispose();
-        _pauseCts.Dispose();
     }
 
     private void AddWorkerLocked()

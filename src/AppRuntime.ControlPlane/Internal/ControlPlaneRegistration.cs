@@ -1,0 +1,7 @@
+namespace AppRuntime.Internal;
+
+/// <summary>Marks that the control plane is registered and collects the configure delegates of every AddControlPlane call.</summary>
+internal sealed class ControlPlaneRegistration
+{
+    public List<Action<ControlPlaneOptions>> Configure { get; } = [];
+}

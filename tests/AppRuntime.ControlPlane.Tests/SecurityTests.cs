@@ -1,0 +1,228 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AppRuntime.ControlPlane.Tests;
+
+public sealed class SecurityTests
+{
+    public static TheoryData<string> AdminPaths => new()
+    {
+        "/api/sources/order-feed/pause",
+        "/api/sources/order-feed/resume",
+        "/api/pools/orders/pause",
+        "/api/pools/orders/resume",
+        "/api/pools/orders/scale",
+        "/api/deadletters/orders/retry",
+        "/api/deadletters/orders/purge",
+        "/api/config/reload",
+        "/api/runtime/stop",
+    };
+
+    [Theory]
+    [MemberData(nameof(AdminPaths))]
+    public async Task Admin_endpoints_without_a_token_answer_401_and_change_nothing(string path)
+    {
+        await using var host = await TestHost.StartAsync();
+
+        using var response = await host.PostAsync(path, token: null);
+
+        await TestHost.AssertProblemAsync(response, 401);
+        Assert.Contains("Bearer", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        var status = await host.GetJsonAsync("/api/status");
+        Assert.Equal("Running", status.GetProperty("state").GetString());
+        Assert.All(status.GetProperty("sources").EnumerateArray(), s => Assert.False(s.GetProperty("paused").GetBoolean()));
+        Assert.All(status.GetProperty("pools").EnumerateArray(), p => Assert.False(p.GetProperty("paused").GetBoolean()));
+    }
+
+    [Theory]
+    [InlineData("Bearer wrong-token-0123456789abcdef")]
+    [InlineData("Bearer test-token-0123456789abcde")]
+    [InlineData("Bearer test-token-0123456789abcdefX")]
+    [InlineData("Bearer ")]
+    [InlineData("Basic dGVzdDp0ZXN0")]
+    [InlineData("test-token-0123456789abcdef")]
+    public async Task A_wrong_token_is_refused_with_401(string authorization)
+    {
+        await using var host = await TestHost.StartAsync();
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/sources/order-feed/pause");
+        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        using var response = await host.Client.SendAsync(request);
+
+        await TestHost.AssertProblemAsync(response, 401);
+        var source = (await host.GetJsonAsync("/api/sources")).EnumerateArray().Single(s => s.GetProperty("name").GetString() == "order-feed");
+        Assert.False(source.GetProperty("paused").GetBoolean());
+    }
+
+    [Fact]
+    public async Task The_right_token_is_accepted_whatever_the_case_of_the_scheme()
+    {
+        await using var host = await TestHost.StartAsync();
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/pools/orders/pause");
+        request.Headers.TryAddWithoutValidation("Authorization", "bearer " + TestHost.Token);
+        using var response = await host.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Without_a_configured_token_admin_endpoints_answer_403_and_say_how_to_enable_them()
+    {
+        await using var host = await TestHost.StartAsync(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:Token"] = null });
+
+        using var response = await host.PostAsync("/api/pools/orders/pause", token: "anything-at-all-0123456789");
+
+        var detail = await TestHost.AssertProblemAsync(response, 403);
+        Assert.Contains("AppRuntime:ControlPlane:Token", detail, StringComparison.Ordinal);
+        var status = await host.GetJsonAsync("/api/status");
+        Assert.False(status.GetProperty("controlPlane").GetProperty("adminEnabled").GetBoolean());
+    }
+
+    [Theory]
+    [MemberData(nameof(AdminPaths))]
+    public async Task Read_only_mode_refuses_every_admin_action_with_403(string path)
+    {
+        await using var host = await TestHost.StartAsync(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:ReadOnly"] = "true" });
+
+        using var response = await host.PostAsync(path, path.EndsWith("/scale", StringComparison.Ordinal) ? """{"workers":2}""" : null);
+
+        var detail = await TestHost.AssertProblemAsync(response, 403);
+        Assert.Contains("read-only", detail, StringComparison.Ordinal);
+        var status = await host.GetJsonAsync("/api/status");
+        Assert.Equal("Running", status.GetProperty("state").GetString());
+        Assert.True(status.GetProperty("controlPlane").GetProperty("readOnly").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Reads_can_require_the_token()
+    {
+        await using var host = await TestHost.StartAsync(configure: o => o.RequireTokenForReads = true);
+
+        using var anonymous = await host.GetAsync("/api/deadletters/orders");
+        await TestHost.AssertProblemAsync(anonymous, 401);
+        using var probe = await host.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, probe.StatusCode);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/deadletters/orders");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestHost.Token);
+        using var authorized = await host.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, authorized.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("http://0.0.0.0:0")]
+    [InlineData("http://*:0")]
+    [InlineData("http://127.0.0.1:0;http://[::]:0")]
+    public async Task A_non_loopback_address_without_a_token_refuses_to_start(string urls)
+    {
+        using var host = TestHost.Build(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:Urls"] = urls, ["AppRuntime:ControlPlane:Token"] = null });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+
+        Assert.Contains("refuses to listen on the non-loopback address", error.Message, StringComparison.Ordinal);
+        Assert.Contains("AppRuntime:ControlPlane:Token", error.Message, StringComparison.Ordinal);
+        Assert.False(host.Services.GetRequiredService<IControlPlaneServer>().IsRunning);
+        Assert.Equal(RuntimeState.Created, host.Services.GetRequiredService<RuntimeManager>().State);
+    }
+
+    [Fact]
+    public async Task A_non_loopback_address_with_a_token_starts()
+    {
+        await using var host = await TestHost.StartAsync(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:Urls"] = "http://0.0.0.0:0" });
+
+        // Reach it through loopback: 0.0.0.0 listens on every interface. Foreign host names are allowed on a non-loopback server.
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.BaseAddress.Port}") };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/health/live");
+        request.Headers.Host = "appruntime.internal.example";
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Requiring_the_token_for_reads_without_a_token_refuses_to_start()
+    {
+        using var host = TestHost.Build(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:Token"] = null, ["AppRuntime:ControlPlane:RequireTokenForReads"] = "true" });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+
+        Assert.Contains("RequireTokenForReads", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("short")]
+    [InlineData("fifteen-chars15")]
+    public async Task A_short_token_refuses_to_start(string token)
+    {
+        using var host = TestHost.Build(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:Token"] = token });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+
+        Assert.Contains("too short", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("https://127.0.0.1:0")]
+    [InlineData("not a url")]
+    [InlineData("")]
+    public async Task Unsupported_or_invalid_urls_refuse_to_start_with_a_clear_error(string urls)
+    {
+        using var host = TestHost.Build(configure: o => o.Urls = urls);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+
+        Assert.Contains("AppRuntime:ControlPlane:Urls", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_invalid_boolean_setting_names_its_key()
+    {
+        using var host = TestHost.Build(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:ReadOnly"] = "yes please" });
+
+        var error = await Assert.ThrowsAsync<ConfigValidationException>(() => host.StartAsync());
+
+        Assert.Contains("AppRuntime:ControlPlane:ReadOnly", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_disabled_control_plane_does_not_listen_and_the_runtime_still_runs()
+    {
+        using var host = TestHost.Build(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:Enabled"] = "false" });
+
+        await host.StartAsync();
+        try
+        {
+            var server = host.Services.GetRequiredService<IControlPlaneServer>();
+            Assert.False(server.IsRunning);
+            Assert.Empty(server.Addresses);
+            Assert.Equal(RuntimeState.Running, host.Services.GetRequiredService<RuntimeManager>().State);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task The_control_plane_answers_while_the_runtime_stops_and_stops_after_it()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var host = await TestHost.StartAsync(b => Sample.Compose(b, new SampleBehaviour { Gate = gate.Task }));
+        await host.Host.Services.GetRequiredService<ITaskPublisher<Order>>().PublishAsync(new Order(1));
+        await AppRuntime.Testing.Eventually.TrueAsync(async () => (await host.GetJsonAsync("/api/pools")).EnumerateArray()
+            .Any(p => p.GetProperty("workers").EnumerateArray().Any(w => w.GetProperty("state").GetString() == "Busy")), "a worker holds the order");
+
+        var stopping = host.Host.StopAsync();
+        // The runtime waits for the order in hand; meanwhile the control plane still answers and readiness says 503.
+        await AppRuntime.Testing.Eventually.TrueAsync(async () =>
+        {
+            using var response = await host.GetAsync("/health/ready");
+            return response.StatusCode == HttpStatusCode.ServiceUnavailable && (await response.Content.ReadAsStringAsync()).Contains("Stopping", StringComparison.Ordinal);
+        }, "readiness answers 503 while the runtime stops");
+        gate.SetResult();
+        await stopping;
+
+        Assert.False(host.Host.Services.GetRequiredService<IControlPlaneServer>().IsRunning);
+        await Assert.ThrowsAsync<HttpRequestException>(() => host.GetAsync("/health/live"));
+    }
+}
