@@ -1,0 +1,363 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using AppRuntime.Generators.Model;
+using AppRuntime.Generators.Parsing;
+
+namespace AppRuntime.Generators.Diagnostics;
+
+/// <summary>Checks the whole composition (queues, handlers, dependencies, lifetimes, cycles) and decides what to emit.</summary>
+internal static class CompositionValidator
+{
+    private const string Ms = "global::Microsoft.Extensions.";
+
+    /// <summary>Services the host and the AppRuntime core register, accepted without a declaration.</summary>
+    private static readonly HashSet<string> HostServices = new(StringComparer.Ordinal)
+    {
+        Ms + "Logging.ILoggerFactory",
+        Ms + "Configuration.IConfiguration",
+        Ms + "Hosting.IHostEnvironment",
+        Ms + "Hosting.IHostApplicationLifetime",
+        Ms + "DependencyInjection.IServiceScopeFactory",
+        "global::System.IServiceProvider",
+        "global::System.TimeProvider",
+        "global::AppRuntime.ITraceFactory",
+        "global::AppRuntime.RuntimeManager",
+        "global::AppRuntime.ConfigurationManager",
+        "global::AppRuntime.WorkerSupervisor",
+        "global::AppRuntime.HealthRegistry",
+        "global::AppRuntime.ControlPlaneService",
+        "global::AppRuntime.TraceService",
+    };
+
+    private static readonly HashSet<string> OpenHostServices = new(StringComparer.Ordinal)
+    {
+        "Microsoft.Extensions.Logging.ILogger`1",
+    };
+
+    private static readonly HashSet<string> ConfigAccessors = new(StringComparer.Ordinal)
+    {
+        "Microsoft.Extensions.Options.IOptions`1",
+        "Microsoft.Extensions.Options.IOptionsMonitor`1",
+        "Microsoft.Extensions.Options.IOptionsSnapshot`1",
+        KnownNames.ConfigSectionInterface,
+    };
+
+    public static CompositionResult Validate(CompositionInput input, CancellationToken ct)
+    {
+        var diagnostics = new List<DiagnosticInfo>();
+        diagnostics.AddRange(input.StrayDeclarations);
+
+        var sections = input.Sections.OrderBy(s => s.Type.FullyQualified, StringComparer.Ordinal).ToList();
+        foreach (var section in sections)
+            diagnostics.AddRange(section.Diagnostics);
+        var configTypes = sections.Where(s => s.CanEmit)
+            .SelectMany(s => s.Types)
+            .GroupBy(t => t.Type.FullyQualified, StringComparer.Ordinal)
+            .Select(g => WithoutLocations(g.OrderBy(t => t.IsRoot ? 0 : 1).First())) // a root section may also be nested in another
+            .OrderBy(t => t.Type.FullyQualified, StringComparer.Ordinal)
+            .ToEquatableArray();
+        foreach (var file in input.Settings)
+        {
+            if (file.ParseError is not null)
+                diagnostics.Add(file.ParseError);
+        }
+        diagnostics.AddRange(AppSettingsValidator.Validate(sections, input.Settings.ToList()));
+
+        var components = input.Components
+            .OrderBy(c => c.Kind)
+            .ThenBy(c => c.Type.FullyQualified, StringComparer.Ordinal)
+            .ToList();
+        foreach (var component in components)
+            diagnostics.AddRange(component.Diagnostics);
+
+        var modules = input.Modules.OrderBy(m => m.Type.FullyQualified, StringComparer.Ordinal).ToList();
+        foreach (var module in modules)
+            diagnostics.AddRange(module.Diagnostics);
+
+        var emit = new List<ModuleEmitModel>();
+        if (modules.Count == 0)
+        {
+            foreach (var component in components)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.NoModule, component.Location, component.Type.Display,
+                    ComponentParser.AttributeName(component.Kind)));
+            }
+        }
+        else
+        {
+            var primary = modules[0];
+            foreach (var extra in modules.Skip(1))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.MultipleModules, extra.Location, extra.Name, primary.Name));
+            ct.ThrowIfCancellationRequested();
+            var model = ValidateModule(primary, components, sections, diagnostics);
+            if (model is not null)
+                emit.Add(model);
+        }
+
+        return new CompositionResult(diagnostics.ToEquatableArray(), emit.ToEquatableArray(), configTypes);
+    }
+
+    private sealed class Provider(ComponentModel? service, LifetimeModel lifetime)
+    {
+        public ComponentModel? Service { get; } = service;
+
+        public LifetimeModel Lifetime { get; } = lifetime;
+    }
+
+    private static ModuleEmitModel? ValidateModule(ModuleModel module, List<ComponentModel> components,
+        List<ConfigSectionModel> sections, List<DiagnosticInfo> diagnostics)
+    {
+        // Queues and pools: names, settings, duplicates.
+        var queues = new Dictionary<string, QueueModel>(StringComparer.Ordinal);
+        foreach (var queue in module.Queues)
+        {
+            if (!SymbolHelpers.IsValidName(queue.Name))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidName, queue.NameLocation, "Queue name", queue.Name, SymbolHelpers.NameRule));
+                continue;
+            }
+            if (queue.Capacity < 1)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidSetting, queue.CapacityLocation, "Capacity", "queue '" + queue.Name + "'", "at least 1", Str(queue.Capacity)));
+            if (queue.VisibilityTimeoutSeconds < 1)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidSetting, queue.VisibilityLocation, "VisibilityTimeoutSeconds", "queue '" + queue.Name + "'", "at least 1", Str(queue.VisibilityTimeoutSeconds)));
+            if (queues.ContainsKey(queue.Name))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.DuplicateQueue, queue.NameLocation, queue.Name));
+                continue;
+            }
+            queues.Add(queue.Name, queue);
+            if (queue.Backend is { } backend && !string.Equals(backend, "InMemory", StringComparison.OrdinalIgnoreCase) && !queue.Serializer.IsSupported)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.TaskTypeNotSerializable, queue.Location, queue.Name, backend,
+                    queue.TaskType.Display, queue.Serializer.Reason ?? "unsupported type"));
+            }
+        }
+
+        var pools = new Dictionary<string, PoolModel>(StringComparer.Ordinal);
+        foreach (var pool in module.Pools)
+        {
+            if (pool.Workers < 1)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidSetting, pool.WorkersLocation, "Workers", "worker pool '" + pool.Queue + "'", "at least 1", Str(pool.Workers)));
+            if (pool.MaxAttempts < 1)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidSetting, pool.MaxAttemptsLocation, "MaxAttempts", "worker pool '" + pool.Queue + "'", "at least 1", Str(pool.MaxAttempts)));
+            if (pool.RetryDelayMilliseconds < 0)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidSetting, pool.RetryDelayLocation, "RetryDelayMilliseconds", "worker pool '" + pool.Queue + "'", "0 or more", Str(pool.RetryDelayMilliseconds)));
+            if (pool.WorkersConfigKey is { } key && key.Trim().Length == 0)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidName, pool.Location, "WorkersConfigKey", key, "use a configuration key such as 'MyApp:Workers'"));
+            if (!queues.ContainsKey(pool.Queue))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UndeclaredQueue, pool.QueueLocation, "Worker pool", pool.Queue, pool.Queue, module.Name));
+                continue;
+            }
+            if (pools.ContainsKey(pool.Queue))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.DuplicatePool, pool.QueueLocation, pool.Queue));
+                continue;
+            }
+            pools.Add(pool.Queue, pool);
+        }
+
+        // Handlers and sources against their queues.
+        var handlersByQueue = new Dictionary<string, ComponentModel>(StringComparer.Ordinal);
+        var producedQueues = new HashSet<string>(StringComparer.Ordinal);
+        var sourceNames = new Dictionary<string, ComponentModel>(StringComparer.Ordinal);
+        var handlers = new List<ComponentModel>();
+        var sources = new List<ComponentModel>();
+        foreach (var component in components.Where(c => c.Kind is ComponentKind.Handler or ComponentKind.Source))
+        {
+            var kindName = component.Kind == ComponentKind.Handler ? "Handler" : "Source";
+            if (component.Queue is null || !SymbolHelpers.IsValidName(component.Queue))
+                continue;
+            if (!queues.TryGetValue(component.Queue, out var queue))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UndeclaredQueue, component.QueueLocation, kindName, component.Type.Display, component.Queue, module.Name));
+                continue;
+            }
+            if (component.Kind == ComponentKind.Handler)
+            {
+                if (handlersByQueue.TryGetValue(queue.Name, out var first))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.DuplicateHandler, component.Location, component.Type.Display, queue.Name, first.Type.Display));
+                    continue;
+                }
+                handlersByQueue.Add(queue.Name, component);
+            }
+            else
+            {
+                producedQueues.Add(queue.Name);
+                if (component.SourceName is { } sourceName && sourceNames.TryGetValue(sourceName, out var other))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.DuplicateSource, component.SourceNameLocation ?? component.Location, sourceName, component.Type.Display, other.Type.Display));
+                    continue;
+                }
+                if (component.SourceName is not null)
+                    sourceNames[component.SourceName] = component;
+            }
+            if (component.TaskTypes.Count > 0 && !component.TaskTypes.Any(t => t.FullyQualified == queue.TaskType.FullyQualified))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.TaskTypeMismatch, component.Location, kindName, component.Type.Display,
+                    string.Join(", ", component.TaskTypes.Select(t => t.Display)), queue.Name, queue.TaskType.Display));
+                continue;
+            }
+            if (!component.IsUsable)
+                continue;
+            if (component.Kind == ComponentKind.Handler)
+            {
+                handlers.Add(component);
+                if (pools.TryGetValue(queue.Name, out var pool) && pool.Workers > 1)
+                {
+                    foreach (var field in component.MutableFields)
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.MutableHandlerState, field.Location, component.Type.Display, field.Name, queue.Name, Str(pool.Workers)));
+                }
+            }
+            else
+            {
+                sources.Add(component);
+            }
+        }
+
+        // Providers: declared services, config sections, publishers of declared queues, host services, imports.
+        var providers = new Dictionary<string, Provider>(StringComparer.Ordinal);
+        var services = components.Where(c => c.Kind == ComponentKind.Service).ToList();
+        foreach (var service in services)
+            providers[service.RegisteredAs.FullyQualified] = new Provider(service.IsUsable ? service : null, service.Lifetime);
+        var configKeys = new HashSet<string>(sections.Select(s => s.Type.FullyQualified), StringComparer.Ordinal);
+        var taskTypes = new HashSet<string>(queues.Values.Select(q => q.TaskType.FullyQualified), StringComparer.Ordinal);
+        var imports = new HashSet<string>(module.Imports.Select(i => i.Type.FullyQualified), StringComparer.Ordinal);
+
+        foreach (var component in components.Where(c => c.IsUsable))
+        {
+            var singleton = component.Kind is ComponentKind.Source or ComponentKind.HealthContributor ||
+                (component.Kind == ComponentKind.Service && component.Lifetime == LifetimeModel.Singleton);
+            foreach (var dependency in component.Dependencies)
+            {
+                var key = dependency.Type.FullyQualified;
+                if (dependency.OpenGenericKey == KnownNames.TaskPublisherInterface && dependency.TypeArguments.Count == 1)
+                {
+                    var task = dependency.TypeArguments[0];
+                    foreach (var q in queues.Values.Where(q => q.TaskType.FullyQualified == task))
+                        producedQueues.Add(q.Name);
+                    if (taskTypes.Contains(task))
+                        continue;
+                }
+                if (providers.TryGetValue(key, out var provider))
+                {
+                    if (singleton && provider.Lifetime == LifetimeModel.Scoped)
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.LifetimeMismatch, dependency.Location ?? component.Location,
+                            component.Kind == ComponentKind.Service ? "Singleton service" : ComponentParser.AttributeName(component.Kind),
+                            component.Type.Display, dependency.Type.Display));
+                    continue;
+                }
+                if (HostServices.Contains(key) || imports.Contains(key) || configKeys.Contains(key))
+                    continue;
+                if (dependency.OpenGenericKey is { } open)
+                {
+                    if (OpenHostServices.Contains(open))
+                        continue;
+                    if (ConfigAccessors.Contains(open) && dependency.TypeArguments.Count == 1 && configKeys.Contains(dependency.TypeArguments[0]))
+                        continue;
+                }
+                if (dependency.IsOptional)
+                    continue;
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UnresolvedDependency, dependency.Location ?? component.Location,
+                    dependency.ParameterName, component.Type.Display, dependency.Type.Display));
+            }
+        }
+
+        FindCycles(services.Where(s => s.IsUsable).ToList(), providers, diagnostics);
+
+        foreach (var queue in queues.Values)
+        {
+            if (!components.Any(c => c.Kind == ComponentKind.Handler && c.Queue == queue.Name))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.QueueWithoutHandler, queue.NameLocation, queue.Name));
+            if (!producedQueues.Contains(queue.Name) && !components.Any(c => c.Kind == ComponentKind.Source && c.Queue == queue.Name))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.QueueWithoutProducer, queue.NameLocation, queue.Name, queue.TaskType.Display));
+        }
+
+        if (!module.CanEmit)
+            return null;
+        // Emission models carry no locations, so an edit that only moves declarations does not re-emit code.
+        var cleanModule = module with
+        {
+            Location = null,
+            NameLocation = null,
+            Queues = module.Queues.Where(q => queues.TryGetValue(q.Name, out var kept) && ReferenceEquals(kept, q))
+                .Select(q => q with { Location = null, NameLocation = null, CapacityLocation = null, VisibilityLocation = null }).ToEquatableArray(),
+            Pools = module.Pools.Where(p => pools.TryGetValue(p.Queue, out var kept) && ReferenceEquals(kept, p))
+                .Select(p => p with { Location = null, QueueLocation = null, WorkersLocation = null, MaxAttemptsLocation = null, RetryDelayLocation = null })
+                .ToEquatableArray(),
+            Imports = EquatableArray<ImportModel>.Empty,
+        };
+        return new ModuleEmitModel(
+            cleanModule,
+            services.Where(s => s.IsUsable).Select(WithoutLocations).ToEquatableArray(),
+            sources.Select(WithoutLocations).ToEquatableArray(),
+            handlers.Select(WithoutLocations).ToEquatableArray(),
+            components.Where(c => c.Kind == ComponentKind.HealthContributor && c.IsUsable).Select(WithoutLocations).ToEquatableArray(),
+            sections.Where(s => s.CanEmit).Select(s => s.Type).ToEquatableArray());
+    }
+
+    private static ComponentModel WithoutLocations(ComponentModel c) => c with
+    {
+        Location = null,
+        QueueLocation = null,
+        SourceNameLocation = null,
+        MutableFields = EquatableArray<MutableFieldModel>.Empty,
+        Dependencies = c.Dependencies.Select(d => d with { Location = null }).ToEquatableArray(),
+    };
+
+    /// <summary>A configuration type for emission: member locations dropped so moving code does not re-emit binders.</summary>
+    public static ConfigTypeModel WithoutLocations(ConfigTypeModel t) => t with
+    {
+        Members = t.Members.Select(m => m with { Location = null }).ToEquatableArray(),
+    };
+
+    /// <summary>Reports each cycle among services once, as a chain starting at the smallest type name.</summary>
+    private static void FindCycles(List<ComponentModel> services, Dictionary<string, Provider> providers, List<DiagnosticInfo> diagnostics)
+    {
+        var reported = new HashSet<string>(StringComparer.Ordinal);
+        var state = new Dictionary<string, int>(StringComparer.Ordinal);
+        var stack = new List<ComponentModel>();
+
+        void Visit(ComponentModel service)
+        {
+            var key = service.Type.FullyQualified;
+            state[key] = 1;
+            stack.Add(service);
+            foreach (var dependency in service.Dependencies)
+            {
+                if (!providers.TryGetValue(dependency.Type.FullyQualified, out var provider) || provider.Service is null)
+                    continue;
+                var next = provider.Service;
+                var nextKey = next.Type.FullyQualified;
+                state.TryGetValue(nextKey, out var s);
+                if (s == 0)
+                {
+                    Visit(next);
+                }
+                else if (s == 1)
+                {
+                    var start = stack.FindIndex(x => x.Type.FullyQualified == nextKey);
+                    var cycle = stack.Skip(start).ToList();
+                    var min = cycle.Select((c, i) => (c, i)).OrderBy(x => x.c.Type.FullyQualified, StringComparer.Ordinal).First().i;
+                    var rotated = cycle.Skip(min).Concat(cycle.Take(min)).ToList();
+                    var chain = string.Join(" -> ", rotated.Select(c => c.Type.Display)) + " -> " + rotated[0].Type.Display;
+                    if (reported.Add(chain))
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.DependencyCycle, rotated[0].Location, chain));
+                }
+            }
+            stack.RemoveAt(stack.Count - 1);
+            state[key] = 2;
+        }
+
+        foreach (var service in services)
+        {
+            if (!state.ContainsKey(service.Type.FullyQualified))
+                Visit(service);
+        }
+    }
+
+    private static string Str(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,247 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using AppRuntime.Generators.Model;
+
+namespace AppRuntime.Generators.Emission;
+
+/// <summary>
+/// Emits a module's composition root: the <c>Add&lt;Module&gt;</c> extension that registers every service, config section,
+/// queue, worker pool, source, handler and health contributor with explicit factories, plus the topology.
+/// </summary>
+internal static class ModuleEmitter
+{
+    private const string Di = "global::Microsoft.Extensions.DependencyInjection.";
+    private const string Rt = "global::AppRuntime.";
+
+    public static string Emit(ModuleEmitModel model)
+    {
+        var module = model.Module;
+        var w = GeneratedHeader.Start();
+        if (module.Namespace is not null)
+            w.Open("namespace " + module.Namespace);
+        w.Open("partial class " + module.ClassName);
+
+        EmitTopology(w, model);
+        EmitAdd(w, model);
+
+        var serialized = module.Queues.Where(q => q.Serializer.IsSupported)
+            .GroupBy(q => q.TaskType.FullyQualified, StringComparer.Ordinal)
+            .Select(g => g.First())
+            .OrderBy(q => q.TaskType.FullyQualified, StringComparer.Ordinal)
+            .ToList();
+        foreach (var queue in serialized)
+        {
+            w.Line();
+            SerializerEmitter.Emit(w, queue.TaskType, queue.Serializer);
+        }
+        if (serialized.Count > 0)
+        {
+            w.Line();
+            SerializerEmitter.EmitHelpers(w);
+        }
+        if (module.Pools.Any(p => p.WorkersConfigKey is not null))
+        {
+            w.Line();
+            EmitWorkerCountReader(w);
+        }
+
+        w.Close();
+        if (module.Namespace is not null)
+            w.Close();
+        return w.ToString();
+    }
+
+    private static void EmitTopology(CodeWriter w, ModuleEmitModel model)
+    {
+        var module = model.Module;
+        w.Line("/// <summary>The module name declared by [ApplicationModule].</summary>");
+        w.Line(GeneratedHeader.GeneratedCode);
+        w.Line("public const string ModuleName = " + GeneratedHeader.Literal(module.Name) + ";");
+        w.Line();
+        w.Line("/// <summary>The declared wiring of the module: sources, queues, worker pools and handlers.</summary>");
+        w.Line(GeneratedHeader.GeneratedCode);
+        w.Line("public static " + Rt + "ModuleTopology Topology { get; } = new " + Rt + "ModuleTopology(");
+        w.Line("    ModuleName,");
+        w.Line("    new " + Rt + "SourceNode[]");
+        w.Line("    {");
+        foreach (var s in model.Sources.OrderBy(s => s.SourceName, StringComparer.Ordinal))
+            w.Line("        new " + Rt + "SourceNode(" + Lit(s.SourceName!) + ", " + Lit(s.Queue!) + ", " + Lit(s.Type.Display) + "),");
+        w.Line("    },");
+        w.Line("    new " + Rt + "QueueNode[]");
+        w.Line("    {");
+        foreach (var q in module.Queues.OrderBy(q => q.Name, StringComparer.Ordinal))
+            w.Line("        new " + Rt + "QueueNode(" + Lit(q.Name) + ", " + Lit(q.TaskType.Display) + ", " + Int(q.Capacity) + "),");
+        w.Line("    },");
+        w.Line("    new " + Rt + "PoolNode[]");
+        w.Line("    {");
+        foreach (var p in module.Pools.OrderBy(p => p.Queue, StringComparer.Ordinal))
+            w.Line("        new " + Rt + "PoolNode(" + Lit(p.Queue) + ", " + Int(p.Workers) + ", " + Int(p.MaxAttempts) + "),");
+        w.Line("    },");
+        w.Line("    new " + Rt + "HandlerNode[]");
+        w.Line("    {");
+        foreach (var h in model.Handlers.OrderBy(h => h.Queue, StringComparer.Ordinal))
+            w.Line("        new " + Rt + "HandlerNode(" + Lit(h.Queue!) + ", " + Lit(h.Type.Display) + "),");
+        w.Line("    });");
+        w.Line();
+        w.Line("/// <summary>The topology as a Mermaid flowchart, for docs and the control plane.</summary>");
+        w.Line(GeneratedHeader.GeneratedCode);
+        w.Line("public static string TopologyMermaid => Topology.ToMermaid();");
+        w.Line();
+    }
+
+    private static void EmitAdd(CodeWriter w, ModuleEmitModel model)
+    {
+        var module = model.Module;
+        w.Line("/// <summary>");
+        w.Line("/// Registers module '" + Xml(module.Name) + "': its services, configuration sections, queues, worker pools, sources,");
+        w.Line("/// handlers and health contributors, each with an explicit factory. Calling it again does nothing.");
+        w.Line("/// </summary>");
+        w.Line("/// <param name=\"builder\">The AppRuntime builder.</param>");
+        w.Line("/// <returns>The same builder.</returns>");
+        w.Line(GeneratedHeader.GeneratedCode);
+        w.Open("public static " + Rt + "IAppRuntimeBuilder " + module.MethodName + "(this " + Rt + "IAppRuntimeBuilder builder)");
+        w.Line("global::System.ArgumentNullException.ThrowIfNull(builder);");
+        w.Line("if (!builder.AddModule(Topology))");
+        w.Line("    return builder;");
+        w.Line("var services = builder.Services;");
+
+        if (model.Services.Count > 0)
+        {
+            w.Line();
+            w.Line("// Services");
+            foreach (var s in model.Services.OrderBy(s => s.Type.FullyQualified, StringComparer.Ordinal))
+            {
+                var method = s.Lifetime switch
+                {
+                    LifetimeModel.Scoped => "AddScoped",
+                    LifetimeModel.Transient => "AddTransient",
+                    _ => "AddSingleton",
+                };
+                w.Line(Di + "ServiceCollectionServiceExtensions." + method + "<" + s.RegisteredAs.FullyQualified + ">(services, static sp => " + New(s) + ");");
+            }
+        }
+
+        if (model.ConfigSections.Count > 0)
+        {
+            w.Line();
+            w.Line("// Configuration sections");
+            foreach (var c in model.ConfigSections.OrderBy(c => c.FullyQualified, StringComparer.Ordinal))
+            {
+                w.Line("builder.AddConfigSection(new " + Rt + "ConfigSectionDefinition<" + c.FullyQualified + ">(" + c.FullyQualified + ".ConfigSectionPath, " +
+                    c.FullyQualified + ".BindConfigSection) { SecretKeys = " + c.FullyQualified + ".ConfigSecretKeys });");
+            }
+        }
+
+        var pools = module.Pools.ToDictionary(p => p.Queue, StringComparer.Ordinal);
+        if (module.Queues.Count > 0)
+        {
+            w.Line();
+            w.Line("// Queues");
+            foreach (var q in module.Queues.OrderBy(q => q.Name, StringComparer.Ordinal))
+            {
+                var settings = new List<string>
+                {
+                    "Capacity = " + Int(q.Capacity),
+                    "VisibilityTimeout = global::System.TimeSpan.FromSeconds(" + Int(q.VisibilityTimeoutSeconds) + ")",
+                };
+                if (pools.TryGetValue(q.Name, out var pool))
+                    settings.Add("MaxAttempts = " + Int(pool.MaxAttempts));
+                if (q.Backend is not null)
+                    settings.Add("Backend = " + Lit(q.Backend));
+                var serializer = q.Serializer.IsSupported ? SerializerEmitter.ClassName(q.TaskType) + ".Instance" : "null";
+                w.Line("builder.AddQueue<" + q.TaskType.FullyQualified + ">(");
+                w.Line("    new " + Rt + "QueueDefinition(" + Lit(q.Name) + ", " + Lit(q.TaskType.Display) + ") { " + string.Join(", ", settings) + " },");
+                w.Line("    " + serializer + ");");
+            }
+        }
+
+        if (module.Pools.Count > 0)
+        {
+            w.Line();
+            w.Line("// Worker pools");
+            foreach (var p in module.Pools.OrderBy(p => p.Queue, StringComparer.Ordinal))
+            {
+                var workers = p.WorkersConfigKey is null
+                    ? Int(p.Workers)
+                    : "ReadWorkerCount(builder.Configuration, " + Lit(p.WorkersConfigKey) + ", " + Int(p.Workers) + ")";
+                w.Line("builder.AddWorkerPool(new " + Rt + "WorkerPoolDefinition(" + Lit(p.Queue) + ") { Workers = " + workers + ", MaxAttempts = " +
+                    Int(p.MaxAttempts) + ", RetryDelay = global::System.TimeSpan.FromMilliseconds(" + Int(p.RetryDelayMilliseconds) + ") });");
+            }
+        }
+
+        if (model.Sources.Count > 0)
+        {
+            w.Line();
+            w.Line("// Sources: one singleton each, also told task outcomes when it implements ITaskOutcomeObserver<T>");
+            foreach (var s in model.Sources.OrderBy(s => s.SourceName, StringComparer.Ordinal))
+            {
+                var task = s.TaskTypes[0].FullyQualified;
+                var queueTask = module.Queues.First(q => q.Name == s.Queue).TaskType.FullyQualified;
+                if (s.TaskTypes.Any(t => t.FullyQualified == queueTask))
+                    task = queueTask;
+                w.Line(Di + "ServiceCollectionServiceExtensions.AddSingleton<" + s.Type.FullyQualified + ">(services, static sp => " + New(s) + ");");
+                w.Line("builder.AddSource<" + task + ">(new " + Rt + "SourceDefinition(" + Lit(s.SourceName!) + ", " + Lit(s.Queue!) + "), static sp => " +
+                    Resolve(s.Type.FullyQualified) + ");");
+                if (s.ObserverTaskTypes.Contains(task))
+                    w.Line("builder.AddOutcomeObserver<" + task + ">(" + Lit(s.Queue!) + ", static sp => " + Resolve(s.Type.FullyQualified) + ");");
+            }
+        }
+
+        if (model.Handlers.Count > 0)
+        {
+            w.Line();
+            w.Line("// Handlers: created in the task's DI scope, once per task");
+            foreach (var h in model.Handlers.OrderBy(h => h.Queue, StringComparer.Ordinal))
+            {
+                var task = module.Queues.First(q => q.Name == h.Queue).TaskType.FullyQualified;
+                w.Line("builder.AddHandler<" + task + ">(" + Lit(h.Queue!) + ", static sp => " + New(h) + ");");
+            }
+        }
+
+        if (model.HealthContributors.Count > 0)
+        {
+            w.Line();
+            w.Line("// Health contributors");
+            foreach (var h in model.HealthContributors.OrderBy(h => h.Type.FullyQualified, StringComparer.Ordinal))
+                w.Line("builder.AddHealthContributor(static sp => " + New(h) + ");");
+        }
+
+        w.Line();
+        w.Line("return builder;");
+        w.Close();
+    }
+
+    private static void EmitWorkerCountReader(CodeWriter w)
+    {
+        w.Line(GeneratedHeader.GeneratedCode);
+        w.Open("private static int ReadWorkerCount(global::Microsoft.Extensions.Configuration.IConfiguration configuration, string key, int declared)");
+        w.Line("var text = configuration[key];");
+        w.Line("if (text is null)");
+        w.Line("    return declared;");
+        w.Line("if (int.TryParse(text, global::System.Globalization.NumberStyles.Integer, global::System.Globalization.CultureInfo.InvariantCulture, out var workers) && workers >= 1)");
+        w.Line("    return workers;");
+        w.Line("throw new " + Rt + "ConfigValidationException(new[] { new " + Rt + "ConfigError(key, \"'\" + text + \"' is not a worker count of at least 1.\") });");
+        w.Close();
+    }
+
+    /// <summary><c>new T(sp.GetRequiredService&lt;A&gt;(), ...)</c> for the chosen constructor.</summary>
+    private static string New(ComponentModel component)
+    {
+        if (component.Dependencies.Count == 0)
+            return "new " + component.Type.FullyQualified + "()";
+        var args = component.Dependencies.Select(d => d.IsOptional
+            ? Di + "ServiceProviderServiceExtensions.GetService<" + d.Type.FullyQualified + ">(sp)"
+            : Resolve(d.Type.FullyQualified));
+        return "new " + component.Type.FullyQualified + "(\n    " + string.Join(",\n    ", args) + ")";
+    }
+
+    private static string Resolve(string type) => Di + "ServiceProviderServiceExtensions.GetRequiredService<" + type + ">(sp)";
+
+    private static string Lit(string value) => GeneratedHeader.Literal(value);
+
+    private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+}

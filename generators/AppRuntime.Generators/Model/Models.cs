@@ -1,0 +1,225 @@
+namespace AppRuntime.Generators.Model;
+
+/// <summary>A type referenced by generated code.</summary>
+/// <param name="FullyQualified">The <c>global::</c>-qualified name used in generated code (also the identity key).</param>
+/// <param name="Display">The name shown in messages and the topology.</param>
+internal sealed record TypeRef(string FullyQualified, string Display);
+
+/// <summary>One constructor parameter and what it needs from DI.</summary>
+internal sealed record DependencyModel(
+    string ParameterName,
+    TypeRef Type,
+    string? OpenGenericKey,
+    EquatableArray<string> TypeArguments,
+    bool IsOptional,
+    LocationInfo? Location);
+
+internal enum ComponentKind
+{
+    Source,
+    Handler,
+    Service,
+    HealthContributor,
+}
+
+/// <summary>Service lifetimes, mirrored so the model has no dependency on DI types.</summary>
+internal enum LifetimeModel
+{
+    Singleton = 0,
+    Scoped = 1,
+    Transient = 2,
+}
+
+/// <summary>A class carrying [TaskSource], [TaskHandler], [Service] or [HealthContributor].</summary>
+internal sealed record ComponentModel(
+    ComponentKind Kind,
+    TypeRef Type,
+    LocationInfo? Location,
+    string? Queue,
+    LocationInfo? QueueLocation,
+    string? SourceName,
+    LocationInfo? SourceNameLocation,
+    LifetimeModel Lifetime,
+    TypeRef? AsType,
+    EquatableArray<TypeRef> TaskTypes,
+    EquatableArray<string> ObserverTaskTypes,
+    EquatableArray<DependencyModel> Dependencies,
+    EquatableArray<MutableFieldModel> MutableFields,
+    EquatableArray<DiagnosticInfo> Diagnostics)
+{
+    /// <summary>True when the type itself is valid enough to be registered.</summary>
+    public bool IsUsable => Diagnostics.IsEmpty;
+
+    /// <summary>The DI key it is registered as ([Service] only).</summary>
+    public TypeRef RegisteredAs => AsType ?? Type;
+}
+
+internal sealed record MutableFieldModel(string Name, LocationInfo? Location);
+
+/// <summary>A [TaskQueue&lt;T&gt;] declaration on a module.</summary>
+internal sealed record QueueModel(
+    string Name,
+    TypeRef TaskType,
+    int Capacity,
+    int VisibilityTimeoutSeconds,
+    string? Backend,
+    LocationInfo? Location,
+    LocationInfo? NameLocation,
+    LocationInfo? CapacityLocation,
+    LocationInfo? VisibilityLocation,
+    SerializerModel Serializer);
+
+/// <summary>A [WorkerPool] declaration on a module.</summary>
+internal sealed record PoolModel(
+    string Queue,
+    int Workers,
+    int MaxAttempts,
+    int RetryDelayMilliseconds,
+    string? WorkersConfigKey,
+    LocationInfo? Location,
+    LocationInfo? QueueLocation,
+    LocationInfo? WorkersLocation,
+    LocationInfo? MaxAttemptsLocation,
+    LocationInfo? RetryDelayLocation);
+
+internal sealed record ImportModel(TypeRef Type, LocationInfo? Location);
+
+/// <summary>An [ApplicationModule] class and the declarations on it.</summary>
+internal sealed record ModuleModel(
+    string Name,
+    TypeRef Type,
+    string? Namespace,
+    string ClassName,
+    LocationInfo? Location,
+    LocationInfo? NameLocation,
+    EquatableArray<QueueModel> Queues,
+    EquatableArray<PoolModel> Pools,
+    EquatableArray<ImportModel> Imports,
+    EquatableArray<DiagnosticInfo> Diagnostics)
+{
+    /// <summary>The generated extension method's name: <c>Add</c> + class name.</summary>
+    public string MethodName => "Add" + ClassName;
+
+    public bool CanEmit => Diagnostics.IsEmpty;
+}
+
+internal enum ShapeKind
+{
+    Scalar,
+    Array,
+    List,
+    Dictionary,
+    Object,
+}
+
+internal enum ScalarKind
+{
+    None,
+    String,
+    Boolean,
+    Char,
+    Byte,
+    SByte,
+    Int16,
+    UInt16,
+    Int32,
+    UInt32,
+    Int64,
+    UInt64,
+    Single,
+    Double,
+    Decimal,
+    DateTime,
+    DateTimeOffset,
+    TimeSpan,
+    Guid,
+    Uri,
+    Enum,
+}
+
+/// <summary>
+/// The shape of a value the generated binder or serializer reads and writes. <see cref="TypeFullyQualified"/> is the
+/// declared type without nullable annotations; <see cref="IsNullableValue"/> marks <c>Nullable&lt;T&gt;</c>.
+/// </summary>
+internal sealed record ValueShape(
+    ShapeKind Kind,
+    string TypeFullyQualified,
+    ScalarKind Scalar,
+    bool IsNullableValue,
+    ValueShape? Element,
+    string AnnotatedType)
+{
+    /// <summary>For <see cref="ShapeKind.Object"/>: the object type (key into the object list).</summary>
+    public string ObjectKey => TypeFullyQualified;
+}
+
+/// <summary>One member of a JSON-serialized task type.</summary>
+internal sealed record JsonMemberModel(
+    string Name,
+    string JsonName,
+    ValueShape Shape,
+    bool IsReferenceNonNullable,
+    bool CanRead,
+    int ConstructorIndex,
+    bool IsInitOnly,
+    bool IsSettable);
+
+/// <summary>A task type (or a type nested in one) the generated serializer handles.</summary>
+internal sealed record JsonObjectModel(
+    string TypeFullyQualified,
+    string Display,
+    bool IsValueType,
+    EquatableArray<JsonMemberModel> Members,
+    int ConstructorParameterCount);
+
+/// <summary>Whether and how a queue's task type is serialized without reflection.</summary>
+internal sealed record SerializerModel(
+    bool IsSupported,
+    string? Reason,
+    ValueShape? Root,
+    EquatableArray<JsonObjectModel> Objects);
+
+/// <summary>A validation rule from System.ComponentModel.DataAnnotations, with arguments as C# literals.</summary>
+internal sealed record ValidationRuleModel(string Kind, string? Argument1, string? Argument2);
+
+/// <summary>One bindable member of a configuration type.</summary>
+internal sealed record ConfigMemberModel(
+    string Name,
+    ValueShape Shape,
+    bool IsRequired,
+    bool IsSecret,
+    bool IsReferenceNullable,
+    EquatableArray<ValidationRuleModel> Rules,
+    LocationInfo? Location);
+
+/// <summary>A configuration class (a [ConfigSection] root or a class nested in one) that gets a generated binder.</summary>
+internal sealed record ConfigTypeModel(
+    TypeRef Type,
+    string? Namespace,
+    string ClassName,
+    string DeclarationKeyword,
+    EquatableArray<string> ContainingTypes,
+    bool HasExplicitParameterlessConstructor,
+    bool HasAnyExplicitConstructor,
+    string? SectionPath,
+    EquatableArray<ConfigMemberModel> Members)
+{
+    public bool IsRoot => SectionPath is not null;
+}
+
+/// <summary>A [ConfigSection] class with every class it binds.</summary>
+internal sealed record ConfigSectionModel(
+    string Path,
+    TypeRef Type,
+    LocationInfo? Location,
+    EquatableArray<ConfigTypeModel> Types,
+    EquatableArray<DiagnosticInfo> Diagnostics)
+{
+    public bool CanEmit => Diagnostics.IsEmpty;
+}
+
+/// <summary>One key found in an appsettings*.json file.</summary>
+internal sealed record JsonKeyModel(string Path, LocationInfo Location);
+
+/// <summary>An appsettings*.json file passed as an AdditionalFile.</summary>
+internal sealed record AppSettingsModel(string FileName, EquatableArray<JsonKeyModel> Keys, DiagnosticInfo? ParseError);

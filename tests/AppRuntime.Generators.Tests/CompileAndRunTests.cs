@@ -1,0 +1,111 @@
+using Microsoft.CodeAnalysis;
+
+namespace AppRuntime.Generators.Tests;
+
+/// <summary>Layer (d): apps compiled in memory with the generator, loaded into a collectible context and run.</summary>
+public sealed class CompileAndRunTests
+{
+    [Fact]
+    public async Task Tasks_published_by_a_generated_source_flow_through_the_generated_handler_on_a_real_host()
+    {
+        var image = CompiledApp.Build("RunDemo", CompiledApp.RunReferences, ("App.cs", RunSamples.NumbersApp));
+        using var app = CompiledApp.Load(image);
+
+        var handled = await app.InvokeAsync<string[]>("RunDemo.Entry", "RunAsync");
+
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => $"n-{i}@numbers").Order(StringComparer.Ordinal), handled);
+    }
+
+    [Fact]
+    public async Task A_library_module_and_an_app_module_compose_in_one_host()
+    {
+        var library = CompiledApp.Build("Billing", CompiledApp.RunReferences, ("Billing.cs", RunSamples.BillingLibrary));
+        var appImage = CompiledApp.Build("Shop", CompiledApp.RunReferences.Add(MetadataReference.CreateFromImage(library)), ("Shop.cs", RunSamples.ShopApp));
+        using var app = CompiledApp.Load(appImage, library);
+
+        var entries = await app.InvokeAsync<string[]>("Shop.Entry", "RunAsync");
+
+        Assert.Equal(["invoice inv-1", "sale book"], entries);
+    }
+
+    [Fact]
+    public async Task The_module_method_registers_everything_once_and_reads_the_worker_count_from_configuration()
+    {
+        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp)));
+
+        var calls = await app.InvokeAsync<string[]>("Probe.Entry", "Registrations", "6");
+
+        Assert.Equal(["module probe", "section Shop", "queue orders Redis", "pool orders x6", "source order-source", "handler orders", "module probe"], calls);
+    }
+
+    [Fact]
+    public async Task The_generated_task_serializer_round_trips_a_task_and_rejects_an_invalid_payload()
+    {
+        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp)));
+
+        var result = await app.InvokeAsync<string[]>("Probe.Entry", "RoundTrip");
+
+        Assert.Equal(
+            """{"id":"o-1","priority":"High","placedAt":"2026-01-02T03:04:05+00:00","lines":[{"sku":"sku-1","quantity":2,"price":1.25}],"counts":{"a":1},"note":null,"due":"00:05:00","key":"6f9619ff-8b86-d011-b42d-00c04fc964ff","codes":[7,8],"link":"https://example.com/o/1"}""",
+            result[0]);
+        Assert.Equal(result[0], result[1]);
+        Assert.Equal("True", result[2]);
+        Assert.StartsWith("Payload is not a valid Probe.Order:", result[3], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_generated_binder_binds_every_supported_member_kind_and_keeps_defaults()
+    {
+        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp)));
+
+        var result = await app.InvokeAsync<string[]>("Probe.Entry", "Bind", (object)new[]
+        {
+            "Shop:ApiUrl=https://api.example.com", "Shop:Mode=fast", "Shop:Timeout=00:01:30", "Shop:Rate=1.5", "Shop:Factor=0.25",
+            "Shop:Tenant=6f9619ff-8b86-d011-b42d-00c04fc964ff", "Shop:Enabled=true", "Shop:Hosts:0=a", "Shop:Hosts:1=b",
+            "Shop:Ports:0=80", "Shop:Ports:1=443", "Shop:Limits:x=1", "Shop:Smtp:Host=mail", "Shop:Relays:0:Host=r1", "Shop:Relays:1:Port=2525",
+        });
+
+        Assert.Equal(
+            "ApiUrl=https://api.example.com;BatchSize=10;Mode=Fast;Timeout=00:01:30;Rate=1.5;Factor=0.25;Tenant=6f9619ff-8b86-d011-b42d-00c04fc964ff;" +
+            "Enabled=True;Hosts=a,b;Ports=80,443;Limits=x:1;Smtp=mail:25;Relays=r1:25,localhost:2525;Currency=EUR;Secrets=Pin,Smtp:Password",
+            result[0]);
+        Assert.Single(result);
+    }
+
+    [Fact]
+    public async Task The_generated_binder_reports_every_error_with_its_full_key_path_and_hides_secret_values()
+    {
+        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp)));
+
+        var result = await app.InvokeAsync<string[]>("Probe.Entry", "Bind", (object)new[]
+        {
+            "Shop:ApiUrl=not a url", "Shop:BatchSize=500", "Shop:Mode=Turbo", "Shop:Timeout=soon", "Shop:Rate=1,5x", "Shop:Limits:x=NaN",
+            "Shop:Smtp:Port=0", "Shop:Relays:0:Port=70000", "Shop:Email=nobody", "Shop:Currency=euro", "Shop:Pin=12ab", "Shop:Hosts:0=",
+        });
+
+        Assert.Equal(
+        [
+            "Shop:ApiUrl: must be an absolute http, https or ftp URL.",
+            "Shop:BatchSize: must be between 1 and 100.",
+            "Shop:Currency: does not match the pattern [A-Z]{3}.",
+            "Shop:Email: must be an email address.",
+            "Shop:Limits:x: 'NaN' is not a valid Int32.",
+            "Shop:Mode: 'Turbo' is not a valid value of Probe.Mode (case-insensitive name).",
+            "Shop:Pin: the value is not a valid Int32.",
+            "Shop:Rate: '1,5x' is not a valid Decimal.",
+            "Shop:Relays:0:Port: must be between 1 and 65535.",
+            "Shop:Smtp:Port: must be between 1 and 65535.",
+            "Shop:Timeout: 'soon' is not a valid TimeSpan (e.g. 00:00:30).",
+        ], result.Skip(1).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_missing_required_value_is_reported_with_its_key_path()
+    {
+        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp)));
+
+        var result = await app.InvokeAsync<string[]>("Probe.Entry", "Bind", (object)new[] { "Shop:BatchSize=5" });
+
+        Assert.Equal(["Shop:ApiUrl: is required but missing."], result.Skip(1));
+    }
+}

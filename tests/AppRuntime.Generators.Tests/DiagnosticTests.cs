@@ -1,0 +1,536 @@
+using AppRuntime.Generators.Diagnostics;
+using Microsoft.CodeAnalysis;
+using static AppRuntime.Generators.Tests.DiagnosticVerifier;
+
+namespace AppRuntime.Generators.Tests;
+
+/// <summary>Layer (a): every diagnostic, reported at the marked location ({|#0:...|}).</summary>
+public sealed class DiagnosticTests
+{
+    private const string Usings = """
+        using System;
+        using System.Collections.Generic;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using AppRuntime;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Logging;
+
+        namespace Demo;
+
+        public sealed record Job(int Id);
+        public sealed record Other(string Name);
+
+        """;
+
+    private const string Module = """
+        [ApplicationModule("demo")]
+        [TaskQueue<Job>("jobs")]
+        [WorkerPool("jobs", Workers = 2)]
+        public static partial class DemoModule;
+
+        """;
+
+    private const string JobSource = """
+        [TaskSource("jobs")]
+        public sealed class JobSource : ITaskSource<Job>
+        {
+            public Task RunAsync(ITaskSourceContext<Job> context, CancellationToken cancellationToken) => Task.CompletedTask;
+        }
+
+        """;
+
+    private const string JobHandler = """
+        [TaskHandler("jobs")]
+        public sealed class JobHandler(ILogger<JobHandler> logger) : ITaskHandler<Job>
+        {
+            public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken)
+            {
+                logger.LogInformation("job {Id}", task.Id);
+                return default;
+            }
+        }
+
+        """;
+
+    private static string Handler(string name, string queue, string task = "Job", string body = "") => $$"""
+        [TaskHandler("{{queue}}")]
+        public sealed class {{name}} : ITaskHandler<{{task}}>
+        {
+            {{body}}
+            public ValueTask HandleAsync({{task}} task, TaskContext context, CancellationToken cancellationToken) => default;
+        }
+
+        """;
+
+    [Fact]
+    public Task A_valid_module_has_no_diagnostics() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler);
+
+    [Fact]
+    public Task APPRT0001_a_handler_that_names_an_undeclared_queue_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            [TaskHandler({|#0:"jobz"|})]
+            public sealed class LostHandler : ITaskHandler<Job>
+            {
+                public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken) => default;
+            }
+            """,
+            Diagnostic(DiagnosticIds.UndeclaredQueue, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Handler", "Demo.LostHandler", "jobz", "demo"));
+
+    [Fact]
+    public Task APPRT0001_a_worker_pool_for_an_undeclared_queue_is_an_error() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>("jobs")]
+            [WorkerPool({|#0:"missing"|})]
+            public static partial class DemoModule;
+
+            """ + JobSource + JobHandler,
+            Diagnostic(DiagnosticIds.UndeclaredQueue, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Worker pool", "missing", "missing", "demo"));
+
+    [Fact]
+    public Task APPRT0002_a_handler_whose_task_type_differs_from_the_queue_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + """
+            [TaskHandler("jobs")]
+            public sealed class {|#0:WrongHandler|} : ITaskHandler<Other>
+            {
+                public ValueTask HandleAsync(Other task, TaskContext context, CancellationToken cancellationToken) => default;
+            }
+            """,
+            Diagnostic(DiagnosticIds.TaskTypeMismatch, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Handler", "Demo.WrongHandler", "Demo.Other", "jobs", "Demo.Job"));
+
+    [Fact]
+    public Task APPRT0003_a_queue_without_a_handler_is_a_warning() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>({|#0:"jobs"|})]
+            public static partial class DemoModule;
+
+            """ + JobSource,
+            Diagnostic(DiagnosticIds.QueueWithoutHandler, DiagnosticSeverity.Warning).WithLocation(0).WithArguments("jobs"));
+
+    [Fact]
+    public Task APPRT0004_a_queue_without_a_producer_is_information() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>({|#0:"jobs"|})]
+            public static partial class DemoModule;
+
+            """ + JobHandler,
+            Diagnostic(DiagnosticIds.QueueWithoutProducer, DiagnosticSeverity.Info).WithLocation(0).WithArguments("jobs", "Demo.Job"));
+
+    [Fact]
+    public Task APPRT0004_is_not_reported_when_a_component_depends_on_the_queue_publisher() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>("jobs")]
+            public static partial class DemoModule;
+
+            [Service]
+            public sealed class Scheduler(ITaskPublisher<Job> publisher)
+            {
+                public ValueTask<string> ScheduleAsync(int id) => publisher.PublishAsync(new Job(id));
+            }
+
+            """ + JobHandler);
+
+    [Fact]
+    public Task APPRT0005_two_queues_with_one_name_is_an_error() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>("jobs")]
+            [TaskQueue<Job>({|#0:"jobs"|})]
+            public static partial class DemoModule;
+
+            """ + JobSource + JobHandler,
+            Diagnostic(DiagnosticIds.DuplicateQueue, DiagnosticSeverity.Error).WithLocation(0).WithArguments("jobs"));
+
+    [Fact]
+    public Task APPRT0006_two_handlers_for_one_queue_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            [TaskHandler("jobs")]
+            public sealed class {|#0:SecondHandler|} : ITaskHandler<Job>
+            {
+                public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken) => default;
+            }
+            """,
+            Diagnostic(DiagnosticIds.DuplicateHandler, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Demo.SecondHandler", "jobs", "Demo.JobHandler"));
+
+    [Fact]
+    public Task APPRT0007_a_constructor_dependency_nothing_provides_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + """
+            public interface IClock { DateTimeOffset Now { get; } }
+
+            [TaskHandler("jobs")]
+            public sealed class JobHandler(IClock {|#0:clock|}) : ITaskHandler<Job>
+            {
+                public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken) { _ = clock.Now; return default; }
+            }
+            """,
+            Diagnostic(DiagnosticIds.UnresolvedDependency, DiagnosticSeverity.Error).WithLocation(0).WithArguments("clock", "Demo.JobHandler", "Demo.IClock"));
+
+    [Fact]
+    public Task APPRT0007_is_not_reported_for_imported_host_and_declared_services() =>
+        VerifyAsync(Usings + """
+            public interface IClock { DateTimeOffset Now { get; } }
+            public interface IStore { }
+
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>("jobs")]
+            [ImportService(typeof(IClock))]
+            public static partial class DemoModule;
+
+            [Service(As = typeof(IStore))]
+            public sealed class Store : IStore { }
+
+            [TaskHandler("jobs")]
+            public sealed class JobHandler(IClock clock, IStore store, ILogger<JobHandler> logger, TimeProvider time,
+                Microsoft.Extensions.Configuration.IConfiguration configuration, ITaskPublisher<Job> publisher) : ITaskHandler<Job>
+            {
+                public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken)
+                {
+                    _ = (clock, store, logger, time, configuration, publisher);
+                    return default;
+                }
+            }
+
+            """ + JobSource);
+
+    [Fact]
+    public Task A_config_section_nested_in_another_section_keeps_its_own_section_members() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            [ConfigSection("Demo:Mail")]
+            public sealed partial class MailSettings
+            {
+                public string Host { get; set; } = "";
+                public SmtpAuth Auth { get; set; } = new();
+            }
+
+            [ConfigSection("Demo:Auth")]
+            public sealed partial class SmtpAuth
+            {
+                public string User { get; set; } = "";
+            }
+
+            [Service]
+            public sealed class Mailer(MailSettings mail, SmtpAuth auth, Microsoft.Extensions.Options.IOptions<SmtpAuth> options)
+            {
+                public string Describe() => mail.Host + auth.User + options.Value.User;
+            }
+            """);
+
+    [Fact]
+    public Task APPRT0008_a_dependency_cycle_is_an_error_that_shows_the_chain() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            [Service]
+            public sealed class {|#0:Alpha|}(Beta beta) { public Beta Beta { get; } = beta; }
+
+            [Service]
+            public sealed class Beta(Gamma gamma) { public Gamma Gamma { get; } = gamma; }
+
+            [Service]
+            public sealed class Gamma(Alpha alpha) { public Alpha Alpha { get; } = alpha; }
+            """,
+            Diagnostic(DiagnosticIds.DependencyCycle, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Demo.Alpha -> Demo.Beta -> Demo.Gamma -> Demo.Alpha"));
+
+    [Fact]
+    public Task APPRT0009_a_singleton_that_depends_on_a_scoped_service_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            [Service(ServiceLifetime.Scoped)]
+            public sealed class UnitOfWork { }
+
+            [Service]
+            public sealed class Cache(UnitOfWork {|#0:work|}) { public UnitOfWork Work { get; } = work; }
+            """,
+            Diagnostic(DiagnosticIds.LifetimeMismatch, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Singleton service", "Demo.Cache", "Demo.UnitOfWork"));
+
+    [Fact]
+    public Task APPRT0010_a_module_class_that_is_not_partial_is_an_error() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>("jobs")]
+            public static class {|#0:DemoModule|} { }
+
+            """ + JobSource + JobHandler,
+            Diagnostic(DiagnosticIds.MustBePartial, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Demo.DemoModule", "the AddDemoModule extension method"));
+
+    [Fact]
+    public Task APPRT0010_a_config_section_that_is_not_partial_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            [ConfigSection("Demo:Mail")]
+            public sealed class {|#0:MailSettings|} { public string Host { get; set; } = ""; }
+            """,
+            Diagnostic(DiagnosticIds.MustBePartial, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Demo.MailSettings", "a generated configuration binder"));
+
+    [Fact]
+    public Task APPRT0011_an_abstract_handler_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + """
+            [TaskHandler("jobs")]
+            public abstract class {|#0:BaseHandler|} : ITaskHandler<Job>
+            {
+                public abstract ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken);
+            }
+            """,
+            Diagnostic(DiagnosticIds.MustNotBeAbstract, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Demo.BaseHandler", "TaskHandler"));
+
+    [Fact]
+    public Task APPRT0012_a_generic_service_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            [Service]
+            public sealed class {|#0:Repository|}<T> { }
+            """,
+            Diagnostic(DiagnosticIds.MustNotBeGeneric, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Demo.Repository<T>", "Service"));
+
+    [Fact]
+    public Task APPRT0013_a_private_nested_service_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            public static class Outer
+            {
+                [Service]
+                private sealed class {|#0:Hidden|} { }
+            }
+            """,
+            Diagnostic(DiagnosticIds.Inaccessible, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Demo.Outer.Hidden", "the type or a type containing it is private or protected"));
+
+    [Fact]
+    public Task APPRT0014_a_service_with_two_equally_long_constructors_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            [Service]
+            public sealed class {|#0:Twice|}
+            {
+                public Twice(TimeProvider time) { }
+                public Twice(ILoggerFactory loggers) { }
+            }
+            """,
+            Diagnostic(DiagnosticIds.AmbiguousConstructors, DiagnosticSeverity.Error).WithLocation(0)
+                .WithArguments("Demo.Twice", "has 2 constructors with 1 parameters; keep one so the generator knows which to call"));
+
+    [Fact]
+    public Task APPRT0015_workers_capacity_and_max_attempts_below_one_are_errors() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>("jobs", {|#0:Capacity = 0|})]
+            [WorkerPool("jobs", {|#1:Workers = 0|}, {|#2:MaxAttempts = -1|})]
+            public static partial class DemoModule;
+
+            """ + JobSource + JobHandler,
+            Diagnostic(DiagnosticIds.InvalidSetting, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Capacity", "queue 'jobs'", "at least 1", "0"),
+            Diagnostic(DiagnosticIds.InvalidSetting, DiagnosticSeverity.Error).WithLocation(1).WithArguments("Workers", "worker pool 'jobs'", "at least 1", "0"),
+            Diagnostic(DiagnosticIds.InvalidSetting, DiagnosticSeverity.Error).WithLocation(2).WithArguments("MaxAttempts", "worker pool 'jobs'", "at least 1", "-1"));
+
+    [Fact]
+    public Task APPRT0016_an_invalid_module_name_and_an_empty_source_name_are_errors() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule({|#0:"demo module!"|})]
+            [TaskQueue<Job>("jobs")]
+            public static partial class DemoModule;
+
+            [TaskSource("jobs", {|#1:Name = ""|})]
+            public sealed class JobSource : ITaskSource<Job>
+            {
+                public Task RunAsync(ITaskSourceContext<Job> context, CancellationToken cancellationToken) => Task.CompletedTask;
+            }
+
+            """ + JobHandler,
+            Diagnostic(DiagnosticIds.InvalidName, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Module name", "demo module!", "use 1-100 characters of letters, digits, '-', '_', '.' or ':'"),
+            Diagnostic(DiagnosticIds.InvalidName, DiagnosticSeverity.Error).WithLocation(1).WithArguments("Source name", "", "use 1-100 characters of letters, digits, '-', '_', '.' or ':'"));
+
+    [Fact]
+    public Task APPRT0017_a_config_member_of_an_unbindable_type_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            [ConfigSection("Demo:Mail")]
+            public sealed partial class MailSettings
+            {
+                public string Host { get; set; } = "";
+                public Action? {|#0:Callback|} { get; set; }
+            }
+            """,
+            Diagnostic(DiagnosticIds.UnbindableMember, DiagnosticSeverity.Error).WithLocation(0)
+                .WithArguments("Callback", "Demo.MailSettings", "System.Action", "interfaces, abstract classes, delegates and object are not supported"));
+
+    private const string MailSettings = """
+        [ConfigSection("Demo:Mail")]
+        public sealed partial class MailSettings
+        {
+            public required string {|#0:Host|} { get; init; }
+            public int Port { get; set; } = 25;
+            public SmtpAuth? Auth { get; set; }
+        }
+
+        public sealed partial class SmtpAuth
+        {
+            public string User { get; set; } = "";
+        }
+
+        """;
+
+    [Fact]
+    public Task APPRT0018_a_required_key_missing_from_appsettings_is_a_warning() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + MailSettings,
+            [("appsettings.json", """{ "Demo": { "Mail": { "Port": 587 } } }""")],
+            Diagnostic(DiagnosticIds.MissingRequiredKey, DiagnosticSeverity.Warning).WithLocation(0).WithArguments("Demo:Mail:Host", "appsettings.json"));
+
+    [Fact]
+    public Task APPRT0018_is_not_reported_when_another_appsettings_file_has_the_key() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + MailSettings.Replace("{|#0:Host|}", "Host", StringComparison.Ordinal),
+            [("appsettings.json", """{ "Demo": { "Mail": { "Port": 587 } } }"""),
+             ("appsettings.Development.json", """{ "Demo": { "Mail": { "Host": "localhost" } } }""")]);
+
+    [Fact]
+    public Task APPRT0019_a_key_that_matches_no_member_is_a_warning_with_a_suggestion() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + MailSettings.Replace("{|#0:Host|}", "Host", StringComparison.Ordinal),
+            [("appsettings.json", """
+                {
+                  // comments and trailing commas are allowed, as in the JSON configuration provider
+                  "Demo": {
+                    "Mail": {
+                      "Host": "smtp.example.com",
+                      "Prot": 587,
+                      "Auth": { "User": "bot", "Pasword": "x" },
+                    }
+                  }
+                }
+                """)],
+            Diagnostic(DiagnosticIds.UnknownConfigKey, DiagnosticSeverity.Warning).WithSpan("appsettings.json", 6, 7, 6, 13)
+                .WithArguments("Demo:Mail:Prot", "appsettings.json", "Demo.MailSettings", "; did you mean 'Port'?"),
+            Diagnostic(DiagnosticIds.UnknownConfigKey, DiagnosticSeverity.Warning).WithSpan("appsettings.json", 7, 32, 7, 41)
+                .WithArguments("Demo:Mail:Auth:Pasword", "appsettings.json", "Demo.SmtpAuth", ""));
+
+    [Fact]
+    public Task APPRT0020_a_durable_queue_whose_task_type_cannot_be_serialized_is_an_error() =>
+        VerifyAsync(Usings + """
+            public sealed class Blob
+            {
+                public string Name { get; init; } = "";
+                public Action? Callback { get; init; }
+            }
+
+            [ApplicationModule("demo")]
+            [{|#0:TaskQueue<Blob>("blobs", Backend = "Redis")|}]
+            public static partial class DemoModule;
+
+            """ + Handler("BlobHandler", "blobs", "Blob") + """
+            [TaskSource("blobs")]
+            public sealed class BlobSource : ITaskSource<Blob>
+            {
+                public Task RunAsync(ITaskSourceContext<Blob> context, CancellationToken cancellationToken) => Task.CompletedTask;
+            }
+            """,
+            Diagnostic(DiagnosticIds.TaskTypeNotSerializable, DiagnosticSeverity.Error).WithLocation(0)
+                .WithArguments("blobs", "Redis", "Demo.Blob", "property Demo.Blob.Callback: interfaces, abstract classes, delegates and object are not supported"));
+
+    [Fact]
+    public Task APPRT0021_a_handler_with_mutable_fields_on_a_pool_of_several_workers_is_a_warning() =>
+        VerifyAsync(Usings + Module + JobSource + """
+            [TaskHandler("jobs")]
+            public sealed class CountingHandler : ITaskHandler<Job>
+            {
+                private int {|#0:_count|};
+                private readonly object _gate = new();
+
+                public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken)
+                {
+                    lock (_gate) { _count++; }
+                    return default;
+                }
+            }
+            """,
+            Diagnostic(DiagnosticIds.MutableHandlerState, DiagnosticSeverity.Warning).WithLocation(0).WithArguments("Demo.CountingHandler", "_count", "jobs", "2"));
+
+    [Fact]
+    public Task APPRT0021_can_be_suppressed_with_pragma() =>
+        VerifyAsync(Usings + Module + JobSource + """
+            [TaskHandler("jobs")]
+            public sealed class CountingHandler : ITaskHandler<Job>
+            {
+            #pragma warning disable APPRT0021 // the counter is only diagnostic
+                private int _count;
+            #pragma warning restore APPRT0021
+
+                public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken)
+                {
+                    _count++;
+                    return default;
+                }
+            }
+            """);
+
+    [Fact]
+    public Task APPRT0022_a_second_module_in_one_assembly_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            [ApplicationModule("zeta")]
+            public static partial class {|#0:ZetaModule|};
+            """,
+            Diagnostic(DiagnosticIds.MultipleModules, DiagnosticSeverity.Error).WithLocation(0).WithArguments("zeta", "demo"));
+
+    [Fact]
+    public Task APPRT0023_a_handler_that_does_not_implement_the_handler_interface_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + """
+            [TaskHandler("jobs")]
+            public sealed class {|#0:NotAHandler|} { }
+            """,
+            Diagnostic(DiagnosticIds.MissingInterface, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Demo.NotAHandler", "TaskHandler", "AppRuntime.ITaskHandler<T>"));
+
+    [Fact]
+    public Task APPRT0024_a_module_class_that_is_not_static_is_an_error() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>("jobs")]
+            public partial class {|#0:DemoModule|} { }
+
+            """ + JobSource + JobHandler,
+            Diagnostic(DiagnosticIds.InvalidModuleClass, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Demo.DemoModule"));
+
+    [Fact]
+    public Task APPRT0025_components_without_a_module_are_a_warning() =>
+        VerifyAsync(Usings + """
+            [Service]
+            public sealed class {|#0:Lonely|} { }
+            """,
+            Diagnostic(DiagnosticIds.NoModule, DiagnosticSeverity.Warning).WithLocation(0).WithArguments("Demo.Lonely", "Service"));
+
+    [Fact]
+    public Task APPRT0026_a_queue_declared_on_a_class_that_is_not_a_module_is_an_error() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            [{|#0:TaskQueue<Other>("others")|}]
+            public static class NotAModule { }
+            """,
+            Diagnostic(DiagnosticIds.DeclarationOutsideModule, DiagnosticSeverity.Error).WithLocation(0).WithArguments("TaskQueue", "Demo.NotAModule"));
+
+    [Fact]
+    public Task APPRT0027_two_worker_pools_for_one_queue_is_an_error() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>("jobs")]
+            [WorkerPool("jobs")]
+            [WorkerPool({|#0:"jobs"|}, Workers = 3)]
+            public static partial class DemoModule;
+
+            """ + JobSource + JobHandler,
+            Diagnostic(DiagnosticIds.DuplicatePool, DiagnosticSeverity.Error).WithLocation(0).WithArguments("jobs"));
+
+    [Fact]
+    public Task APPRT0028_two_sources_with_one_name_is_an_error() =>
+        VerifyAsync(Usings + Module + JobHandler + """
+            [TaskSource("jobs", Name = "feed")]
+            public sealed class FirstSource : ITaskSource<Job>
+            {
+                public Task RunAsync(ITaskSourceContext<Job> context, CancellationToken cancellationToken) => Task.CompletedTask;
+            }
+
+            [TaskSource("jobs", {|#0:Name = "feed"|})]
+            public sealed class SecondSource : ITaskSource<Job>
+            {
+                public Task RunAsync(ITaskSourceContext<Job> context, CancellationToken cancellationToken) => Task.CompletedTask;
+            }
+            """,
+            Diagnostic(DiagnosticIds.DuplicateSource, DiagnosticSeverity.Error).WithLocation(0).WithArguments("feed", "Demo.SecondSource", "Demo.FirstSource"));
+
+    [Fact]
+    public Task APPRT0029_an_appsettings_file_that_is_not_json_is_a_warning() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + MailSettings.Replace("{|#0:Host|}", "Host", StringComparison.Ordinal),
+            [("appsettings.json", "{ \"Demo\": }")],
+            Diagnostic(DiagnosticIds.InvalidSettingsFile, DiagnosticSeverity.Warning).WithSpan("appsettings.json", 1, 11, 1, 12)
+                .WithArguments("appsettings.json", "unexpected character '}' at line 1, column 11"));
+}
