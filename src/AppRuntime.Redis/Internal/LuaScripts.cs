@@ -1,0 +1,233 @@
+namespace AppRuntime.Internal;
+
+/// <summary>
+/// The Lua scripts that make every state change of a Redis queue atomic. Times are passed in by the client
+/// (milliseconds since the Unix epoch from the queue's <see cref="TimeProvider"/>), never read from the server,
+/// so every process agrees on lease expiry and due times as long as their clocks agree, and tests can drive a fake clock.
+/// Task hashes live at <c>ARGV[1] .. id</c>; every key shares the queue's hash tag, so they map to one cluster slot.
+/// </summary>
+/// <remarks>
+/// Task hash fields: p payload, ty task type, a attempt (deliveries), e enqueued-at ticks, nb not-before ticks ('' none),
+/// h headers (JSON object, '' none), err last error ('' none), tk token of the current lease (absent when not leased),
+/// dla dead-lettered-at ticks.
+/// </remarks>
+internal static class LuaScripts
+{
+    // Moves due delayed tasks to the back of the ready list, reclaims expired leases (front of the ready list, or the
+    // dead letters when the expired delivery was the last allowed one). Returns how many tasks became ready.
+    private const string Maintenance = """
+        local function maintain(ready, delayed, leases, dead, tprefix, now, maxAttempts, nowTicks)
+          local moved = 0
+          local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 500)
+          if #due > 0 then
+            redis.call('ZREM', delayed, unpack(due))
+            for i = 1, #due do redis.call('LPUSH', ready, due[i]) end
+            moved = moved + #due
+          end
+          local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, 500)
+          for i = 1, #expired do
+            local id = expired[i]
+            local tk = tprefix .. id
+            redis.call('ZREM', leases, id)
+            redis.call('HDEL', tk, 'tk')
+            local a = tonumber(redis.call('HGET', tk, 'a') or '0')
+            if a >= maxAttempts then
+              redis.call('HSET', tk, 'err', 'lease expired after ' .. a .. ' attempts', 'dla', nowTicks)
+              redis.call('ZADD', dead, redis.call('INCR', dead .. ':seq'), id)
+            else
+              redis.call('RPUSH', ready, id)
+              moved = moved + 1
+            end
+          end
+          return moved
+        end
+        -- Dead letters are scored by a sequence (the <dead>:seq counter), so they list in the order they died.
+        local function freed(ready, delayed, leases, capacity, channel)
+          local n = redis.call('LLEN', ready) + redis.call('ZCARD', delayed) + redis.call('ZCARD', leases)
+          if n + 1 >= capacity then redis.call('PUBLISH', channel, 'f') end
+        end
+
+        """;
+
+    /// <summary>
+    /// KEYS: ready, delayed, leases, stats. ARGV: tprefix, id, capacity, dueMs, nowMs, channel, payload, type, attempt,
+    /// enqueuedTicks, notBeforeTicks, headers, lastError. Returns 1 published, 0 full, -1 the id is already in the queue.
+    /// </summary>
+    public const string Publish = """
+        local tk = ARGV[1] .. ARGV[2]
+        if redis.call('EXISTS', tk) == 1 then return -1 end
+        local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
+        if n >= tonumber(ARGV[3]) then return 0 end
+        redis.call('HSET', tk, 'p', ARGV[7], 'ty', ARGV[8], 'a', ARGV[9], 'e', ARGV[10], 'nb', ARGV[11], 'h', ARGV[12], 'err', ARGV[13])
+        if tonumber(ARGV[4]) > tonumber(ARGV[5]) then
+          redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+        else
+          redis.call('LPUSH', KEYS[1], ARGV[2])
+          redis.call('PUBLISH', ARGV[6], 'r')
+        end
+        redis.call('HINCRBY', KEYS[4], 'published', 1)
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: ready, delayed, leases, dead, consumers. ARGV: tprefix, nowMs, leaseUntilMs, token, consumerId ('' skips the heartbeat), maxAttempts,
+    /// nowTicks, channel. Returns {1, id, attempt, type, enqueuedTicks, notBeforeTicks, headers, lastError, payload}
+    /// or {0, nextDueMs|nil, nextLeaseExpiryMs|nil}.
+    /// </summary>
+    public const string Consume = Maintenance + """
+        local now = tonumber(ARGV[2])
+        if ARGV[5] ~= '' then redis.call('ZADD', KEYS[5], now, ARGV[5]) end
+        local moved = maintain(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], now, tonumber(ARGV[6]), ARGV[7])
+        if moved > 1 then redis.call('PUBLISH', ARGV[8], 'r') end
+        while true do
+          local id = redis.call('RPOP', KEYS[1])
+          if not id then break end
+          local tk = ARGV[1] .. id
+          if redis.call('EXISTS', tk) == 1 then
+            local a = redis.call('HINCRBY', tk, 'a', 1)
+            redis.call('HSET', tk, 'tk', ARGV[4])
+            redis.call('ZADD', KEYS[3], ARGV[3], id)
+            local f = redis.call('HMGET', tk, 'ty', 'e', 'nb', 'h', 'err', 'p')
+            return {1, id, a, f[1], f[2], f[3], f[4], f[5], f[6]}
+          end
+        end
+        local d = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+        local l = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+        return {0, d[2] or false, l[2] or false}
+        """;
+
+    /// <summary>KEYS: ready, delayed, leases, stats. ARGV: tprefix, id, token, channel, capacity. Returns 1 or 0 (lease lost).</summary>
+    public const string Ack = Maintenance + """
+        local tk = ARGV[1] .. ARGV[2]
+        if redis.call('HGET', tk, 'tk') ~= ARGV[3] then return 0 end
+        redis.call('ZREM', KEYS[3], ARGV[2])
+        redis.call('DEL', tk)
+        redis.call('HINCRBY', KEYS[4], 'acked', 1)
+        freed(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[5]), ARGV[4])
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: ready, delayed, leases, dead, stats. ARGV: tprefix, id, token, nowMs, dueMs, notBeforeTicks, error ('' none),
+    /// maxAttempts, nowTicks, channel, capacity. Returns 0 lease lost, 1 requeued, 2 dead-lettered.
+    /// </summary>
+    public const string Nack = Maintenance + """
+        local tk = ARGV[1] .. ARGV[2]
+        if redis.call('HGET', tk, 'tk') ~= ARGV[3] then return 0 end
+        redis.call('ZREM', KEYS[3], ARGV[2])
+        redis.call('HDEL', tk, 'tk')
+        redis.call('HINCRBY', KEYS[5], 'nacked', 1)
+        if ARGV[7] ~= '' then redis.call('HSET', tk, 'err', ARGV[7]) end
+        local a = tonumber(redis.call('HGET', tk, 'a') or '0')
+        if a >= tonumber(ARGV[8]) then
+          if ARGV[7] == '' then redis.call('HSET', tk, 'err', 'failed after ' .. a .. ' attempts') end
+          redis.call('HSET', tk, 'dla', ARGV[9])
+          redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[4] .. ':seq'), ARGV[2])
+          freed(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[11]), ARGV[10])
+          return 2
+        end
+        if tonumber(ARGV[5]) > tonumber(ARGV[4]) then
+          redis.call('HSET', tk, 'nb', ARGV[6])
+          redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
+        else
+          redis.call('LPUSH', KEYS[1], ARGV[2])
+          redis.call('PUBLISH', ARGV[10], 'r')
+        end
+        return 1
+        """;
+
+    /// <summary>KEYS: ready, delayed, leases, dead. ARGV: tprefix, id, token, nowMs, reason, nowTicks, channel, capacity. Returns 1 or 0.</summary>
+    public const string DeadLetter = Maintenance + """
+        local tk = ARGV[1] .. ARGV[2]
+        if redis.call('HGET', tk, 'tk') ~= ARGV[3] then return 0 end
+        redis.call('ZREM', KEYS[3], ARGV[2])
+        redis.call('HDEL', tk, 'tk')
+        redis.call('HSET', tk, 'err', ARGV[5], 'dla', ARGV[6])
+        redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[4] .. ':seq'), ARGV[2])
+        freed(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[8]), ARGV[7])
+        return 1
+        """;
+
+    /// <summary>KEYS: ready, leases. ARGV: tprefix, id, token, channel. Gives the task back to the front, uncounting the delivery.</summary>
+    public const string Release = """
+        local tk = ARGV[1] .. ARGV[2]
+        if redis.call('HGET', tk, 'tk') ~= ARGV[3] then return 0 end
+        redis.call('ZREM', KEYS[2], ARGV[2])
+        redis.call('HDEL', tk, 'tk')
+        local a = redis.call('HINCRBY', tk, 'a', -1)
+        if a < 0 then redis.call('HSET', tk, 'a', 0) end
+        redis.call('RPUSH', KEYS[1], ARGV[2])
+        redis.call('PUBLISH', ARGV[4], 'r')
+        return 1
+        """;
+
+    /// <summary>KEYS: leases, consumers. ARGV: tprefix, id, token, leaseUntilMs, nowMs, consumerId. Returns 1 or 0.</summary>
+    public const string Renew = """
+        local tk = ARGV[1] .. ARGV[2]
+        if redis.call('HGET', tk, 'tk') ~= ARGV[3] then return 0 end
+        redis.call('ZADD', KEYS[1], 'XX', ARGV[4], ARGV[2])
+        redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: ready, delayed, leases, dead, stats, consumers. ARGV: tprefix, nowMs, maxAttempts, nowTicks, consumerCutoffMs, channel.
+    /// Returns {ready, delayed, leased, dead, published, acked, nacked, consumers}.
+    /// </summary>
+    public const string Stats = Maintenance + """
+        local now = tonumber(ARGV[2])
+        local moved = maintain(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], now, tonumber(ARGV[3]), ARGV[4])
+        if moved > 0 then redis.call('PUBLISH', ARGV[6], 'r') end
+        redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', '(' .. ARGV[5])
+        local c = redis.call('HMGET', KEYS[5], 'published', 'acked', 'nacked')
+        return {redis.call('LLEN', KEYS[1]), redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]),
+          tonumber(c[1] or '0'), tonumber(c[2] or '0'), tonumber(c[3] or '0'), redis.call('ZCARD', KEYS[6])}
+        """;
+
+    /// <summary>KEYS: dead. ARGV: tprefix, max. Returns flat groups {id, type, attempt, reason, enqueuedTicks, deadLetteredTicks, payload}.</summary>
+    public const string ListDead = """
+        local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+        local out = {}
+        for i = 1, #ids do
+          local f = redis.call('HMGET', ARGV[1] .. ids[i], 'ty', 'a', 'err', 'e', 'dla', 'p')
+          table.insert(out, ids[i])
+          for j = 1, 6 do table.insert(out, f[j]) end
+        end
+        return out
+        """;
+
+    /// <summary>
+    /// KEYS: dead, ready. ARGV: tprefix, channel, ids... (none: the oldest 1000). Moves dead letters to the back of the
+    /// ready list with a fresh attempt count. Returns how many moved.
+    /// </summary>
+    public const string RetryDead = """
+        local ids
+        if #ARGV <= 2 then ids = redis.call('ZRANGE', KEYS[1], 0, 999) else ids = {unpack(ARGV, 3)} end
+        local n = 0
+        for i = 1, #ids do
+          if redis.call('ZREM', KEYS[1], ids[i]) == 1 then
+            local tk = ARGV[1] .. ids[i]
+            redis.call('HSET', tk, 'a', 0)
+            redis.call('HDEL', tk, 'dla')
+            redis.call('LPUSH', KEYS[2], ids[i])
+            n = n + 1
+          end
+        end
+        if n > 0 then redis.call('PUBLISH', ARGV[2], 'r') end
+        return n
+        """;
+
+    /// <summary>KEYS: dead. ARGV: tprefix, ids... (none: the oldest 1000). Deletes dead letters. Returns how many.</summary>
+    public const string PurgeDead = """
+        local ids
+        if #ARGV <= 1 then ids = redis.call('ZRANGE', KEYS[1], 0, 999) else ids = {unpack(ARGV, 2)} end
+        local n = 0
+        for i = 1, #ids do
+          if redis.call('ZREM', KEYS[1], ids[i]) == 1 then
+            redis.call('DEL', ARGV[1] .. ids[i])
+            n = n + 1
+          end
+        end
+        return n
+        """;
+}

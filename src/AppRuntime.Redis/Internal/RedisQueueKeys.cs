@@ -1,0 +1,51 @@
+using StackExchange.Redis;
+
+namespace AppRuntime.Internal;
+
+/// <summary>
+/// The keys of one queue. Every key carries the queue name as a hash tag (<c>{name}</c>) so a queue lives in one
+/// cluster slot and the Lua scripts may touch all of its keys.
+/// </summary>
+internal sealed class RedisQueueKeys
+{
+    public RedisQueueKeys(string prefix, string queue)
+    {
+        var root = $"{prefix}:{{{queue}}}";
+        Root = root;
+        Ready = root + ":ready";
+        Delayed = root + ":delayed";
+        Leases = root + ":leases";
+        Dead = root + ":dead";
+        Stats = root + ":stats";
+        Consumers = root + ":consumers";
+        TaskPrefix = root + ":t:";
+        Channel = RedisChannel.Literal(root + ":events");
+    }
+
+    /// <summary><c>prefix:{queue}</c>.</summary>
+    public string Root { get; }
+
+    /// <summary>LIST of task ids ready now: published at the left, consumed from the right.</summary>
+    public RedisKey Ready { get; }
+
+    /// <summary>ZSET task id → due time (ms): retry delays and not-before times.</summary>
+    public RedisKey Delayed { get; }
+
+    /// <summary>ZSET task id → lease expiry (ms): tasks in flight.</summary>
+    public RedisKey Leases { get; }
+
+    /// <summary>ZSET task id → sequence number (the <c>:seq</c> counter beside it), oldest first; the time is in the task hash.</summary>
+    public RedisKey Dead { get; }
+
+    /// <summary>HASH of counters: published, acked, nacked.</summary>
+    public RedisKey Stats { get; }
+
+    /// <summary>ZSET consumer id → last seen (ms).</summary>
+    public RedisKey Consumers { get; }
+
+    /// <summary>Prefix of the per-task HASH keys (<c>prefix:{queue}:t:&lt;id&gt;</c>).</summary>
+    public string TaskPrefix { get; }
+
+    /// <summary>Pub/sub channel: 'r' a task became ready, 'f' capacity was freed.</summary>
+    public RedisChannel Channel { get; }
+}

@@ -1,0 +1,71 @@
+using System.Globalization;
+using AppRuntime.Internal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace AppRuntime;
+
+/// <summary>Registers the Redis queue backend.</summary>
+public static class RedisAppRuntimeBuilderExtensions
+{
+    /// <summary>The configuration key of the StackExchange.Redis connection string.</summary>
+    public const string ConfigurationKey = "AppRuntime:Redis:Configuration";
+
+    /// <summary>The configuration key of the key prefix.</summary>
+    public const string KeyPrefixKey = "AppRuntime:Redis:KeyPrefix";
+
+    /// <summary>The configuration key of the idle poll interval (a TimeSpan, e.g. <c>00:00:00.100</c>).</summary>
+    public const string PollIntervalKey = "AppRuntime:Redis:PollInterval";
+
+    /// <summary>The connection string used when <see cref="ConfigurationKey"/> is not set.</summary>
+    public const string DefaultConfiguration = "127.0.0.1:6379";
+
+    /// <summary>
+    /// Makes the <c>Redis</c> backend available: a queue uses it when <c>AppRuntime:Queues:&lt;name&gt;:Backend=Redis</c>.
+    /// Registers an <see cref="IConnectionMultiplexer"/> singleton (unless one is registered already) that connects on first
+    /// use from <c>AppRuntime:Redis:Configuration</c> (default <c>127.0.0.1:6379</c>, <c>AbortOnConnectFail=false</c>, so
+    /// the app starts and reconnects while Redis is down), the backend, and a readiness health contributor named <c>redis</c>.
+    /// Calling it twice is harmless.
+    /// </summary>
+    public static IAppRuntimeBuilder AddRedisQueues(this IAppRuntimeBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        if (services.Any(d => d.ServiceType == typeof(RedisQueueBackend)))
+            return builder;
+
+        var configuration = builder.Configuration;
+        services.TryAddSingleton<IConnectionMultiplexer>(_ =>
+        {
+            var options = ConfigurationOptions.Parse(configuration[ConfigurationKey] ?? DefaultConfiguration);
+            options.AbortOnConnectFail = false;
+            return ConnectionMultiplexer.Connect(options);
+        });
+        services.AddSingleton(sp => new RedisQueueBackend(
+            sp.GetRequiredService<IConnectionMultiplexer>(),
+            ReadOptions(configuration),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<ILoggerFactory>()));
+        services.AddSingleton<ITaskQueueBackend>(sp => sp.GetRequiredService<RedisQueueBackend>());
+        builder.AddHealthContributor(sp => new RedisConnectionHealthContributor(sp.GetRequiredService<IConnectionMultiplexer>()));
+        return builder;
+    }
+
+    private static RedisQueueOptions ReadOptions(IConfiguration configuration)
+    {
+        var options = new RedisQueueOptions();
+        if (configuration[KeyPrefixKey] is { Length: > 0 } prefix)
+            options.KeyPrefix = prefix;
+        if (configuration[PollIntervalKey] is { Length: > 0 } poll)
+        {
+            if (!TimeSpan.TryParse(poll, CultureInfo.InvariantCulture, out var interval))
+                throw new ArgumentException($"{PollIntervalKey} must be a TimeSpan such as 00:00:00.100 (was '{poll}').");
+            options.PollInterval = interval;
+        }
+        options.Validate();
+        return options;
+    }
+}

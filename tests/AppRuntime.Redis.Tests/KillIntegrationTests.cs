@@ -1,0 +1,52 @@
+using AppRuntime.Redis.TestConsumer;
+using AppRuntime.Testing;
+using Xunit.Abstractions;
+
+namespace AppRuntime.Redis.Tests;
+
+[Trait("Category", "Integration")]
+public sealed class KillIntegrationTests(ITestOutputHelper output) : RedisQueueFixture
+{
+    private const int Total = 10_000;
+    private const int Concurrency = 8;
+
+    [Fact]
+    public async Task A_consumer_killed_with_sigkill_mid_run_loses_no_task_and_only_its_in_flight_leases_run_twice()
+    {
+        var definition = new QueueDefinition("work", WorkItems.TaskType) { VisibilityTimeout = TimeSpan.FromSeconds(10), Capacity = 20_000 };
+        var queue = NewQueue(definition, TimeProvider.System);
+        await ProcessTestSupport.PublishRangeAsync(queue, 0, Total);
+        var handledKey = WorkItems.HandledKey(Prefix);
+
+        using var first = ConsumerProcess.Start(Prefix, "work", "first", Concurrency, delayMs: 2, visibilityMs: 10_000);
+
+        await Eventually.TrueAsync(async () => await Db.HashLengthAsync(handledKey) >= 2_000,
+            "the first consumer handles 2,000 tasks" + Environment.NewLine + first.Output, TimeSpan.FromSeconds(120));
+        Assert.False(first.HasExited, "the first consumer is still running when it is killed" + Environment.NewLine + first.Output);
+        first.KillHard();
+
+        // Exactly what the dead process held: it can change nothing any more, and nobody else consumes yet.
+        var inFlightAtKill = (await Db.SortedSetRangeByRankAsync($"{Prefix}:{{work}}:leases")).Select(v => (string)v!).ToHashSet(StringComparer.Ordinal);
+        var handledAtKill = await Db.HashLengthAsync(handledKey);
+        output.WriteLine($"killed after {handledAtKill} handled; {inFlightAtKill.Count} leases in flight");
+        Assert.InRange(handledAtKill, 2_000, Total - 1);
+        Assert.InRange(inFlightAtKill.Count, 0, Concurrency);
+
+        using var finisher = ConsumerProcess.Start(Prefix, "work", "finisher", Concurrency, delayMs: 0, visibilityMs: 10_000);
+        await Eventually.TrueAsync(async () => await Db.HashLengthAsync(handledKey) == Total && (await queue.GetStatsAsync()).Outstanding == 0,
+            "the second process finishes the queue" + Environment.NewLine + finisher.Output, TimeSpan.FromSeconds(180));
+        await finisher.StopAsync();
+
+        var counts = await ProcessTestSupport.ReadCountsAsync(Db, handledKey);
+        var missing = Enumerable.Range(0, Total).Select(n => $"task-{n}").Where(id => !counts.ContainsKey(id)).ToList();
+        Assert.Empty(missing);
+        var duplicates = counts.Where(c => c.Value > 1).Select(c => c.Key).ToList();
+        output.WriteLine($"duplicates: {duplicates.Count} ({string.Join(", ", duplicates)})");
+        Assert.All(duplicates, id => Assert.Contains(id, inFlightAtKill));
+        Assert.All(counts.Values, c => Assert.InRange(c, 1, 2));
+        Assert.True(duplicates.Count <= inFlightAtKill.Count);
+        var stats = await queue.GetStatsAsync();
+        Assert.Equal(Total, stats.Acked);
+        Assert.Equal(0, stats.DeadLettered);
+    }
+}

@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace AppRuntime.Redis.Tests;
+
+/// <summary>AddRedisQueues wiring; no server needed (the multiplexer connects lazily and tolerates a dead endpoint).</summary>
+public sealed class RedisRegistrationTests
+{
+    private static ServiceProvider Build(Dictionary<string, string?> settings, Action<IAppRuntimeBuilder>? extra = null)
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationManager();
+        configuration.AddInMemoryCollection(settings);
+        var services = new ServiceCollection();
+        var builder = services.AddAppRuntime(configuration).AddRedisQueues();
+        extra?.Invoke(builder);
+        return services.BuildServiceProvider();
+    }
+
+    [Fact]
+    public async Task AddRedisQueues_makes_the_Redis_backend_available_with_the_configured_connection_and_prefix()
+    {
+        await using var provider = Build(new()
+        {
+            ["AppRuntime:Redis:Configuration"] = "127.0.0.1:1,connectTimeout=200",
+            ["AppRuntime:Redis:KeyPrefix"] = "shop",
+            ["AppRuntime:Redis:PollInterval"] = "00:00:00.250",
+        });
+
+        var backends = provider.GetServices<ITaskQueueBackend>().ToList();
+        var redis = Assert.IsType<RedisQueueBackend>(Assert.Single(backends, b => b.Name == "Redis"));
+        Assert.Contains(backends, b => b.Name == "InMemory");
+        Assert.True(redis.IsDurable);
+        Assert.Equal("shop", redis.Options.KeyPrefix);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), redis.Options.PollInterval);
+        var connection = provider.GetRequiredService<IConnectionMultiplexer>();
+        Assert.Equal("127.0.0.1:1", Assert.Single(connection.GetEndPoints()).ToString());
+        Assert.False(connection.IsConnected);
+    }
+
+    [Fact]
+    public async Task Calling_AddRedisQueues_twice_registers_one_backend_and_one_health_check()
+    {
+        await using var provider = Build(new() { ["AppRuntime:Redis:Configuration"] = "127.0.0.1:1,connectTimeout=200" }, b => b.AddRedisQueues());
+
+        Assert.Single(provider.GetServices<ITaskQueueBackend>(), b => b.Name == "Redis");
+        var health = await provider.GetRequiredService<HealthRegistry>().CheckReadinessAsync();
+        var redis = Assert.Single(health.Entries, e => e.Name == "redis");
+        Assert.Equal(HealthStatus.Unhealthy, redis.Result.Status);
+        Assert.Contains("127.0.0.1:1", redis.Result.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_invalid_poll_interval_is_reported_with_its_key()
+    {
+        await using var provider = Build(new()
+        {
+            ["AppRuntime:Redis:Configuration"] = "127.0.0.1:1,connectTimeout=200",
+            ["AppRuntime:Redis:PollInterval"] = "soon",
+        });
+
+        var ex = Assert.Throws<ArgumentException>(() => provider.GetRequiredService<RedisQueueBackend>());
+        Assert.Contains("AppRuntime:Redis:PollInterval", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_backend_refuses_a_queue_without_a_serializer()
+    {
+        using var connection = ConnectionMultiplexer.Connect("127.0.0.1:1,abortConnect=false,connectTimeout=200");
+        var backend = new RedisQueueBackend(connection);
+
+        var ex = Assert.Throws<ArgumentException>(() => backend.Create<string>(new QueueDefinition("q", "t"), null));
+        Assert.Contains("TaskSerializer", ex.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using AppRuntime.Redis.TestConsumer;
+using AppRuntime.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace AppRuntime.Redis.Tests;
+
+/// <summary>The runtime (AppRuntime.Core) running a queue on Redis chosen by configuration alone.</summary>
+[Trait("Category", "Integration")]
+public sealed class RedisRuntimeIntegrationTests : IAsyncLifetime
+{
+    private readonly string _prefix = RedisTestServer.NewPrefix();
+    private ConnectionMultiplexer? _inspect;
+    private ServiceProvider? _provider;
+
+    public async Task InitializeAsync() => _inspect = await RedisTestServer.ConnectAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_provider is not null)
+        {
+            var runtime = _provider.GetRequiredService<RuntimeManager>();
+            if (runtime.State == RuntimeState.Running)
+                await runtime.StopAsync(CancellationToken.None);
+            await _provider.DisposeAsync();
+        }
+        if (_inspect is not null)
+        {
+            await RedisTestServer.DeleteKeysAsync(_inspect, _prefix);
+            await _inspect.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_queue_whose_backend_is_Redis_by_configuration_runs_through_the_runtime_on_redis()
+    {
+        const int total = 200;
+        var handled = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        var runtime = await StartAsync(TimeSpan.FromSeconds(30), workers: 4, (task, context) =>
+        {
+            handled.AddOrUpdate(context.TaskId, 1, (_, n) => n + 1);
+            return ValueTask.CompletedTask;
+        });
+        var publisher = _provider!.GetRequiredService<ITaskPublisher<WorkItem>>();
+
+        for (var i = 0; i < total; i++)
+            await publisher.PublishAsync(new WorkItem(i, $"order {i}"));
+
+        await Eventually.TrueAsync(() => handled.Count == total, "the runtime's workers handle every task", TimeSpan.FromSeconds(60));
+        var queue = runtime.GetQueue<WorkItem>("orders");
+        Assert.Equal("Redis", queue.Backend);
+        await Eventually.TrueAsync(async () => (await queue.GetStatsAsync()).Acked == total, "every task is acked in Redis", TimeSpan.FromSeconds(30));
+        Assert.Equal(total.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            (string?)await _inspect!.GetDatabase().HashGetAsync($"{_prefix}:{{orders}}:stats", "acked"));
+        Assert.All(handled.Values, n => Assert.Equal(1, n));
+
+        var readiness = await _provider!.GetRequiredService<HealthRegistry>().CheckReadinessAsync();
+        Assert.Equal(HealthStatus.Healthy, Assert.Single(readiness.Entries, e => e.Name == "redis").Result.Status);
+    }
+
+    [Fact]
+    public async Task A_handler_running_longer_than_the_visibility_timeout_runs_once_because_the_worker_heartbeats()
+    {
+        var visibility = TimeSpan.FromSeconds(1);
+        var starts = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        var finished = 0;
+        var runtime = await StartAsync(visibility, workers: 3, async (task, context) =>
+        {
+            starts.AddOrUpdate(context.TaskId, 1, (_, n) => n + 1);
+            // The work itself: four visibility timeouts. Without renewals another worker would start the task after one.
+            await Task.Delay(visibility * 4);
+            Interlocked.Increment(ref finished);
+        });
+        var publisher = _provider!.GetRequiredService<ITaskPublisher<WorkItem>>();
+
+        var id = await publisher.PublishAsync(new WorkItem(1, "slow"));
+
+        await Eventually.TrueAsync(() => Volatile.Read(ref finished) == 1, "the slow handler finishes", TimeSpan.FromSeconds(30));
+        var queue = runtime.GetQueue<WorkItem>("orders");
+        await Eventually.TrueAsync(async () => (await queue.GetStatsAsync()).Acked == 1, "the task is acked", TimeSpan.FromSeconds(10));
+        Assert.Equal(1, starts[id]);
+        Assert.Single(starts);
+        var stats = await queue.GetStatsAsync();
+        Assert.Equal((0L, 0L, 0L), (stats.Depth, stats.InFlight, stats.Nacked));
+    }
+
+    private async Task<RuntimeManager> StartAsync(TimeSpan visibility, int workers, Func<WorkItem, TaskContext, ValueTask> handle)
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationManager();
+        configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [RedisAppRuntimeBuilderExtensions.ConfigurationKey] = RedisTestServer.Endpoint,
+            [RedisAppRuntimeBuilderExtensions.KeyPrefixKey] = _prefix,
+            ["AppRuntime:Queues:orders:Backend"] = "Redis",
+        });
+        var services = new ServiceCollection();
+        services.AddAppRuntime(configuration, o =>
+            {
+                o.DrainTimeout = TimeSpan.Zero;
+                o.ShutdownTimeout = TimeSpan.FromSeconds(10);
+            })
+            .AddRedisQueues()
+            .AddQueue(new QueueDefinition("orders", WorkItems.TaskType) { VisibilityTimeout = visibility }, WorkItems.Serializer)
+            .AddWorkerPool(new WorkerPoolDefinition("orders") { Workers = workers })
+            .AddHandler<WorkItem>("orders", _ => new DelegateHandler(handle));
+        _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        var runtime = _provider.GetRequiredService<RuntimeManager>();
+        await runtime.StartAsync(CancellationToken.None);
+        return runtime;
+    }
+
+    private sealed class DelegateHandler(Func<WorkItem, TaskContext, ValueTask> handle) : ITaskHandler<WorkItem>
+    {
+        public ValueTask HandleAsync(WorkItem task, TaskContext context, CancellationToken cancellationToken) => handle(task, context);
+    }
+}
