@@ -61,7 +61,7 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
     {
         var queue = NewQueue();
         await queue.PublishAsync(NewTask());
-        await queue.ConsumeAsync();
+        await NextAsync(queue);
 
         _time.Advance(Visibility);
 
@@ -75,7 +75,7 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
     {
         var queue = NewQueue();
         await queue.PublishAsync(NewTask());
-        var lease = await queue.ConsumeAsync();
+        var lease = await NextAsync(queue);
         Assert.Equal(_time.GetUtcNow() + Visibility, lease.LeasedUntil);
 
         _time.Advance(Visibility - TimeSpan.FromMilliseconds(1));
@@ -98,15 +98,15 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
         await queue.PublishAsync(early2);
 
         _time.Advance(TimeSpan.FromSeconds(1));
-        var first = await queue.ConsumeAsync();
-        var second = await queue.ConsumeAsync();
+        var first = await NextAsync(queue);
+        var second = await NextAsync(queue);
         Assert.Equal([early1.Id, early2.Id], [first.Envelope.Id, second.Envelope.Id]);
         Assert.True(await queue.AckAsync(first));
         Assert.True(await queue.AckAsync(second));
         Assert.Equal(1, (await queue.GetStatsAsync()).Delayed);
 
         _time.Advance(TimeSpan.FromSeconds(2));
-        Assert.Equal(late.Id, (await queue.ConsumeAsync()).Envelope.Id);
+        Assert.Equal(late.Id, (await NextAsync(queue)).Envelope.Id);
     }
 
     [Fact]
@@ -117,9 +117,9 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
         var second = NewTask();
         await queue.PublishAsync(first);
         await queue.PublishAsync(second);
-        var firstLease = await queue.ConsumeAsync();
+        var firstLease = await NextAsync(queue);
         _time.Advance(TimeSpan.FromMilliseconds(500));
-        await queue.ConsumeAsync();
+        await NextAsync(queue);
         _time.Advance(TimeSpan.FromMilliseconds(500));
         Assert.True(await queue.RenewLeaseAsync(firstLease)); // first now expires at +3 s, after the second (+2.5 s)
 
@@ -127,7 +127,7 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
 
         var stats = await queue.GetStatsAsync();
         Assert.Equal((1L, 1L), (stats.Depth, stats.InFlight));
-        var redelivered = await queue.ConsumeAsync();
+        var redelivered = await NextAsync(queue);
         Assert.Equal(second.Id, redelivered.Envelope.Id);
         Assert.True(await queue.AckAsync(firstLease));
     }
@@ -143,7 +143,7 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
         var leases = new List<TaskLease<ContractTask>>();
         for (var i = 0; i < 100; i++)
         {
-            leases.Add(await queue.ConsumeAsync());
+            leases.Add(await NextAsync(queue));
             _time.Advance(TimeSpan.FromMilliseconds(1)); // every new lease expires later than the armed one
         }
         foreach (var lease in leases)
@@ -198,8 +198,8 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
         var longTask = NewTask() with { Payload = new ContractTask(99, new string('x', 5000)) };
         await queue.PublishAsync(shortTask);
         await queue.PublishAsync(longTask);
-        Assert.Equal(NackResult.DeadLettered, await queue.NackAsync(await queue.ConsumeAsync()));
-        Assert.Equal(NackResult.DeadLettered, await queue.NackAsync(await queue.ConsumeAsync()));
+        Assert.Equal(NackResult.DeadLettered, await queue.NackAsync(await NextAsync(queue)));
+        Assert.Equal(NackResult.DeadLettered, await queue.NackAsync(await NextAsync(queue)));
 
         var dead = await queue.GetDeadLettersAsync();
 
@@ -214,7 +214,7 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
     {
         var queue = NewQueue(capacity: 1, maxAttempts: 1);
         await queue.PublishAsync(NewTask());
-        Assert.Equal(NackResult.DeadLettered, await queue.NackAsync(await queue.ConsumeAsync()));
+        Assert.Equal(NackResult.DeadLettered, await queue.NackAsync(await NextAsync(queue)));
         await queue.PublishAsync(NewTask()); // the dead letter freed the slot; the queue is full again
 
         var retry = queue.RetryDeadLettersAsync(null).AsTask();
@@ -231,10 +231,10 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
     {
         var queue = NewQueue();
         await queue.PublishAsync(NewTask());
-        await queue.NackAsync(await queue.ConsumeAsync(), error: "first");
-        await queue.NackAsync(await queue.ConsumeAsync());
+        await queue.NackAsync(await NextAsync(queue), error: "first");
+        await queue.NackAsync(await NextAsync(queue));
 
-        var third = await queue.ConsumeAsync();
+        var third = await NextAsync(queue);
 
         Assert.Equal(3, third.Envelope.Attempt);
         Assert.Equal("first", third.Envelope.LastError);
@@ -246,11 +246,11 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
         var queue = NewQueue();
         await queue.PublishAsync(NewTask());
         var nackedAt = _time.GetUtcNow();
-        await queue.NackAsync(await queue.ConsumeAsync(), TimeSpan.FromSeconds(5));
+        await queue.NackAsync(await NextAsync(queue), TimeSpan.FromSeconds(5));
 
         _time.Advance(TimeSpan.FromSeconds(5));
 
-        Assert.Equal(nackedAt.AddSeconds(5), (await queue.ConsumeAsync()).Envelope.NotBefore);
+        Assert.Equal(nackedAt.AddSeconds(5), (await NextAsync(queue)).Envelope.NotBefore);
     }
 
     [Fact]
@@ -258,7 +258,7 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
     {
         var queue = NewQueue();
         await queue.PublishAsync(NewTask());
-        var lease = await queue.ConsumeAsync();
+        var lease = await NextAsync(queue);
 
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await queue.NackAsync(lease, TimeSpan.FromSeconds(-1)));
         Assert.True(await queue.AckAsync(lease));
@@ -270,7 +270,7 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
         var first = NewQueue();
         var second = NewQueue();
         await first.PublishAsync(NewTask());
-        var lease = await first.ConsumeAsync();
+        var lease = await NextAsync(first);
 
         Assert.False(await second.AckAsync(lease));
         Assert.Equal(NackResult.LeaseLost, await second.NackAsync(lease));
@@ -284,7 +284,7 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
         var queue = Track(new InMemoryQueueBackend(TimeProvider.System).Create<ContractTask>(
             Definition(visibility: TimeSpan.FromMilliseconds(150)), null));
         await queue.PublishAsync(NewTask());
-        var first = await queue.ConsumeAsync();
+        var first = await NextAsync(queue);
 
         using var deadline = new CancellationTokenSource(Deadline);
         var second = await queue.ConsumeAsync(deadline.Token);
@@ -337,6 +337,13 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
         Assert.All(acked.Values, attempt => Assert.Equal(2, attempt));
         var stats = await queue.GetStatsAsync();
         Assert.Equal((0L, 0L, (long)total, (long)total, (long)total), (stats.Depth, stats.InFlight, stats.Published, stats.Acked, stats.Nacked));
+    }
+
+    /// <summary>Consumes with a deadline, so a broken queue fails the test instead of hanging it.</summary>
+    private static async Task<TaskLease<ContractTask>> NextAsync(ITaskQueue<ContractTask> queue)
+    {
+        using var deadline = new CancellationTokenSource(Deadline);
+        return await queue.ConsumeAsync(deadline.Token);
     }
 
     private ITaskQueue<ContractTask> NewQueue(int capacity = 100, int maxAttempts = 5)

@@ -484,7 +484,7 @@ internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
         var freed = 0;
         lock (_lock)
         {
-            while (_inFlightHead is { } expired && expired.DueTicks <= long.MinValue)
+            while (_inFlightHead is { } expired && expired.DueTicks <= nowTicks)
             {
                 RemoveInFlight(expired);
                 expired.Lease = null;
