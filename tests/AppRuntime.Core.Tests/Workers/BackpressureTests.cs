@@ -47,18 +47,15 @@ public sealed class BackpressureTests
     public async Task Source_pauses_at_the_high_watermark_and_continues_when_the_queue_drains()
     {
         var source = new EagerSource();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var rt = new TestRuntime(b =>
         {
             b.AddQueue<Job>(new QueueDefinition("water", "Job") { Capacity = 10, HighWatermark = 0.5 });
             b.AddWorkerPool(new WorkerPoolDefinition("water") { Workers = 1 });
-            b.AddHandler<Job>("water", _ => new DelegateHandler<Job>((_, _, _) => ValueTask.CompletedTask));
+            // The worker holds its task until the gate opens: in-flight tasks count toward the watermark too.
+            b.AddHandler<Job>("water", _ => new DelegateHandler<Job>(async (_, _, _) => await gate.Task));
             b.AddSource<Job>(new SourceDefinition("eager", "water"), _ => source);
         }, options: o => o.BackpressureCheckInterval = TimeSpan.FromMilliseconds(5));
-        rt.Runtime.StateChanged += (_, s) =>
-        {
-            if (s == RuntimeState.Running)
-                rt.Control.PausePool("water");
-        };
         await rt.StartAsync();
 
         await Eventually.TrueAsync(() => rt.Runtime.GetSourceSnapshots()[0].State == "backpressure", "source waits at the watermark");
@@ -68,8 +65,8 @@ public sealed class BackpressureTests
         Assert.Equal(HealthStatus.Degraded, health.Status);
         Assert.Contains(health.Entries, e => e.Name == "queues" && e.Result.Description!.Contains("water", StringComparison.Ordinal));
 
-        rt.Control.ResumePool("water");
-        await Eventually.TrueAsync(() => Volatile.Read(ref source.Published) >= 20, "source continues once workers drain the queue");
+        gate.SetResult();
+        await Eventually.TrueAsync(() => Volatile.Read(ref source.Published) >= 20, "source continues once the worker drains the queue");
     }
 
     private sealed class EagerSource : ITaskSource<Job>

@@ -1,0 +1,124 @@
+using AppRuntime;
+using AppRuntime.Mail;
+
+namespace MailOrderBot.Module;
+
+/// <summary>Where the bot's emails come from.</summary>
+public enum SourceMode
+{
+    /// <summary><c>.eml</c> files in <c>MailOrderBot:Folder:Path</c>.</summary>
+    Folder = 0,
+
+    /// <summary>An IMAP folder searched every poll interval.</summary>
+    ImapPolling = 1,
+
+    /// <summary>An IMAP folder watched with IDLE.</summary>
+    ImapIdle = 2,
+}
+
+/// <summary>The bot's settings: the <c>MailOrderBot</c> configuration section.</summary>
+[ConfigSection("MailOrderBot")]
+public sealed partial class MailOrderBotSettings
+{
+    /// <summary>Concurrent workers of the order queue.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1, 64)]
+    public int Workers { get; init; } = 4;
+
+    /// <summary>Which source runs.</summary>
+    public SourceSettings Source { get; init; } = new();
+
+    /// <summary>The folder source's settings.</summary>
+    public FolderSettings Folder { get; init; } = new();
+
+    /// <summary>The IMAP sources' settings.</summary>
+    public ImapSettings Imap { get; init; } = new();
+
+    /// <summary>The order store's settings.</summary>
+    public StoreSettings Store { get; init; } = new();
+
+    /// <summary>The products, by SKU (matched case-insensitively).</summary>
+    public Dictionary<string, ProductSettings> Catalog { get; init; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary><c>MailOrderBot:Source</c>.</summary>
+public sealed partial class SourceSettings
+{
+    /// <summary><c>Folder</c>, <c>ImapPolling</c> or <c>ImapIdle</c>.</summary>
+    public SourceMode Mode { get; init; } = SourceMode.Folder;
+}
+
+/// <summary><c>MailOrderBot:Folder</c>.</summary>
+public sealed partial class FolderSettings
+{
+    /// <summary>The directory of <c>.eml</c> files; relative paths start at the application's directory.</summary>
+    public string Path { get; init; } = "demo-inbox";
+
+    /// <summary>Time between scans of the directory.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary><c>MailOrderBot:Imap</c>.</summary>
+public sealed partial class ImapSettings
+{
+    /// <summary>The IMAP server.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>The IMAP port.</summary>
+    public int Port { get; init; } = 143;
+
+    /// <summary><c>None</c>, <c>SslOnConnect</c> or <c>StartTls</c>.</summary>
+    public ImapSecurity Security { get; init; } = ImapSecurity.StartTls;
+
+    /// <summary>The login name.</summary>
+    public string Username { get; init; } = "";
+
+    /// <summary>The password.</summary>
+    [Secret]
+    public string Password { get; init; } = "";
+
+    /// <summary>The folder to watch.</summary>
+    public string Folder { get; init; } = "INBOX";
+
+    /// <summary>Time between searches when polling.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long one IDLE lasts before it is re-issued.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(9);
+
+    /// <summary>The keyword added to emails whose processing failed for good.</summary>
+    public string FailedKeyword { get; init; } = ImapOptions.DefaultFailedKeyword;
+
+    /// <summary>The adapter's options for these settings.</summary>
+    public ImapOptions ToOptions() => new()
+    {
+        Host = Host,
+        Port = Port,
+        Security = Security,
+        Username = Username,
+        Password = Password,
+        Folder = Folder,
+        PollInterval = PollInterval,
+        IdleTimeout = IdleTimeout,
+        FailedKeyword = FailedKeyword,
+    };
+}
+
+/// <summary><c>MailOrderBot:Store</c>.</summary>
+public sealed partial class StoreSettings
+{
+    /// <summary>The SQLite file; relative paths start at the application's directory.</summary>
+    public string Path { get; init; } = "mail-orders.db";
+
+    /// <summary>How long a write waits for a lock held by another writer before it fails (and the task is retried).</summary>
+    public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>One catalogue entry, <c>MailOrderBot:Catalog:&lt;SKU&gt;</c>.</summary>
+public sealed partial class ProductSettings
+{
+    /// <summary>The product name.</summary>
+    public string Name { get; init; } = "";
+
+    /// <summary>The unit price in the shop's currency.</summary>
+    public decimal Price { get; init; }
+}

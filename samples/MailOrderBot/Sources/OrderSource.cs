@@ -1,0 +1,81 @@
+using AppRuntime;
+using AppRuntime.Mail;
+using MailOrderBot.Module;
+using Microsoft.Extensions.Logging;
+
+namespace MailOrderBot.Sources;
+
+/// <summary>
+/// The source of the order queue, chosen by <c>MailOrderBot:Source:Mode</c>: <see cref="FolderSource"/>,
+/// <see cref="ImapPollingSource"/> or <see cref="ImapIdleSource"/>. All three publish <see cref="ImapMessage"/> tasks and complete
+/// them at their origin, so the queue, the worker pool and the handler stay the same when the source changes.
+/// </summary>
+[TaskSource("orders", Name = "inbox")]
+public sealed class OrderSource : ITaskSource<ImapMessage>, ITaskOutcomeObserver<ImapMessage>, IAsyncDisposable, IDisposable
+{
+    private readonly ITaskSource<ImapMessage> _inner;
+    private readonly ITaskOutcomeObserver<ImapMessage> _observer;
+
+    /// <summary>Creates the source the settings ask for.</summary>
+    public OrderSource(MailOrderBotSettings settings, ILoggerFactory loggerFactory, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        Mode = settings.Source.Mode;
+        switch (Mode)
+        {
+            case SourceMode.Folder:
+                var folder = new FolderSource(ResolvePath(settings.Folder.Path), settings.Folder.PollInterval, loggerFactory.CreateLogger<FolderSource>());
+                (_inner, _observer, Folder) = (folder, folder, folder);
+                break;
+            case SourceMode.ImapPolling:
+                var polling = new ImapPollingSource(settings.Imap.ToOptions(), loggerFactory.CreateLogger<ImapPollingSource>(), timeProvider);
+                (_inner, _observer) = (polling, polling);
+                break;
+            case SourceMode.ImapIdle:
+                var idle = new ImapIdleSource(settings.Imap.ToOptions(), loggerFactory.CreateLogger<ImapIdleSource>(), timeProvider);
+                (_inner, _observer) = (idle, idle);
+                break;
+            default:
+                throw new ArgumentException($"MailOrderBot:Source:Mode must be Folder, ImapPolling or ImapIdle (was {(int)Mode}).", nameof(settings));
+        }
+    }
+
+    /// <summary>The mode in use.</summary>
+    public SourceMode Mode { get; }
+
+    /// <summary>
+    /// True once the source has looked at its whole inbox at least once and every email it published has been settled
+    /// (used by <c>--once</c> to know when to stop).
+    /// </summary>
+    public bool IsDrained => _inner switch
+    {
+        FolderSource folder => folder.IsDrained,
+        ImapPollingSource polling => polling.Status.TotalPolls > 0 && polling.Status.ConsecutiveErrors == 0 && polling.InFlightCount == 0,
+        ImapIdleSource idle => idle.Searches > 0 && idle.InFlightCount == 0,
+        _ => false,
+    };
+
+    /// <summary>The folder source when <see cref="Mode"/> is <see cref="SourceMode.Folder"/>, else null.</summary>
+    public FolderSource? Folder { get; }
+
+    /// <inheritdoc />
+    public Task RunAsync(ITaskSourceContext<ImapMessage> context, CancellationToken cancellationToken) => _inner.RunAsync(context, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask OnSucceededAsync(TaskEnvelope<ImapMessage> envelope, CancellationToken cancellationToken) =>
+        _observer.OnSucceededAsync(envelope, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask OnDeadLetteredAsync(TaskEnvelope<ImapMessage> envelope, string reason, CancellationToken cancellationToken) =>
+        _observer.OnDeadLetteredAsync(envelope, reason, cancellationToken);
+
+    /// <summary>Closes the inner source's connections.</summary>
+    public ValueTask DisposeAsync() => _inner is IAsyncDisposable disposable ? disposable.DisposeAsync() : ValueTask.CompletedTask;
+
+    /// <summary>Closes the inner source's connections without waiting for a clean logout.</summary>
+    public void Dispose() => (_inner as IDisposable)?.Dispose();
+
+    private static string ResolvePath(string path) =>
+        Path.IsPathRooted(path) ? path : Path.Combine(AppContext.BaseDirectory, path);
+}

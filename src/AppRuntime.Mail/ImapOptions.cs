@@ -1,0 +1,100 @@
+namespace AppRuntime.Mail;
+
+/// <summary>How the IMAP connection is secured.</summary>
+public enum ImapSecurity
+{
+    /// <summary>Plain TCP, no TLS (only for servers on a trusted network or loopback).</summary>
+    None = 0,
+
+    /// <summary>TLS from the first byte (IMAPS, usually port 993).</summary>
+    SslOnConnect = 1,
+
+    /// <summary>Plain TCP upgraded with STARTTLS before login; fails when the server does not offer it.</summary>
+    StartTls = 2,
+}
+
+/// <summary>Settings of the IMAP sources (<see cref="ImapPollingSource"/>, <see cref="ImapIdleSource"/>).</summary>
+public sealed record ImapOptions
+{
+    /// <summary>The default keyword added to a message whose task was dead-lettered.</summary>
+    public const string DefaultFailedKeyword = "$AppRuntimeFailed";
+
+    /// <summary>The server host name or address.</summary>
+    public required string Host { get; init; }
+
+    /// <summary>The server port (143 for <see cref="ImapSecurity.None"/>/<see cref="ImapSecurity.StartTls"/>, 993 for <see cref="ImapSecurity.SslOnConnect"/>).</summary>
+    public int Port { get; init; } = 143;
+
+    /// <summary>How the connection is secured.</summary>
+    public ImapSecurity Security { get; init; } = ImapSecurity.StartTls;
+
+    /// <summary>The login name.</summary>
+    public required string Username { get; init; }
+
+    /// <summary>The password. Never logged.</summary>
+    public required string Password { get; init; }
+
+    /// <summary>The folder to watch.</summary>
+    public string Folder { get; init; } = "INBOX";
+
+    /// <summary>
+    /// Time between searches of the polling source, and of the IDLE source when the server lacks IDLE.
+    /// </summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long one IDLE command lasts before it is re-issued; below the server's timeout (RFC 2177: 29 minutes, many servers less).</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(9);
+
+    /// <summary>Delay before the first reconnect (or re-poll) after a failure; doubles per consecutive failure.</summary>
+    public TimeSpan ReconnectBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The largest delay between reconnect attempts.</summary>
+    public TimeSpan MaxReconnectBackoff { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Network timeout of one IMAP command.</summary>
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long a published message whose outcome was never reported is kept out of new searches. After that it is published again
+    /// (the handler must be idempotent, as at-least-once delivery requires anyway).
+    /// </summary>
+    public TimeSpan InFlightTimeout { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>The keyword added to a message whose task failed for good; such messages stay unread and are not published again.</summary>
+    public string FailedKeyword { get; init; } = DefaultFailedKeyword;
+
+    /// <summary>
+    /// Validates the server's TLS certificate instead of the system's default checks (for example to pin a self-signed certificate).
+    /// Null uses the default validation.
+    /// </summary>
+    public System.Net.Security.RemoteCertificateValidationCallback? CertificateValidation { get; init; }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Host))
+            throw new ArgumentException("ImapOptions.Host is required.");
+        if (Port is <= 0 or > 65535)
+            throw new ArgumentException($"ImapOptions.Port must be between 1 and 65535 (was {Port}).");
+        if (!Enum.IsDefined(Security))
+            throw new ArgumentException($"ImapOptions.Security must be None, SslOnConnect or StartTls (was {(int)Security}).");
+        if (string.IsNullOrEmpty(Username))
+            throw new ArgumentException("ImapOptions.Username is required.");
+        if (Password is null)
+            throw new ArgumentException("ImapOptions.Password is required.");
+        if (string.IsNullOrWhiteSpace(Folder))
+            throw new ArgumentException("ImapOptions.Folder is required.");
+        if (PollInterval <= TimeSpan.Zero)
+            throw new ArgumentException($"ImapOptions.PollInterval must be positive (was {PollInterval}).");
+        if (IdleTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"ImapOptions.IdleTimeout must be positive (was {IdleTimeout}).");
+        if (ReconnectBackoff <= TimeSpan.Zero || MaxReconnectBackoff < ReconnectBackoff)
+            throw new ArgumentException("ImapOptions.ReconnectBackoff must be positive and not above MaxReconnectBackoff.");
+        if (CommandTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"ImapOptions.CommandTimeout must be positive (was {CommandTimeout}).");
+        if (InFlightTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"ImapOptions.InFlightTimeout must be positive (was {InFlightTimeout}).");
+        if (string.IsNullOrWhiteSpace(FailedKeyword) || FailedKeyword.Any(c => char.IsWhiteSpace(c) || c is '(' or ')' or '{' or '"' or '\\' or ']' or '%' or '*'))
+            throw new ArgumentException($"ImapOptions.FailedKeyword must be a valid IMAP keyword (was '{FailedKeyword}').");
+    }
+}

@@ -1,0 +1,120 @@
+using System.Globalization;
+using AppRuntime.Mail.Internal;
+using MailKit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AppRuntime.Mail;
+
+/// <summary>
+/// Polls an IMAP folder: every <see cref="ImapOptions.PollInterval"/> it runs UID SEARCH for unseen messages (not flagged
+/// <see cref="ImapOptions.FailedKeyword"/>) and publishes one <see cref="ImapMessage"/> per message, with its idempotency key as
+/// task id. It never marks a message read by itself: as an <see cref="ITaskOutcomeObserver{T}"/> it adds <c>\Seen</c> once the
+/// handler succeeded, and the failed keyword (leaving the message unread) when the task was dead-lettered. A message that is
+/// published and not yet settled is not published again by later polls.
+/// </summary>
+public sealed class ImapPollingSource : PollingTaskSource<ImapMessage>, ITaskOutcomeObserver<ImapMessage>, IAsyncDisposable, IDisposable
+{
+    private readonly ImapSourceCore _core;
+    private ImapSession? _session;
+    private string _name = nameof(ImapPollingSource);
+
+    /// <summary>Creates the source.</summary>
+    /// <param name="options">The IMAP settings; validated here.</param>
+    /// <param name="logger">The logger.</param>
+    /// <param name="timeProvider">The clock for in-flight expiry; the system clock when null. Poll delays use the context's clock.</param>
+    public ImapPollingSource(ImapOptions options, ILogger<ImapPollingSource>? logger = null, TimeProvider? timeProvider = null)
+        : base(ToPollingOptions(options))
+    {
+        _core = new ImapSourceCore(options, (ILogger?)logger ?? NullLogger.Instance, timeProvider ?? TimeProvider.System);
+    }
+
+    /// <summary>True while the source holds an open IMAP connection.</summary>
+    public bool IsConnected => _session?.IsUsable == true;
+
+    /// <summary>Messages published and not yet settled.</summary>
+    public int InFlightCount => _core.InFlight.Count;
+
+    /// <inheritdoc />
+    protected override async ValueTask<int> PollAsync(ITaskSourceContext<ImapMessage> context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        _name = context.SourceName;
+        try
+        {
+            if (_session is null || !_session.IsUsable)
+            {
+                await DropSessionAsync().ConfigureAwait(false);
+                _session = await ImapSession.OpenAsync(_core.Options, FolderAccess.ReadOnly, cancellationToken).ConfigureAwait(false);
+                Log.Connected(_core.Logger, _name, _core.Options.Host, _core.Options.Port, _core.Options.Security, _session.Folder.FullName,
+                    _session.UidValidity, _session.SupportsIdle);
+            }
+
+            var published = await _core.Scanner.PublishUnseenAsync(_session, context, cancellationToken).ConfigureAwait(false);
+            context.ReportHealthy("polling", new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["connected"] = "true",
+                ["folder"] = _session.Folder.FullName,
+                ["uidValidity"] = _session.UidValidity.ToString(CultureInfo.InvariantCulture),
+                ["inFlight"] = _core.InFlight.Count.ToString(CultureInfo.InvariantCulture),
+                ["lastCheck"] = context.TimeProvider.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
+            });
+            return published;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The base class backs off and polls again; the next poll starts from a fresh connection.
+            await DropSessionAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask OnStoppedAsync() => await DropSessionAsync().ConfigureAwait(false);
+
+    /// <summary>Marks the message <c>\Seen</c>.</summary>
+    public ValueTask OnSucceededAsync(TaskEnvelope<ImapMessage> envelope, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        return _core.Completion.OnSucceededAsync(envelope.Payload, cancellationToken);
+    }
+
+    /// <summary>Leaves the message unread and adds <see cref="ImapOptions.FailedKeyword"/>.</summary>
+    public ValueTask OnDeadLetteredAsync(TaskEnvelope<ImapMessage> envelope, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        return _core.Completion.OnDeadLetteredAsync(envelope.Payload, reason, cancellationToken);
+    }
+
+    /// <summary>Closes the connections.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await DropSessionAsync().ConfigureAwait(false);
+        await _core.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Closes the connections without logging out.</summary>
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _session, null)?.Dispose();
+        _core.Dispose();
+    }
+
+    private async ValueTask DropSessionAsync()
+    {
+        var session = Interlocked.Exchange(ref _session, null);
+        if (session is not null)
+            await session.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static PollingOptions ToPollingOptions(ImapOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new PollingOptions
+        {
+            Interval = options.PollInterval,
+            ErrorBackoff = options.ReconnectBackoff,
+            MaxErrorBackoff = options.MaxReconnectBackoff,
+        };
+    }
+}

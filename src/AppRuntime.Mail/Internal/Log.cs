@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Logging;
+
+namespace AppRuntime.Mail.Internal;
+
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "IMAP source {Source} connected to {Host}:{Port} ({Security}), folder {Folder} (UIDVALIDITY {UidValidity}, IDLE {IdleSupported})")]
+    public static partial void Connected(ILogger logger, string source, string host, int port, ImapSecurity security, string folder, uint uidValidity, bool idleSupported);
+
+    [LoggerMessage(2, LogLevel.Warning, "IMAP source {Source} lost its connection or failed; reconnecting in {Delay} (failure {Failures})")]
+    public static partial void Reconnecting(ILogger logger, Exception exception, string source, TimeSpan delay, int failures);
+
+    [LoggerMessage(3, LogLevel.Debug, "IMAP search in {Folder} found {Found} unseen message(s), published {Published}")]
+    public static partial void Searched(ILogger logger, string folder, int found, int published);
+
+    [LoggerMessage(4, LogLevel.Debug, "Published IMAP message {IdempotencyKey} (Message-ID {MessageId})")]
+    public static partial void Published(ILogger logger, string idempotencyKey, string? messageId);
+
+    [LoggerMessage(5, LogLevel.Information, "IMAP server lacks IDLE; source {Source} polls every {Interval}")]
+    public static partial void IdleUnsupported(ILogger logger, string source, TimeSpan interval);
+
+    [LoggerMessage(6, LogLevel.Debug, "IMAP source {Source} woke from IDLE (new mail: {NewMail})")]
+    public static partial void IdleEnded(ILogger logger, string source, bool newMail);
+
+    [LoggerMessage(7, LogLevel.Debug, "Marked IMAP message {IdempotencyKey} as {Flag}")]
+    public static partial void Flagged(ILogger logger, string idempotencyKey, string flag);
+
+    [LoggerMessage(8, LogLevel.Warning, "IMAP message {IdempotencyKey} (Message-ID {MessageId}) is no longer in {Folder}; its outcome {Flag} was not stored")]
+    public static partial void MessageGone(ILogger logger, string idempotencyKey, string? messageId, string folder, string flag);
+
+    [LoggerMessage(9, LogLevel.Warning, "IMAP completion connection failed while storing {Flag} on {IdempotencyKey}; reconnecting once")]
+    public static partial void CompletionRetry(ILogger logger, Exception exception, string flag, string idempotencyKey);
+
+    [LoggerMessage(10, LogLevel.Error, "IMAP message {IdempotencyKey} could not be read; flagged {Keyword} and left unread")]
+    public static partial void Unreadable(ILogger logger, Exception exception, string idempotencyKey, string keyword);
+
+    [LoggerMessage(11, LogLevel.Warning, "Task {IdempotencyKey} was dead-lettered ({Reason}); IMAP message left unread and flagged {Keyword}")]
+    public static partial void DeadLettered(ILogger logger, string idempotencyKey, string reason, string keyword);
+}

@@ -1,0 +1,62 @@
+using System.Collections.Concurrent;
+using AppRuntime.Mail;
+
+namespace AppRuntime.Mail.Tests;
+
+/// <summary>A source context that records what a source publishes and reports, standing in for the runtime.</summary>
+internal sealed class CollectingContext(TimeProvider? time = null) : ITaskSourceContext<ImapMessage>
+{
+    private readonly ConcurrentQueue<TaskEnvelope<ImapMessage>> _published = new();
+    private readonly ConcurrentQueue<(string State, Exception? Error)> _reports = new();
+
+    public string SourceName => "imap-test";
+
+    public string QueueName => "mail";
+
+    public TimeProvider TimeProvider { get; } = time ?? TimeProvider.System;
+
+    public bool IsPaused => false;
+
+    public IReadOnlyList<TaskEnvelope<ImapMessage>> Published => [.. _published];
+
+    public IReadOnlyList<(string State, Exception? Error)> Reports => [.. _reports];
+
+    public int HealthyReports(string state) => _reports.Count(r => r.Error is null && r.State == state);
+
+    public ValueTask<string> PublishAsync(ImapMessage task, TaskPublishOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var id = options?.Id ?? Guid.NewGuid().ToString("N");
+        _published.Enqueue(new TaskEnvelope<ImapMessage>(id, nameof(ImapMessage), task, TimeProvider.GetUtcNow()) { Attempt = 1 });
+        return ValueTask.FromResult(id);
+    }
+
+    public ValueTask WaitUntilReadyAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public void ReportHealthy(string state, IReadOnlyDictionary<string, string>? details = null) => _reports.Enqueue((state, null));
+
+    public void ReportError(string state, Exception error) => _reports.Enqueue((state, error));
+}
+
+/// <summary>Runs a source in the background and stops it (observing its exception) at dispose.</summary>
+internal sealed class RunningSource : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _run;
+
+    public RunningSource(ITaskSource<ImapMessage> source, CollectingContext context)
+    {
+        Context = context;
+        _run = Task.Run(() => source.RunAsync(context, _stop.Token));
+    }
+
+    public CollectingContext Context { get; }
+
+    public bool IsCompleted => _run.IsCompleted;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _run.WaitAsync(TimeSpan.FromSeconds(30));
+        _stop.Dispose();
+    }
+}
