@@ -35,6 +35,20 @@ status=${PIPESTATUS[0]}
 read -r passed failed skipped < <(grep -E "^(Passed|Failed)! +- Failed:" "$out/test.log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\2 \1 \3/' \
   | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
 assemblies=$(grep -cE "^(Passed|Failed)! +- Failed:" "$out/test.log" || true)
+
+# Native AOT end to end: publish the Mail Order Bot as JIT and as native AOT (0 warnings), run both through the
+# same scenarios and compare (tests/aot/e2e.sh). Its checks count like tests.
+if [ "${APPRUNTIME_SKIP_AOT:-0}" != "1" ]; then
+  bash tests/aot/publish.sh 2>&1 | tail -5 && bash tests/aot/e2e.sh 2>&1 | tee "$out/aot-e2e.log"
+  aot_line=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$out/aot-e2e.log" | tail -1)
+  if [ -z "$aot_line" ]; then
+    aot_line="0 passed, 1 failed"
+    echo "aot: publish or e2e did not complete (see $root/artifacts/aot/*.log)"
+  fi
+  passed=$((passed + ${aot_line%% passed*}))
+  aot_failed=${aot_line#*passed, }
+  failed=$((failed + ${aot_failed%% failed*}))
+fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1   # a test host crashed or a project did not run: never report green
 fi

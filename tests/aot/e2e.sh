@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Runs the JIT build and the native AOT build of the Mail Order Bot through the same end-to-end scenarios and checks
+# that both succeed with identical results:
+#   1. the bundled demo inbox with --once (Folder source, SQLite store);
+#   2. IMAP IDLE against Dovecot with the Redis queue backend, with --once.
+# Needs: bash tests/aot/publish.sh (run first if the builds are missing), and Dovecot and Redis from tests/infra.
+# Prints one line per check and ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+out="$root/artifacts/aot"
+work=$(mktemp -d /tmp/appruntime-aot-e2e.XXXXXX)
+passed=0
+failed=0
+check() { # name, condition result (0 = ok), detail
+  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "PASS $1"; else failed=$((failed + 1)); echo "FAIL $1: $3"; fi
+}
+
+[ -x "$out/native/MailOrderBot" ] && [ -f "$out/jit/MailOrderBot.dll" ] && [ -x "$out/compat/AppRuntime.AotCompatibility.TestApp" ] \
+  || bash tests/aot/publish.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+# 0. The compatibility app (every src/ assembly rooted) runs natively.
+compat_out=$(timeout 60 "$out/compat/AppRuntime.AotCompatibility.TestApp" 2>&1)
+echo "$compat_out" | grep -q "handled 3 of 3"
+check "AOT compatibility app runs natively" $? "$(echo "$compat_out" | tail -3 | tr '\n' ' ')"
+
+run_bot() { # flavour, log, args...
+  local flavour=$1 log=$2; shift 2
+  if [ "$flavour" = native ]; then
+    (cd "$out/native" && timeout 180 ./MailOrderBot --once "$@") >"$log" 2>&1
+  else
+    (cd "$out/jit" && timeout 180 dotnet MailOrderBot.dll --once "$@") >"$log" 2>&1
+  fi
+}
+summary() { grep -E "^  (this run|store):" "$1" | sed -E 's/ \(.*\)$//'; }
+
+# 1. Demo inbox, --once.
+for flavour in jit native; do
+  rm -rf "$work/$flavour-inbox" && cp -r samples/MailOrderBot/demo-inbox "$work/$flavour-inbox"
+  run_bot "$flavour" "$work/$flavour-demo.log" --MailOrderBot:Folder:Path="$work/$flavour-inbox" --MailOrderBot:Store:Path="$work/$flavour-demo.db"
+  code=$?
+  check "demo inbox --once ($flavour) exits 0" "$code" "exit $code, see $work/$flavour-demo.log"
+done
+summary "$work/jit-demo.log" >"$work/jit-demo.summary"
+summary "$work/native-demo.log" >"$work/native-demo.summary"
+echo "  jit:    $(tr '\n' ' ' <"$work/jit-demo.summary")"
+echo "  native: $(tr '\n' ' ' <"$work/native-demo.summary")"
+grep -qE "this run: [1-9][0-9]* accepted" "$work/jit-demo.summary" && cmp -s "$work/jit-demo.summary" "$work/native-demo.summary"
+check "demo inbox: native AOT results equal the JIT results" $? "$(diff "$work/jit-demo.summary" "$work/native-demo.summary" | tr '\n' ' ')"
+
+# 2. IMAP IDLE against Dovecot, Redis queue backend.
+dovecot_dir="${APPRUNTIME_DOVECOT_DIR:-/tmp/appruntime-dovecot}"
+imap_port="${APPRUNTIME_IMAP_PORT:-10143}"
+redis="${APPRUNTIME_REDIS:-127.0.0.1:6390}"
+for flavour in jit native; do
+  user=user4; [ "$flavour" = native ] && user=user5
+  rm -rf "$dovecot_dir/mail/$user"
+  appended=0
+  for eml in samples/MailOrderBot/demo-inbox/*.eml; do
+    [ -s "$eml" ] || continue
+    curl -s --max-time 20 -T "$eml" "imap://$user:secret@127.0.0.1:$imap_port/INBOX" && appended=$((appended + 1))
+  done
+  # curl APPENDs with \Seen; the bot takes unseen mail only.
+  curl -s --max-time 20 "imap://$user:secret@127.0.0.1:$imap_port/INBOX" -X 'STORE 1:* -FLAGS (\Seen)' >/dev/null
+  run_bot "$flavour" "$work/$flavour-imap.log" \
+    --MailOrderBot:Source:Mode=ImapIdle --MailOrderBot:Imap:Host=127.0.0.1 --MailOrderBot:Imap:Port="$imap_port" \
+    --MailOrderBot:Imap:Username="$user" --MailOrderBot:Imap:Password=secret \
+    --MailOrderBot:Store:Path="$work/$flavour-imap.db" \
+    --AppRuntime:Queues:orders:Backend=Redis --AppRuntime:Redis:Configuration="$redis" \
+    --AppRuntime:Redis:KeyPrefix="aot-e2e-$flavour-$$"
+  code=$?
+  check "IMAP IDLE + Redis --once ($flavour, $appended emails appended) exits 0" "$code" "exit $code, see $work/$flavour-imap.log"
+done
+summary "$work/jit-imap.log" | sed -E 's/(this run|store): */\1: /' >"$work/jit-imap.summary"
+summary "$work/native-imap.log" | sed -E 's/(this run|store): */\1: /' >"$work/native-imap.summary"
+echo "  jit:    $(tr '\n' ' ' <"$work/jit-imap.summary")"
+echo "  native: $(tr '\n' ' ' <"$work/native-imap.summary")"
+grep -qE "this run: [1-9][0-9]* accepted" "$work/jit-imap.summary" && cmp -s "$work/jit-imap.summary" "$work/native-imap.summary"
+check "IMAP IDLE + Redis: native AOT results equal the JIT results" $? "$(diff "$work/jit-imap.summary" "$work/native-imap.summary" | tr '\n' ' ')"
+
+echo "aot e2e logs: $work"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
