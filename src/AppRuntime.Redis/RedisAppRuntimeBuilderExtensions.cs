@@ -44,13 +44,20 @@ public static class RedisAppRuntimeBuilderExtensions
             options.AbortOnConnectFail = false;
             return ConnectionMultiplexer.Connect(options);
         });
-        services.AddSingleton(sp => new RedisQueueBackend(
+        // The connection is made when the first queue is created on Redis, not when the backend is registered or
+        // enumerated: an app that has the adapter but no Redis queue never waits for (or reports) a Redis server.
+        services.AddSingleton(sp => new RedisBackendHandle(() => new RedisQueueBackend(
             sp.GetRequiredService<IConnectionMultiplexer>(),
             ReadOptions(configuration),
             sp.GetService<TimeProvider>(),
-            sp.GetService<ILoggerFactory>()));
-        services.AddSingleton<ITaskQueueBackend>(sp => sp.GetRequiredService<RedisQueueBackend>());
-        builder.AddHealthContributor(sp => new RedisConnectionHealthContributor(sp.GetRequiredService<IConnectionMultiplexer>()));
+            sp.GetService<ILoggerFactory>())));
+        services.AddSingleton(sp => sp.GetRequiredService<RedisBackendHandle>().Backend);
+        services.AddSingleton<ITaskQueueBackend>(sp => new DeferredRedisBackend(sp.GetRequiredService<RedisBackendHandle>()));
+        builder.AddHealthContributor(sp =>
+        {
+            var handle = sp.GetRequiredService<RedisBackendHandle>();
+            return new RedisConnectionHealthContributor(() => handle.IsCreated ? sp.GetRequiredService<IConnectionMultiplexer>() : null);
+        });
         return builder;
     }
 

@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace AppRuntime.Internal;
 
 /// <summary>Readiness: the Redis connection answers PING.</summary>
-internal sealed class RedisConnectionHealthContributor(IConnectionMultiplexer connection) : IHealthContributor
+internal sealed class RedisConnectionHealthContributor(Func<IConnectionMultiplexer?> connectionIfUsed) : IHealthContributor
 {
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(2);
 
@@ -14,6 +14,8 @@ internal sealed class RedisConnectionHealthContributor(IConnectionMultiplexer co
 
     public async ValueTask<HealthResult> CheckAsync(CancellationToken cancellationToken)
     {
+        if (connectionIfUsed() is not { } connection)
+            return HealthResult.Healthy("no queue uses the Redis backend");
         var endpoints = string.Join(",", connection.GetEndPoints().Select(e => e.ToString()));
         if (!connection.IsConnected)
             return HealthResult.Unhealthy($"Not connected to Redis at {endpoints}.", new Dictionary<string, string> { ["endpoints"] = endpoints });

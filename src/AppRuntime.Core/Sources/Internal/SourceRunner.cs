@@ -8,7 +8,7 @@ internal static class Publishing
     public static async ValueTask<string> PublishAsync<T>(ITaskQueue<T> queue, RuntimeServices services, string? sourceName, T task,
         TaskPublishOptions? options, CancellationToken cancellationToken)
     {
-        var id = options?.Id ?? Guid.NewGuid().ToString("N");
+        var id = options?.Id ?? TaskIds.Next();
         using var activity = services.Trace.StartPublish(queue.Name, id, sourceName, options?.Headers, out var headers);
         var now = services.Time.GetUtcNow();
         var envelope = new TaskEnvelope<T>(id, queue.TaskType, task, now)
@@ -25,10 +25,12 @@ internal static class Publishing
 /// <summary>The DI-resolvable publisher of a queue.</summary>
 internal sealed class TaskPublisher<T>(QueueManager queues, string queueName) : ITaskPublisher<T>
 {
+    private ITaskQueue<T>? _queue;
+
     public string QueueName { get; } = queueName;
 
     public ValueTask<string> PublishAsync(T task, TaskPublishOptions? options = null, CancellationToken cancellationToken = default) =>
-        Publishing.PublishAsync(queues.Get<T>(QueueName), queues.Services, sourceName: null, task, options, cancellationToken);
+        Publishing.PublishAsync(_queue ??= queues.Get<T>(QueueName), queues.Services, sourceName: null, task, options, cancellationToken);
 }
 
 /// <summary>Runs one source: gives it its context, restarts it with backoff when it faults, pauses it on request.</summary>

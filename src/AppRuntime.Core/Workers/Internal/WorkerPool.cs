@@ -19,6 +19,8 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
     private readonly CancellationTokenSource _abort = new();
     private readonly AsyncGate _resumed = new(open: true);
     private ITaskOutcomeObserver<T>[] _observers = [];
+    private Worker[] _active = [];
+    private ITimer? _renewTimer;
     private CancellationTokenSource _pauseCts = new();
     private int _desired;
     private int _nextId;
@@ -53,6 +55,10 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
             _observers = [.. _observerFactories.Select(f => f(_services.Services))];
             for (var i = 0; i < _desired; i++)
                 AddWorkerLocked();
+            // One timer per pool renews the leases of long-running handlers: a lease is renewed once it is a third of the
+            // visibility timeout old, checked every sixth, so the hot path sets no timer per task.
+            var check = _queue.Definition.VisibilityTimeout / 6;
+            _renewTimer = _services.Time.CreateTimer(static s => ((WorkerPool<T>)s!).OnRenewTick(), this, check, check);
         }
         Log.PoolStarted(_logger, Queue, _desired);
     }
@@ -123,6 +129,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
                 last.Retire.Cancel();
                 retired.Add(last);
             }
+            Volatile.Write(ref _active, [.. _workers]);
         }
         Log.PoolScaled(_logger, Queue, workers);
         foreach (var w in retired)
@@ -146,6 +153,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
 
     public void Dispose()
     {
+        _renewTimer?.Dispose();
         lock (_lock)
         {
             foreach (var w in _workers)
@@ -157,10 +165,22 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         }
     }
 
+    private void OnRenewTick()
+    {
+        var now = _services.Time.GetTimestamp();
+        var after = _queue.Definition.VisibilityTimeout / 3;
+        foreach (var w in Volatile.Read(ref _active))
+        {
+            if (w.LeaseDueForRenewal(_services.Time, now, after) is { } lease)
+                _ = RenewAsync(lease);
+        }
+    }
+
     private void AddWorkerLocked()
     {
-        var worker = new Worker(++_nextId, this);
+        var worker = new Worker(++_nextId);
         _workers.Add(worker);
+        Volatile.Write(ref _active, [.. _workers]);
         worker.Loop = Task.Run(() => RunWorkerAsync(worker));
     }
 
@@ -229,9 +249,9 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
     private async ValueTask ProcessAsync(Worker w, TaskLease<T> lease)
     {
         var envelope = lease.Envelope;
-        w.Begin(lease);
-        var trace = _services.Trace;
         var started = _services.Time.GetTimestamp();
+        w.Begin(lease, started);
+        var trace = _services.Trace;
         using var activity = trace.StartProcess(envelope, Queue);
         string outcome;
         string? error = null;
@@ -373,10 +393,8 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
     /// <summary>One worker's state; mutated only by its own loop, read by snapshots.</summary>
     private sealed class Worker : IDisposable
     {
-        private readonly WorkerPool<T> _pool;
-        private readonly ITimer _renewTimer;
-        private readonly TimeSpan _renewEvery;
         private TaskLease<T>? _lease;
+        private long _leaseSince;
         private long _processed;
         private long _failed;
         private int _restarts;
@@ -384,13 +402,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         private volatile string? _currentTaskId;
         private volatile WorkerState _state = WorkerState.Idle;
 
-        public Worker(int id, WorkerPool<T> pool)
-        {
-            Id = id;
-            _pool = pool;
-            _renewEvery = pool._queue.Definition.VisibilityTimeout / 3;
-            _renewTimer = pool._services.Time.CreateTimer(static s => ((Worker)s!).OnRenewTick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        }
+        public Worker(int id) => Id = id;
 
         public int Id { get; }
         public CancellationTokenSource Retire { get; } = new();
@@ -402,18 +414,24 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
             set => _state = value;
         }
 
-        public void Begin(TaskLease<T> lease)
+        public void Begin(TaskLease<T> lease, long now)
         {
+            Volatile.Write(ref _leaseSince, now);
             Volatile.Write(ref _lease, lease);
             _currentTaskId = lease.Envelope.Id;
             _state = WorkerState.Busy;
-            _renewTimer.Change(_renewEvery, _renewEvery);
         }
 
-        public void EndRenewal()
+        public void EndRenewal() => Volatile.Write(ref _lease, null);
+
+        /// <summary>The lease to renew when it was taken or last renewed at least <paramref name="after"/> ago, else null.</summary>
+        public TaskLease<T>? LeaseDueForRenewal(TimeProvider time, long now, TimeSpan after)
         {
-            _renewTimer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            Volatile.Write(ref _lease, null);
+            var lease = Volatile.Read(ref _lease);
+            if (lease is null || time.GetElapsedTime(Volatile.Read(ref _leaseSince), now) < after)
+                return null;
+            Volatile.Write(ref _leaseSince, now);
+            return lease;
         }
 
         public void End()
@@ -441,18 +459,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         public WorkerSnapshot Snapshot() =>
             new(Id, _state, _currentTaskId, Interlocked.Read(ref _processed), Interlocked.Read(ref _failed), Volatile.Read(ref _restarts), _lastError);
 
-        private void OnRenewTick()
-        {
-            var lease = Volatile.Read(ref _lease);
-            if (lease is not null)
-                _ = _pool.RenewAsync(lease);
-        }
-
-        public void Dispose()
-        {
-            _renewTimer.Dispose();
-            Retire.Dispose();
-        }
+        public void Dispose() => Retire.Dispose();
     }
 
     private static partial class Log
