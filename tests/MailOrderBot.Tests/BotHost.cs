@@ -23,11 +23,11 @@ internal sealed class BotHost : IAsyncDisposable
     public static Dictionary<string, string?> ImapConfig(string folder, SourceMode mode, int? port = null) => new()
     {
         ["MailOrderBot:Source:Mode"] = mode.ToString(),
-        ["MailOrderBot:Imap:Host"] = ImapServer.Host,
-        ["MailOrderBot:Imap:Port"] = (port ?? ImapServer.Port).ToString(CultureInfo.InvariantCulture),
+        ["MailOrderBot:Imap:Host"] = ImapTestServer.Host,
+        ["MailOrderBot:Imap:Port"] = (port ?? ImapTestServer.Port).ToString(CultureInfo.InvariantCulture),
         ["MailOrderBot:Imap:Security"] = "None",
         ["MailOrderBot:Imap:Username"] = "bot",
-        ["MailOrderBot:Imap:Password"] = ImapServer.Password,
+        ["MailOrderBot:Imap:Password"] = ImapTestServer.Password,
         ["MailOrderBot:Imap:Folder"] = folder,
         ["MailOrderBot:Imap:PollInterval"] = mode == SourceMode.ImapIdle ? "01:00:00" : "00:00:00.200",
     };

@@ -79,7 +79,7 @@ public sealed class BotTelemetryIntegrationTests : IDisposable
         string taskId;
         Dictionary<string, string?> config;
         var messageId = $"otel-{Guid.NewGuid():N}@test";
-        var email = ImapServer.Message("Traced order", "SKU-1001 x 2\nName: Trace Buyer\n", messageId);
+        var email = ImapTestServer.Message("Traced order", "SKU-1001 x 2\nName: Trace Buyer\n", messageId);
         if (mode == SourceMode.Folder)
         {
             var inbox = Path.Combine(_dir, "inbox");
@@ -91,9 +91,9 @@ public sealed class BotTelemetryIntegrationTests : IDisposable
         }
         else
         {
-            await ImapServer.EnsureRunningAsync();
-            var folder = await ImapServer.CreateFolderAsync("bototel");
-            var uid = await ImapServer.AppendAsync(folder, email);
+            await ImapTestServer.EnsureRunningAsync();
+            var folder = await ImapTestServer.CreateFolderAsync("bototel");
+            var uid = await ImapTestServer.AppendAsync(folder, email);
             taskId = AppRuntime.Mail.ImapMessage.CreateIdempotencyKey(uid.Validity, uid.Id);
             config = BotHost.ImapConfig(folder, mode);
         }
@@ -211,7 +211,7 @@ public sealed class BotTelemetryIntegrationTests : IDisposable
     {
         var configuration = typeof(BotTelemetryIntegrationTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
         // The tests reference the sample project, so building them builds the bot into its own bin folder.
-        var dll = Path.Combine(ImapServer.FindRepoRoot(), "samples", "MailOrderBot", "bin", configuration, "net10.0", "MailOrderBot.dll");
+        var dll = Path.Combine(ImapTestServer.FindRepoRoot(), "samples", "MailOrderBot", "bin", configuration, "net10.0", "MailOrderBot.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing; build it with: dotnet build -c {configuration} samples/MailOrderBot");
         return dll;
     }

@@ -47,27 +47,27 @@ public sealed class DovecotRestartBotIntegrationTests : IDisposable
             ["APPRUNTIME_DOVECOT_DIR"] = dir,
             ["APPRUNTIME_IMAP_PORT"] = Port.ToString(CultureInfo.InvariantCulture),
         };
-        await ImapServer.RunScriptAsync("start", env);
+        await ImapTestServer.RunScriptAsync("start", env);
         try
         {
-            var folder = await ImapServer.CreateFolderAsync("botrestart", port: Port);
+            var folder = await ImapTestServer.CreateFolderAsync("botrestart", port: Port);
             var config = BotHost.ImapConfig(folder, SourceMode.ImapIdle, Port);
             config["MailOrderBot:Imap:Folder"] = folder;
             await using var bot = await BotHost.StartAsync(_db, config);
-            var before = await ImapServer.AppendAsync(folder, ImapServer.Message("Before", "SKU-1001 x 1\n", "before@test"), port: Port);
+            var before = await ImapTestServer.AppendAsync(folder, ImapTestServer.Message("Before", "SKU-1001 x 1\n", "before@test"), port: Port);
             await Eventually.TrueAsync(() => CountOrders("before@test") == 1, "the idling bot processes the first email");
-            await Eventually.TrueAsync(async () => (await ImapServer.FlagsAsync(folder, port: Port))[before.Id].Flags!.Value.HasFlag(MessageFlags.Seen),
+            await Eventually.TrueAsync(async () => (await ImapTestServer.FlagsAsync(folder, port: Port))[before.Id].Flags!.Value.HasFlag(MessageFlags.Seen),
                 "and marks it read");
 
-            await ImapServer.RunScriptAsync("stop", env);
-            var message = ImapServer.Message("During", "SKU-1002 x 2\n", "during@test");
+            await ImapTestServer.RunScriptAsync("stop", env);
+            var message = ImapTestServer.Message("During", "SKU-1002 x 2\n", "during@test");
             var path = Path.Combine(dir, "mail", "bot", "." + folder, "new", $"{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}.{Guid.NewGuid():N}.test");
             await using (var file = File.Create(path))
                 await message.WriteToAsync(file); // delivered as an MTA would while IMAP is down
-            await ImapServer.RunScriptAsync("start", env);
+            await ImapTestServer.RunScriptAsync("start", env);
 
             await Eventually.TrueAsync(() => CountOrders("during@test") == 1, "after reconnecting, the catch-up search finds the email");
-            await Eventually.TrueAsync(async () => (await ImapServer.FlagsAsync(folder, port: Port)).Values.All(m => m.Flags!.Value.HasFlag(MessageFlags.Seen)),
+            await Eventually.TrueAsync(async () => (await ImapTestServer.FlagsAsync(folder, port: Port)).Values.All(m => m.Flags!.Value.HasFlag(MessageFlags.Seen)),
                 "both emails end read");
             Assert.Equal(1, CountOrders("before@test"));
             Assert.Equal(2, bot.Stats.Accepted); // each order stored once; an email whose \Seen was lost in the outage may be
@@ -75,7 +75,7 @@ public sealed class DovecotRestartBotIntegrationTests : IDisposable
         }
         finally
         {
-            await ImapServer.RunScriptAsync("stop", env);
+            await ImapTestServer.RunScriptAsync("stop", env);
         }
     }
 }

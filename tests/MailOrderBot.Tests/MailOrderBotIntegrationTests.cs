@@ -49,10 +49,10 @@ public sealed class MailOrderBotIntegrationTests : IDisposable
             var id = $"{tag}-{i}@test";
             (MimeMessage, string) item = (i % 10) switch
             {
-                < 6 => (ImapServer.Message($"Order {i}", $"SKU-1001 x {i % 5 + 1}\nName: Buyer {i}\n", id), "accepted"),
-                6 => (ImapServer.Message($"Order {i}", "SKU-9999 x 1\n", id), "rejected"),
-                7 => (ImapServer.Message($"Order {i}", "SKU-1002 x 0\n", id), "rejected"),
-                8 => (ImapServer.Message($"Question {i}", "Hello, any discounts?\n", id), "rejected"),
+                < 6 => (ImapTestServer.Message($"Order {i}", $"SKU-1001 x {i % 5 + 1}\nName: Buyer {i}\n", id), "accepted"),
+                6 => (ImapTestServer.Message($"Order {i}", "SKU-9999 x 1\n", id), "rejected"),
+                7 => (ImapTestServer.Message($"Order {i}", "SKU-1002 x 0\n", id), "rejected"),
+                8 => (ImapTestServer.Message($"Question {i}", "Hello, any discounts?\n", id), "rejected"),
                 _ => (Malformed(id), "rejected"),
             };
             batch.Add(item);
@@ -70,10 +70,10 @@ public sealed class MailOrderBotIntegrationTests : IDisposable
     [Fact]
     public async Task Polling_processes_50_emails_each_once_into_the_db_and_marks_all_of_them_seen()
     {
-        await ImapServer.EnsureRunningAsync();
-        var folder = await ImapServer.CreateFolderAsync("bot50");
+        await ImapTestServer.EnsureRunningAsync();
+        var folder = await ImapTestServer.CreateFolderAsync("bot50");
         var batch = Batch(50, folder);
-        var uids = await ImapServer.AppendManyAsync(folder, batch.Select(b => b.Message));
+        var uids = await ImapTestServer.AppendManyAsync(folder, batch.Select(b => b.Message));
 
         await using (var bot = await BotHost.StartAsync(_db, BotHost.ImapConfig(folder, SourceMode.ImapPolling)))
         {
@@ -85,56 +85,56 @@ public sealed class MailOrderBotIntegrationTests : IDisposable
         var orders = Orders();
         foreach (var (message, status) in batch)
             Assert.Equal(status, orders[message.MessageId!]);
-        var flags = await ImapServer.FlagsAsync(folder);
+        var flags = await ImapTestServer.FlagsAsync(folder);
         Assert.All(uids, uid => Assert.True(flags[uid.Id].Flags!.Value.HasFlag(MessageFlags.Seen), $"UID {uid.Id} is not \\Seen"));
     }
 
     [Fact]
     public async Task Idle_processes_an_email_appended_after_start_within_seconds_without_polling()
     {
-        await ImapServer.EnsureRunningAsync();
-        var folder = await ImapServer.CreateFolderAsync("botidle");
+        await ImapTestServer.EnsureRunningAsync();
+        var folder = await ImapTestServer.CreateFolderAsync("botidle");
         await using var bot = await BotHost.StartAsync(_db, BotHost.ImapConfig(folder, SourceMode.ImapIdle)); // poll interval: 1 hour
         await Eventually.TrueAsync(() => bot.Source.IsDrained, "the IDLE source caught up on the empty folder");
 
-        var uid = await ImapServer.AppendAsync(folder, ImapServer.Message("Fresh", "SKU-2001 x 1\n", "fresh@test"));
+        var uid = await ImapTestServer.AppendAsync(folder, ImapTestServer.Message("Fresh", "SKU-2001 x 1\n", "fresh@test"));
 
         await Eventually.TrueAsync(() => Orders().ContainsKey("fresh@test"), "IDLE delivers the new email", TimeSpan.FromSeconds(10));
-        await Eventually.TrueAsync(async () => (await ImapServer.FlagsAsync(folder))[uid.Id].Flags!.Value.HasFlag(MessageFlags.Seen),
+        await Eventually.TrueAsync(async () => (await ImapTestServer.FlagsAsync(folder))[uid.Id].Flags!.Value.HasFlag(MessageFlags.Seen),
             "the email is marked read after the order was stored", TimeSpan.FromSeconds(10));
     }
 
     [Fact]
     public async Task A_transient_store_failure_leaves_the_email_unread_and_it_is_retried_then_processed()
     {
-        await ImapServer.EnsureRunningAsync();
-        var folder = await ImapServer.CreateFolderAsync("bottransient");
-        var uid = await ImapServer.AppendAsync(folder, ImapServer.Message("Retry", "SKU-1001 x 1\n", "retry@test"));
+        await ImapTestServer.EnsureRunningAsync();
+        var folder = await ImapTestServer.CreateFolderAsync("bottransient");
+        var uid = await ImapTestServer.AppendAsync(folder, ImapTestServer.Message("Retry", "SKU-1001 x 1\n", "retry@test"));
         var store = new FlakyStore(failures: 2, errorCode: 5); // SQLITE_BUSY twice
 
         await using var bot = await BotHost.StartAsync(_db, BotHost.ImapConfig(folder, SourceMode.ImapPolling), wrapStore: store.Wrap);
         await Eventually.TrueAsync(() => store.Calls >= 1, "the first attempt fails");
-        Assert.False((await ImapServer.FlagsAsync(folder))[uid.Id].Flags!.Value.HasFlag(MessageFlags.Seen), "a failed attempt must leave the email unread");
+        Assert.False((await ImapTestServer.FlagsAsync(folder))[uid.Id].Flags!.Value.HasFlag(MessageFlags.Seen), "a failed attempt must leave the email unread");
 
         await Eventually.TrueAsync(() => Orders().ContainsKey("retry@test"), "the third attempt stores the order");
         Assert.Equal(3, store.Calls);
-        await Eventually.TrueAsync(async () => (await ImapServer.FlagsAsync(folder))[uid.Id].Flags!.Value.HasFlag(MessageFlags.Seen), "then the email is read");
+        await Eventually.TrueAsync(async () => (await ImapTestServer.FlagsAsync(folder))[uid.Id].Flags!.Value.HasFlag(MessageFlags.Seen), "then the email is read");
         Assert.Equal(1, bot.Stats.Accepted);
     }
 
     [Fact]
     public async Task A_permanent_failure_is_dead_lettered_and_the_email_stays_unread_and_flagged()
     {
-        await ImapServer.EnsureRunningAsync();
-        var folder = await ImapServer.CreateFolderAsync("botdead");
-        var uid = await ImapServer.AppendAsync(folder, ImapServer.Message("Doomed", "SKU-1001 x 1\n", "doomed@test"));
+        await ImapTestServer.EnsureRunningAsync();
+        var folder = await ImapTestServer.CreateFolderAsync("botdead");
+        var uid = await ImapTestServer.AppendAsync(folder, ImapTestServer.Message("Doomed", "SKU-1001 x 1\n", "doomed@test"));
         var store = new FlakyStore(failures: int.MaxValue, errorCode: 26); // SQLITE_NOTADB: no retry can fix it
 
         await using var bot = await BotHost.StartAsync(_db, BotHost.ImapConfig(folder, SourceMode.ImapPolling), wrapStore: store.Wrap);
 
-        await Eventually.TrueAsync(async () => (await ImapServer.FlagsAsync(folder))[uid.Id].Keywords.Contains("$AppRuntimeFailed"),
+        await Eventually.TrueAsync(async () => (await ImapTestServer.FlagsAsync(folder))[uid.Id].Keywords.Contains("$AppRuntimeFailed"),
             "the dead-lettered email is flagged");
-        var flags = (await ImapServer.FlagsAsync(folder))[uid.Id];
+        var flags = (await ImapTestServer.FlagsAsync(folder))[uid.Id];
         Assert.False(flags.Flags!.Value.HasFlag(MessageFlags.Seen));
         Assert.Equal(1, store.Calls); // permanent: not retried
         Assert.Empty(Orders());
@@ -143,9 +143,9 @@ public sealed class MailOrderBotIntegrationTests : IDisposable
     [Fact]
     public async Task With_four_workers_emails_are_processed_concurrently()
     {
-        await ImapServer.EnsureRunningAsync();
-        var folder = await ImapServer.CreateFolderAsync("botpar");
-        await ImapServer.AppendManyAsync(folder, Enumerable.Range(0, 8).Select(i => ImapServer.Message($"P{i}", "SKU-1001 x 1\n", $"{folder}-{i}@test")));
+        await ImapTestServer.EnsureRunningAsync();
+        var folder = await ImapTestServer.CreateFolderAsync("botpar");
+        await ImapTestServer.AppendManyAsync(folder, Enumerable.Range(0, 8).Select(i => ImapTestServer.Message($"P{i}", "SKU-1001 x 1\n", $"{folder}-{i}@test")));
         var store = new ConcurrencyProbeStore(expected: 4);
 
         await using var bot = await BotHost.StartAsync(_db, BotHost.ImapConfig(folder, SourceMode.ImapPolling), workers: 4, wrapStore: store.Wrap);
@@ -174,9 +174,9 @@ public sealed class MailOrderBotIntegrationTests : IDisposable
         }
         else
         {
-            await ImapServer.EnsureRunningAsync();
-            var folder = await ImapServer.CreateFolderAsync(tag);
-            await ImapServer.AppendManyAsync(folder, batch.Select(b => b.Message));
+            await ImapTestServer.EnsureRunningAsync();
+            var folder = await ImapTestServer.CreateFolderAsync(tag);
+            await ImapTestServer.AppendManyAsync(folder, batch.Select(b => b.Message));
             config = BotHost.ImapConfig(folder, mode);
         }
 

@@ -1,14 +1,16 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using AppRuntime.Mail;
 using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Security;
 using MimeKit;
 
-namespace MailOrderBot.Tests;
+// Shared by tests/AppRuntime.Mail.Tests and tests/MailOrderBot.Tests (linked into both projects).
+namespace AppRuntime.Testing.Imap;
 
 /// <summary>The Dovecot started by tests/infra/dovecot.sh, and helpers to prepare and inspect mailboxes on it.</summary>
-internal static class ImapServer
+internal static class ImapTestServer
 {
     public const string Password = "secret";
     public const string StartHint = "start it with: bash tests/infra/dovecot.sh start";
@@ -37,6 +39,20 @@ internal static class ImapServer
             Assert.Fail($"No IMAP server at {host}:{port} ({ex.Message}); {StartHint}");
         }
     }
+
+    public static ImapOptions Options(string folder, string user = "bot", int? port = null) => new()
+    {
+        Host = Host,
+        Port = port ?? Port,
+        Security = ImapSecurity.None,
+        Username = user,
+        Password = Password,
+        Folder = folder,
+        PollInterval = TimeSpan.FromMilliseconds(200),
+        ReconnectBackoff = TimeSpan.FromMilliseconds(100),
+        MaxReconnectBackoff = TimeSpan.FromMilliseconds(500),
+        CommandTimeout = TimeSpan.FromSeconds(20),
+    };
 
     public static async Task<ImapClient> ConnectAsync(string user = "bot", int? port = null)
     {
