@@ -1,17 +1,17 @@
 namespace AppRuntime.Core.Tests;
 
-/// <summary>A backend that wraps in-memory queues so a test can inject failures into ConsumeAsync.</summary>
-internal sealed class InterceptingBackend(string name, ITaskQueueBackend inner, Func<Exception?> consumeFault) : ITaskQueueBackend
+/// <summary>A backend that wraps in-memory queues so a test can inject failures into ConsumeAsync and RenewLeaseAsync.</summary>
+internal sealed class InterceptingBackend(string name, ITaskQueueBackend inner, Func<Exception?> consumeFault, Func<Exception?>? renewFault = null) : ITaskQueueBackend
 {
     public string Name => name;
 
     public bool IsDurable => false;
 
     public ITaskQueue<T> Create<T>(QueueDefinition definition, TaskSerializer<T>? serializer) =>
-        new InterceptingQueue<T>(inner.Create(definition, serializer), name, consumeFault);
+        new InterceptingQueue<T>(inner.Create(definition, serializer), name, consumeFault, renewFault);
 }
 
-internal sealed class InterceptingQueue<T>(ITaskQueue<T> inner, string backend, Func<Exception?> consumeFault) : ITaskQueue<T>
+internal sealed class InterceptingQueue<T>(ITaskQueue<T> inner, string backend, Func<Exception?> consumeFault, Func<Exception?>? renewFault = null) : ITaskQueue<T>
 {
     public string Name => inner.Name;
     public string TaskType => inner.TaskType;
@@ -26,7 +26,8 @@ internal sealed class InterceptingQueue<T>(ITaskQueue<T> inner, string backend, 
     public ValueTask<NackResult> NackAsync(TaskLease<T> lease, TimeSpan? retryDelay = null, string? error = null, CancellationToken cancellationToken = default) => inner.NackAsync(lease, retryDelay, error, cancellationToken);
     public ValueTask<bool> DeadLetterAsync(TaskLease<T> lease, string reason, CancellationToken cancellationToken = default) => inner.DeadLetterAsync(lease, reason, cancellationToken);
     public ValueTask<bool> ReleaseAsync(TaskLease<T> lease, CancellationToken cancellationToken = default) => inner.ReleaseAsync(lease, cancellationToken);
-    public ValueTask<bool> RenewLeaseAsync(TaskLease<T> lease, CancellationToken cancellationToken = default) => inner.RenewLeaseAsync(lease, cancellationToken);
+    public ValueTask<bool> RenewLeaseAsync(TaskLease<T> lease, CancellationToken cancellationToken = default) =>
+        renewFault?.Invoke() is { } fault ? ValueTask.FromException<bool>(fault) : inner.RenewLeaseAsync(lease, cancellationToken);
     public ValueTask<QueueStats> GetStatsAsync(CancellationToken cancellationToken = default) => inner.GetStatsAsync(cancellationToken);
     public ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max = 100, CancellationToken cancellationToken = default) => inner.GetDeadLettersAsync(max, cancellationToken);
     public ValueTask<int> RetryDeadLettersAsync(IReadOnlyCollection<string>? ids = null, CancellationToken cancellationToken = default) => inner.RetryDeadLettersAsync(ids, cancellationToken);

@@ -248,4 +248,47 @@ public sealed class WorkerSupervisorTests
         await Eventually.TrueAsync(async () => (await rt.Queue<Job>("long").GetStatsAsync()).Acked == 1, "acked once");
         Assert.Single(deliveries);
     }
+
+    [Fact]
+    public async Task A_failed_renewal_is_retried_at_the_next_check_so_the_lease_survives_a_few_failures()
+    {
+        // Visibility 30 s: renewals are due once 20 s or less remain and the pool checks every 5 s. The first three renewals
+        // (at 10, 15 and 20 s) fail; the fourth, at 25 s with 5 s left, keeps the lease.
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var renewFailures = 3;
+        var renewCalls = 0;
+        var backend = new InterceptingBackend("Flaky", new InMemoryQueueBackend(time), () => null, () =>
+        {
+            Interlocked.Increment(ref renewCalls);
+            return Interlocked.Decrement(ref renewFailures) >= 0 ? new IOException("renew failed (injected)") : null;
+        });
+        var deliveries = new ConcurrentBag<int>();
+        var gate = new TaskCompletionSource();
+        await using var rt = new TestRuntime(b =>
+        {
+            b.AddQueue<Job>(new QueueDefinition("long", "Job") { Backend = "Flaky", VisibilityTimeout = TimeSpan.FromSeconds(30) });
+            b.AddWorkerPool(new WorkerPoolDefinition("long") { Workers = 2 });
+            b.AddHandler<Job>("long", _ => new DelegateHandler<Job>(async (_, ctx, _) =>
+            {
+                deliveries.Add(ctx.Attempt);
+                await gate.Task;
+            }));
+        }, time: time, services: s => s.AddSingleton<ITaskQueueBackend>(backend));
+        await rt.StartAsync();
+        await Publisher(rt).PublishAsync(new Job(1));
+        await Eventually.TrueAsync(() => deliveries.Count == 1, "first delivery");
+
+        for (var second = 5; second <= 60; second += 5)
+        {
+            time.Advance(TimeSpan.FromSeconds(5));
+            var expectedCalls = second < 10 ? 0 : second <= 25 ? (second - 5) / 5 : 4 + ((second - 25) / 10);
+            await Eventually.TrueAsync(() => Volatile.Read(ref renewCalls) >= expectedCalls, $"{expectedCalls} renewal attempts by {second} s");
+            Assert.Equal(1, (await rt.Queue<Job>("long").GetStatsAsync()).InFlight);
+        }
+
+        Assert.Single(deliveries);
+        gate.SetResult();
+        await Eventually.TrueAsync(async () => (await rt.Queue<Job>("long").GetStatsAsync()).Acked == 1, "acked once");
+        Assert.Single(deliveries);
+    }
 }

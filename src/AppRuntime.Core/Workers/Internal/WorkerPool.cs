@@ -55,8 +55,8 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
             _observers = [.. _observerFactories.Select(f => f(_services.Services))];
             for (var i = 0; i < _desired; i++)
                 AddWorkerLocked();
-            // One timer per pool renews the leases of long-running handlers: a lease is renewed once it is a third of the
-            // visibility timeout old, checked every sixth, so the hot path sets no timer per task.
+            // One timer per pool renews the leases of long-running handlers: a lease is renewed once less than two thirds of
+            // the visibility timeout remain, checked every sixth, so the hot path sets no timer per task.
             var check = _queue.Definition.VisibilityTimeout / 6;
             _renewTimer = _services.Time.CreateTimer(static s => ((WorkerPool<T>)s!).OnRenewTick(), this, check, check);
         }
@@ -167,12 +167,15 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
 
     private void OnRenewTick()
     {
-        var now = _services.Time.GetTimestamp();
-        var after = _queue.Definition.VisibilityTimeout / 3;
+        // A lease is renewed once less than two thirds of the visibility timeout remain, measured against the deadline the
+        // queue recorded when it leased (or last renewed) the task, so time spent between the backend's clock read and the
+        // worker picking the task up counts against the lease, not after it.
+        var renewBelow = _queue.Definition.VisibilityTimeout * 2 / 3;
+        var now = _services.Time.GetUtcNow();
         foreach (var w in Volatile.Read(ref _active))
         {
-            if (w.LeaseDueForRenewal(_services.Time, now, after) is { } lease)
-                _ = RenewAsync(lease);
+            if (w.TryStartRenewal(now, renewBelow) is { } lease)
+                _ = RenewAsync(w, lease);
         }
     }
 
@@ -250,7 +253,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
     {
         var envelope = lease.Envelope;
         var started = _services.Time.GetTimestamp();
-        w.Begin(lease, started);
+        w.Begin(lease);
         var trace = _services.Trace;
         using var activity = trace.StartProcess(envelope, Queue);
         string outcome;
@@ -375,12 +378,24 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         }
     }
 
-    private async Task RenewAsync(TaskLease<T> lease)
+    private async Task RenewAsync(Worker w, TaskLease<T> lease)
     {
+        var before = lease.LeasedUntil;
+        var requested = _services.Time.GetUtcNow() + _queue.Definition.VisibilityTimeout;
         try
         {
-            if (!await _queue.RenewLeaseAsync(lease, _abort.Token).ConfigureAwait(false))
+            if (await _queue.RenewLeaseAsync(lease, _abort.Token).ConfigureAwait(false))
+            {
+                // A backend that does not move LeasedUntil itself still renewed for at least a visibility timeout from
+                // when the renewal was sent.
+                if (lease.LeasedUntil <= before)
+                    lease.LeasedUntil = requested;
+            }
+            else
+            {
                 Log.LeaseLost(_logger, Queue, lease.Envelope.Id);
+                w.StopRenewing(lease);
+            }
         }
 #pragma warning disable CA1031 // Renewal is retried at the next tick; a failure is logged.
         catch (Exception ex)
@@ -388,13 +403,17 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         {
             Log.RenewFailed(_logger, ex, Queue, lease.Envelope.Id);
         }
+        finally
+        {
+            w.RenewalDone();
+        }
     }
 
     /// <summary>One worker's state; mutated only by its own loop, read by snapshots.</summary>
     private sealed class Worker : IDisposable
     {
         private TaskLease<T>? _lease;
-        private long _leaseSince;
+        private int _renewing;
         private long _processed;
         private long _failed;
         private int _restarts;
@@ -414,9 +433,8 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
             set => _state = value;
         }
 
-        public void Begin(TaskLease<T> lease, long now)
+        public void Begin(TaskLease<T> lease)
         {
-            Volatile.Write(ref _leaseSince, now);
             Volatile.Write(ref _lease, lease);
             _currentTaskId = lease.Envelope.Id;
             _state = WorkerState.Busy;
@@ -424,15 +442,22 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
 
         public void EndRenewal() => Volatile.Write(ref _lease, null);
 
-        /// <summary>The lease to renew when it was taken or last renewed at least <paramref name="after"/> ago, else null.</summary>
-        public TaskLease<T>? LeaseDueForRenewal(TimeProvider time, long now, TimeSpan after)
+        /// <summary>Stops renewing <paramref name="lease"/> (the backend no longer holds it) unless the worker moved on.</summary>
+        public void StopRenewing(TaskLease<T> lease) => Interlocked.CompareExchange(ref _lease, null, lease);
+
+        /// <summary>
+        /// The lease to renew when less than <paramref name="renewBelow"/> of it remains and no renewal of it is in flight,
+        /// else null. A caller that gets a lease must call <see cref="RenewalDone"/> when its renewal ends.
+        /// </summary>
+        public TaskLease<T>? TryStartRenewal(DateTimeOffset now, TimeSpan renewBelow)
         {
             var lease = Volatile.Read(ref _lease);
-            if (lease is null || time.GetElapsedTime(Volatile.Read(ref _leaseSince), now) < after)
+            if (lease is null || lease.LeasedUntil - now > renewBelow)
                 return null;
-            Volatile.Write(ref _leaseSince, now);
-            return lease;
+            return Interlocked.CompareExchange(ref _renewing, 1, 0) == 0 ? lease : null;
         }
+
+        public void RenewalDone() => Volatile.Write(ref _renewing, 0);
 
         public void End()
         {
