@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using AppRuntime.Internal;
 
 namespace AppRuntime;
 
@@ -77,8 +78,8 @@ public sealed class TraceService : ITraceFactory, IDisposable
     /// </summary>
     internal Activity? StartPublish(string queue, string taskId, string? sourceName, IReadOnlyDictionary<string, string>? extraHeaders, out IReadOnlyDictionary<string, string> headers)
     {
-        var activity = ActivitySource.StartActivity("publish " + queue, ActivityKind.Producer);
-        if (activity is not null)
+        var activity = ActivitySource.StartActivity(SpanNames.Publish(queue), ActivityKind.Producer);
+        if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("messaging.system", MessagingSystem);
             activity.SetTag("messaging.destination.name", queue);
@@ -90,28 +91,47 @@ public sealed class TraceService : ITraceFactory, IDisposable
         }
 
         var context = activity ?? Activity.Current;
-        if (context is null && sourceName is null && extraHeaders is null)
+        if (context is null)
         {
-            headers = TaskHeaders.Empty;
+            headers = sourceName is null && extraHeaders is null ? TaskHeaders.Empty : Merge(extraHeaders, sourceName);
+            return activity;
+        }
+        if (IsDefaultPropagator(DistributedContextPropagator.Current) && HasNoBaggage(context))
+        {
+            headers = new TraceHeaders(context.Context, sourceName, extraHeaders);
             return activity;
         }
 
+        var dict = Merge(extraHeaders, sourceName);
+        DistributedContextPropagator.Current.Inject(context, dict, static (carrier, key, value) =>
+        {
+            if (carrier is Dictionary<string, string> d && value is not null)
+                d[key] = value;
+        });
+        headers = dict;
+        return activity;
+    }
+
+    private static Dictionary<string, string> Merge(IReadOnlyDictionary<string, string>? extraHeaders, string? sourceName)
+    {
         var dict = extraHeaders is null
             ? new Dictionary<string, string>(3, StringComparer.Ordinal)
             : new Dictionary<string, string>(extraHeaders, StringComparer.Ordinal);
         if (sourceName is not null)
             dict[TaskHeaders.Source] = sourceName;
-        if (context is not null)
-        {
-            DistributedContextPropagator.Current.Inject(context, dict, static (carrier, key, value) =>
-            {
-                if (carrier is Dictionary<string, string> d && value is not null)
-                    d[key] = value;
-            });
-        }
-        headers = dict;
-        return activity;
+        return dict;
     }
+
+    private static readonly Type s_defaultPropagatorType = DistributedContextPropagator.CreateDefaultPropagator().GetType();
+
+    /// <summary>Whether the process uses the W3C propagator .NET starts with, whose output <see cref="TraceHeaders"/> reproduces.</summary>
+    private static bool IsDefaultPropagator(DistributedContextPropagator propagator) => propagator.GetType() == s_defaultPropagatorType;
+
+    /// <summary>
+    /// True when the activity chain has no baggage. Activity returns one shared empty array in that case; anything else
+    /// (an iterator over real baggage) takes the propagator path, which writes the <c>baggage</c> header.
+    /// </summary>
+    private static bool HasNoBaggage(Activity activity) => activity.Baggage is KeyValuePair<string, string?>[] { Length: 0 };
 
     /// <summary>Starts the consumer span of one delivery, parented to the publish span found in the envelope headers.</summary>
     internal Activity? StartProcess<T>(TaskEnvelope<T> envelope, string queue)
@@ -119,13 +139,18 @@ public sealed class TraceService : ITraceFactory, IDisposable
         if (!ActivitySource.HasListeners())
             return null;
         ActivityContext parent = default;
-        if (envelope.Headers.TryGetValue(TaskHeaders.TraceParent, out var traceParent))
+        if (envelope.Headers is TraceHeaders own)
+        {
+            var c = own.Context;
+            parent = new ActivityContext(c.TraceId, c.SpanId, c.TraceFlags, c.TraceState, isRemote: true);
+        }
+        else if (envelope.Headers.TryGetValue(TaskHeaders.TraceParent, out var traceParent))
         {
             envelope.Headers.TryGetValue(TaskHeaders.TraceState, out var traceState);
             ActivityContext.TryParse(traceParent, traceState, isRemote: true, out parent);
         }
-        var activity = ActivitySource.StartActivity("process " + queue, ActivityKind.Consumer, parent);
-        if (activity is not null)
+        var activity = ActivitySource.StartActivity(SpanNames.Process(queue), ActivityKind.Consumer, parent);
+        if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("messaging.system", MessagingSystem);
             activity.SetTag("messaging.destination.name", queue);
@@ -137,7 +162,9 @@ public sealed class TraceService : ITraceFactory, IDisposable
         return activity;
     }
 
-    internal void Record(TaskTraceRecord record) => _recent.Add(record);
+    internal void Record(string queue, string taskId, ActivityTraceId traceId, string? traceIdText, int attempt, string outcome, TimeSpan duration,
+        DateTimeOffset completedAt, string? error) =>
+        _recent.Add(queue, taskId, traceId, traceIdText, attempt, outcome, duration, completedAt, error);
 
     /// <inheritdoc />
     public void Dispose()
@@ -158,29 +185,83 @@ public sealed class TraceService : ITraceFactory, IDisposable
 /// <param name="Error">The error, if it failed.</param>
 public sealed record TaskTraceRecord(string Queue, string TaskId, string? TraceId, int Attempt, string Outcome, TimeSpan Duration, DateTimeOffset CompletedAt, string? Error);
 
+/// <summary>
+/// A fixed ring of the most recent task records, written by every worker of every pool without a lock and without an
+/// allocation: a writer claims the next sequence number, marks its slot as being written, fills it and stores the sequence
+/// in it. A reader copies a slot and keeps the copy only when the slot held the expected sequence before and after the copy,
+/// so a record overwritten while it was read is left out of that snapshot rather than shown torn.
+/// </summary>
 internal sealed class RecentTraceBuffer(int capacity)
 {
-    private readonly TaskTraceRecord?[] _items = new TaskTraceRecord?[capacity];
+    private const long Writing = -1;
+    private readonly Slot[] _slots = CreateSlots(capacity);
     private long _next;
 
-    public void Add(TaskTraceRecord record)
+    private static Slot[] CreateSlots(int capacity)
     {
-        lock (_items)
+        var slots = new Slot[capacity];
+        for (var i = 0; i < slots.Length; i++)
+            slots[i].Sequence = Writing - 1;   // never written
+        return slots;
+    }
+
+    public void Add(string queue, string taskId, ActivityTraceId traceId, string? traceIdText, int attempt, string outcome, TimeSpan duration,
+        DateTimeOffset completedAt, string? error)
+    {
+        var sequence = Interlocked.Increment(ref _next) - 1;
+        ref var slot = ref _slots[sequence % _slots.Length];
+        var previous = Interlocked.Exchange(ref slot.Sequence, Writing);
+        if (previous == Writing)
+            return;   // another writer, a whole lap ahead or behind, is filling this slot: this diagnostic record is skipped
+        if (previous > sequence)
         {
-            _items[_next % _items.Length] = record;
-            _next++;
+            // A newer record already took this slot (this writer was stalled for a whole lap): keep the newer one.
+            Volatile.Write(ref slot.Sequence, previous);
+            return;
         }
+        slot.Queue = queue;
+        slot.TaskId = taskId;
+        slot.TraceId = traceId;
+        slot.TraceIdText = traceIdText;
+        slot.Attempt = attempt;
+        slot.Outcome = outcome;
+        slot.Duration = duration;
+        slot.CompletedAt = completedAt;
+        slot.Error = error;
+        Volatile.Write(ref slot.Sequence, sequence);
     }
 
     public IReadOnlyList<TaskTraceRecord> Snapshot(int max)
     {
-        lock (_items)
+        var next = Volatile.Read(ref _next);
+        var count = (int)Math.Min(Math.Min(next, _slots.Length), Math.Max(0, max));
+        var result = new List<TaskTraceRecord>(count);
+        for (var sequence = next - 1; sequence >= next - count; sequence--)
         {
-            var count = (int)Math.Min(Math.Min(_next, _items.Length), Math.Max(0, max));
-            var result = new List<TaskTraceRecord>(count);
-            for (var i = 0; i < count; i++)
-                result.Add(_items[(_next - 1 - i) % _items.Length]!);
-            return result;
+            ref var slot = ref _slots[sequence % _slots.Length];
+            if (Volatile.Read(ref slot.Sequence) != sequence)
+                continue;
+            var copy = slot;
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref slot.Sequence) != sequence)
+                continue;
+            var traceId = copy.TraceIdText ?? (copy.TraceId == default ? null : copy.TraceId.ToHexString());
+            result.Add(new TaskTraceRecord(copy.Queue!, copy.TaskId!, traceId, copy.Attempt, copy.Outcome!, copy.Duration, copy.CompletedAt, copy.Error));
         }
+        return result;
+    }
+
+    private struct Slot
+    {
+        public long Sequence;
+        public string? Queue;
+        public string? TaskId;
+        public ActivityTraceId TraceId;
+        public string? TraceIdText;
+        public int Attempt;
+        public string? Outcome;
+        public TimeSpan Duration;
+        public DateTimeOffset CompletedAt;
+        public string? Error;
     }
 }

@@ -336,11 +336,16 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         var elapsed = _services.Time.GetElapsedTime(started);
         trace.Duration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("messaging.destination.name", Queue));
         activity?.SetTag("appruntime.outcome", outcome);
-        trace.Record(new TaskTraceRecord(Queue, envelope.Id, activity?.TraceId.ToHexString() ?? TraceIdOf(envelope), envelope.Attempt, outcome, elapsed, _services.Time.GetUtcNow(), error));
+        if (activity is not null)
+            trace.Record(Queue, envelope.Id, activity.TraceId, null, envelope.Attempt, outcome, elapsed, _services.Time.GetUtcNow(), error);
+        else if (envelope.Headers is TraceHeaders own)
+            trace.Record(Queue, envelope.Id, own.Context.TraceId, null, envelope.Attempt, outcome, elapsed, _services.Time.GetUtcNow(), error);
+        else
+            trace.Record(Queue, envelope.Id, default, TraceIdOf(envelope), envelope.Attempt, outcome, elapsed, _services.Time.GetUtcNow(), error);
     }
 
     private static string? TraceIdOf(TaskEnvelope<T> envelope) =>
-        envelope.Headers.TryGetValue(TaskHeaders.TraceParent, out var tp) && tp.Length >= 35 ? tp.Substring(3, 32) : null;
+        envelope.Headers.Count > 0 && envelope.Headers.TryGetValue(TaskHeaders.TraceParent, out var tp) && tp.Length >= 35 ? tp.Substring(3, 32) : null;
 
     private static string Describe(Exception ex) => $"{ex.GetType().Name}: {ex.Message}";
 
