@@ -51,6 +51,8 @@ public sealed class CompileAndRunTests
         Assert.Equal(result[0], result[1]);
         Assert.Equal("True", result[2]);
         Assert.StartsWith("Payload is not a valid Probe.Order:", result[3], StringComparison.Ordinal);
+        Assert.Equal(result[0], result[4]);
+        Assert.Equal("True", result[5]);
     }
 
     [Fact]

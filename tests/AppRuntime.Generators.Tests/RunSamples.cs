@@ -322,12 +322,18 @@ internal static class RunSamples
                 string invalid;
                 try { serializer.Deserialize(Encoding.UTF8.GetBytes("{\"id\": 5}")); invalid = "accepted"; }
                 catch (TaskDeserializationException ex) { invalid = ex.Message; }
+                // The per-thread buffer is reused: a payload of over 64 KiB, then the small one again, must not leave anything behind.
+                var big = order with { Lines = Enumerable.Range(0, 3000).Select(i => new Line("sku-" + i, i, 0.5m)).ToList() };
+                var bigBack = serializer.Deserialize(serializer.Serialize(big));
+                var afterBig = serializer.Serialize(order);
                 return new[]
                 {
                     Encoding.UTF8.GetString(bytes),
                     Encoding.UTF8.GetString(serializer.Serialize(back)),
                     (back.Lines[0] == order.Lines[0] && back.Counts["a"] == 1 && back.Key == order.Key && back.Due == order.Due).ToString(),
                     invalid,
+                    Encoding.UTF8.GetString(afterBig),
+                    (bigBack.Lines.Count == 3000 && bigBack.Lines[2999] == big.Lines[2999]).ToString(),
                 };
             }
 

@@ -36,12 +36,29 @@ internal static class SerializerEmitter
         w.Open("private sealed class " + name + " : global::AppRuntime.TaskSerializer<" + t + ">");
         w.Line("public static readonly " + name + " Instance = new " + name + "();");
         w.Line();
+        // One buffer and one writer per thread, reset per call, so a serialisation allocates only its result. A nested call on
+        // the same thread (a getter that serialises again) gets its own pair; a buffer grown past 64 KiB is not kept.
+        w.Line("[global::System.ThreadStatic] private static global::System.Buffers.ArrayBufferWriter<byte>? t_buffer;");
+        w.Line("[global::System.ThreadStatic] private static " + Json + "Utf8JsonWriter? t_writer;");
+        w.Line();
         w.Open("public override byte[] Serialize(" + t + " payload)");
-        w.Line("var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();");
-        w.Open("using (var writer = new " + Json + "Utf8JsonWriter(buffer))");
+        w.Line("var buffer = t_buffer ?? new global::System.Buffers.ArrayBufferWriter<byte>(256);");
+        w.Line("var writer = t_writer;");
+        w.Line("t_buffer = null;");
+        w.Line("t_writer = null;");
+        w.Line("buffer.ResetWrittenCount();");
+        w.Line("if (writer is null)");
+        w.Line("    writer = new " + Json + "Utf8JsonWriter(buffer);");
+        w.Line("else");
+        w.Line("    writer.Reset(buffer);");
         WriteValue(w, model.Root!, "payload", index, valueTypes);
+        w.Line("writer.Flush();");
+        w.Line("var result = buffer.WrittenSpan.ToArray();");
+        w.Open("if (buffer.Capacity <= 65536)");
+        w.Line("t_buffer = buffer;");
+        w.Line("t_writer = writer;");
         w.Close();
-        w.Line("return buffer.WrittenSpan.ToArray();");
+        w.Line("return result;");
         w.Close();
         w.Line();
         w.Open("public override " + t + " Deserialize(global::System.ReadOnlySpan<byte> data)");

@@ -92,19 +92,34 @@ namespace Shop.Orders
         {
             public static readonly TaskSerializer_Shop_Orders_OrderPlaced Instance = new TaskSerializer_Shop_Orders_OrderPlaced();
 
+            [global::System.ThreadStatic] private static global::System.Buffers.ArrayBufferWriter<byte>? t_buffer;
+            [global::System.ThreadStatic] private static global::System.Text.Json.Utf8JsonWriter? t_writer;
+
             public override byte[] Serialize(global::Shop.Orders.OrderPlaced payload)
             {
-                var buffer = new global::System.Buffers.ArrayBufferWriter<byte>();
-                using (var writer = new global::System.Text.Json.Utf8JsonWriter(buffer))
+                var buffer = t_buffer ?? new global::System.Buffers.ArrayBufferWriter<byte>(256);
+                var writer = t_writer;
+                t_buffer = null;
+                t_writer = null;
+                buffer.ResetWrittenCount();
+                if (writer is null)
+                    writer = new global::System.Text.Json.Utf8JsonWriter(buffer);
+                else
+                    writer.Reset(buffer);
+                if (payload is { } r1)
                 {
-                    if (payload is { } r1)
-                    {
-                        Write1(writer, r1);
-                    }
-                    else
-                        writer.WriteNullValue();
+                    Write1(writer, r1);
                 }
-                return buffer.WrittenSpan.ToArray();
+                else
+                    writer.WriteNullValue();
+                writer.Flush();
+                var result = buffer.WrittenSpan.ToArray();
+                if (buffer.Capacity <= 65536)
+                {
+                    t_buffer = buffer;
+                    t_writer = writer;
+                }
+                return result;
             }
 
             public override global::Shop.Orders.OrderPlaced Deserialize(global::System.ReadOnlySpan<byte> data)
