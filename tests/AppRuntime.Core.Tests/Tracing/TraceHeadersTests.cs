@@ -84,6 +84,42 @@ public sealed class TraceHeadersTests
     }
 }
 
+public sealed class StartPublishHeaderTests
+{
+    [Fact]
+    public void With_the_default_propagator_a_publish_carries_its_context_without_a_dictionary_and_the_process_span_is_its_child()
+    {
+        using var trace = new TraceService();
+        var stopped = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => ReferenceEquals(s, trace.ActivitySource),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Add,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        var extra = new Dictionary<string, string>(StringComparer.Ordinal) { ["x-tenant"] = "acme" };
+        IReadOnlyDictionary<string, string> headers;
+        using (trace.StartPublish("orders", "t-1", "mail", extra, out headers))
+        {
+        }
+        var envelope = new TaskEnvelope<int>("t-1", "Job", 1, DateTimeOffset.UnixEpoch) { Headers = headers, Attempt = 1 };
+        using (trace.StartProcess(envelope, "orders"))
+        {
+        }
+
+        Assert.IsType<TraceHeaders>(headers);
+        Assert.Equal("acme", headers["x-tenant"]);
+        Assert.Equal("mail", headers[TaskHeaders.Source]);
+        var publish = Assert.Single(stopped, a => a.OperationName == "publish orders");
+        var process = Assert.Single(stopped, a => a.OperationName == "process orders");
+        Assert.Equal(publish.TraceId, process.TraceId);
+        Assert.Equal(publish.SpanId, process.ParentSpanId);
+        Assert.Equal($"00-{publish.TraceId.ToHexString()}-{publish.SpanId.ToHexString()}-01", headers[TaskHeaders.TraceParent]);
+    }
+}
+
 public sealed class RecentTraceBufferTests
 {
     [Fact]
