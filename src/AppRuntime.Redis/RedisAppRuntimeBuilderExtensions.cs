@@ -20,6 +20,16 @@ public static class RedisAppRuntimeBuilderExtensions
     /// <summary>The configuration key of the idle poll interval (a TimeSpan, e.g. <c>00:00:00.100</c>).</summary>
     public const string PollIntervalKey = "AppRuntime:Redis:PollInterval";
 
+    /// <summary>The configuration key of <see cref="RedisQueueOptions.Prefetch"/> (an integer, default 0).</summary>
+    public const string PrefetchKey = "AppRuntime:Redis:Prefetch";
+
+    /// <summary>
+    /// The configuration key that picks the threads the multiplexer registered by <see cref="AddRedisQueues"/> reads its
+    /// sockets on: <c>ThreadPool</c> (default: the .NET thread pool) or <c>Shared</c> (StackExchange.Redis's dedicated
+    /// threads, its own default). Ignored when you register your own <see cref="IConnectionMultiplexer"/>.
+    /// </summary>
+    public const string SocketManagerKey = "AppRuntime:Redis:SocketManager";
+
     /// <summary>The connection string used when <see cref="ConfigurationKey"/> is not set.</summary>
     public const string DefaultConfiguration = "127.0.0.1:6379";
 
@@ -27,7 +37,8 @@ public static class RedisAppRuntimeBuilderExtensions
     /// Makes the <c>Redis</c> backend available: a queue uses it when <c>AppRuntime:Queues:&lt;name&gt;:Backend=Redis</c>.
     /// Registers an <see cref="IConnectionMultiplexer"/> singleton (unless one is registered already) that connects on first
     /// use from <c>AppRuntime:Redis:Configuration</c> (default <c>127.0.0.1:6379</c>, <c>AbortOnConnectFail=false</c>, so
-    /// the app starts and reconnects while Redis is down), the backend, and a readiness health contributor named <c>redis</c>.
+    /// the app starts and reconnects while Redis is down; sockets read on the .NET thread pool unless
+    /// <see cref="SocketManagerKey"/> says <c>Shared</c>), the backend, and a readiness health contributor named <c>redis</c>.
     /// Calling it twice is harmless.
     /// </summary>
     public static IAppRuntimeBuilder AddRedisQueues(this IAppRuntimeBuilder builder)
@@ -42,6 +53,7 @@ public static class RedisAppRuntimeBuilderExtensions
         {
             var options = ConfigurationOptions.Parse(configuration[ConfigurationKey] ?? DefaultConfiguration);
             options.AbortOnConnectFail = false;
+            options.SocketManager = ReadSocketManager(configuration);
             return ConnectionMultiplexer.Connect(options);
         });
         // The connection is made when the first queue is created on Redis, not when the backend is registered or
@@ -61,6 +73,17 @@ public static class RedisAppRuntimeBuilderExtensions
         return builder;
     }
 
+    // The thread pool by default: AppRuntime is async end to end (no sync-over-async that could starve the pool, which is
+    // what the dedicated threads protect against), and on small machines the dedicated scheduler's shared queue costs lock
+    // contention and a thread hop per reply (docs/adapters/redis.md, "Connection").
+    private static SocketManager ReadSocketManager(IConfiguration configuration) => configuration[SocketManagerKey] switch
+    {
+        null or "" => SocketManager.ThreadPool,
+        var v when v.Equals("ThreadPool", StringComparison.OrdinalIgnoreCase) => SocketManager.ThreadPool,
+        var v when v.Equals("Shared", StringComparison.OrdinalIgnoreCase) => SocketManager.Shared,
+        var v => throw new ArgumentException($"{SocketManagerKey} must be ThreadPool or Shared (was '{v}')."),
+    };
+
     private static RedisQueueOptions ReadOptions(IConfiguration configuration)
     {
         var options = new RedisQueueOptions();
@@ -71,6 +94,12 @@ public static class RedisAppRuntimeBuilderExtensions
             if (!TimeSpan.TryParse(poll, CultureInfo.InvariantCulture, out var interval))
                 throw new ArgumentException($"{PollIntervalKey} must be a TimeSpan such as 00:00:00.100 (was '{poll}').");
             options.PollInterval = interval;
+        }
+        if (configuration[PrefetchKey] is { Length: > 0 } prefetch)
+        {
+            if (!int.TryParse(prefetch, NumberStyles.Integer, CultureInfo.InvariantCulture, out var count))
+                throw new ArgumentException($"{PrefetchKey} must be an integer (was '{prefetch}').");
+            options.Prefetch = count;
         }
         options.Validate();
         return options;

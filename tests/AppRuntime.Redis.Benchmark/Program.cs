@@ -2,6 +2,10 @@
 //   bash tests/infra/redis.sh start
 //   dotnet run -c Release --project tests/AppRuntime.Redis.Benchmark -- [--redis 127.0.0.1:6390] [--tasks 20000] [--consumers 1,4,16]
 //       [--benchmark-requests 100000]   (redis-benchmark -n; lower it with appendfsync always, where one client does < 1k writes/s)
+//   ... -- --mode flow [--tasks 30000] [--consumers 4] [--prefetch 0] [--runs 3] [--socket-manager threadpool|shared]
+//       One publishing loop awaiting each publish while C loops consume + ack, as the side-by-side row (e) does but
+//       without the runtime around the queue: tasks/s, process CPU, lock contentions and thread-pool items per task,
+//       and Lua script calls per task (INFO commandstats).
 // For each consumer count: publish N tasks through ITaskQueue.PublishAsync (64 in flight), then C loops of
 // ConsumeAsync + AckAsync in this process (one shared connection, as in a runtime worker pool) until all N are acked.
 using System.Diagnostics;
@@ -20,7 +24,23 @@ var consumerCounts = options.GetValueOrDefault("consumers", "1,4,16").Split(',')
 
 var config = ConfigurationOptions.Parse(endpoint);
 config.AllowAdmin = true;
+if (options.GetValueOrDefault("socket-manager") == "threadpool")
+    config.SocketManager = SocketManager.ThreadPool;
 await using var connection = await ConnectionMultiplexer.ConnectAsync(config);
+if (options.GetValueOrDefault("mode") == "flow")
+{
+    var prefetch = int.Parse(options.GetValueOrDefault("prefetch", "0"), CultureInfo.InvariantCulture);
+    var runs = int.Parse(options.GetValueOrDefault("runs", "3"), CultureInfo.InvariantCulture);
+    await FlowAsync(connection, Math.Min(tasks, 2000), consumerCounts[0], prefetch);
+    Console.WriteLine("| consumers | prefetch | tasks | tasks/s | CPU µs/task | contentions/1k | tp items/task | scripts/task |");
+    Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (var run = 0; run < runs; run++)
+    {
+        var r = await FlowAsync(connection, tasks, consumerCounts[0], prefetch);
+        Console.WriteLine($"| {consumerCounts[0]} | {prefetch} | {tasks} | {r.Rate:0} | {r.CpuUs:0.0} | {r.Contentions:0} | {r.Items:0.00} | {r.Calls:0.00} |");
+    }
+    return 0;
+}
 var server = connection.GetServer(connection.GetEndPoints()[0]);
 var info = (await server.InfoAsync("server")).SelectMany(g => g).ToDictionary(kv => kv.Key, kv => kv.Value);
 var persistence = await connection.GetDatabase().ExecuteAsync("CONFIG", "GET", "append*");
@@ -69,6 +89,68 @@ foreach (var clients in new[] { 50, 1 })
 // redis-benchmark's own keys.
 await connection.GetDatabase().KeyDeleteAsync(["key:__rand_int__", "mylist"]);
 return 0;
+
+static async Task<(double Rate, double CpuUs, double Contentions, double Items, double Calls)> FlowAsync(IConnectionMultiplexer connection, int tasks, int consumers, int prefetch)
+{
+    var prefix = "flow" + Guid.NewGuid().ToString("N")[..8];
+    var backend = new RedisQueueBackend(connection, new RedisQueueOptions { KeyPrefix = prefix, Prefetch = prefetch });
+    // consumers 0: the publishing loop alone (its ceiling).
+    var queue = backend.Create(new QueueDefinition("bench", WorkItems.TaskType) { Capacity = consumers == 0 ? tasks + 1 : 10_000 }, WorkItems.Serializer);
+    var server = connection.GetServer(connection.GetEndPoints()[0]);
+    try
+    {
+        var remaining = tasks;
+        using var done = new CancellationTokenSource();
+        var calls0 = await CallsAsync(server);
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var contentions0 = Monitor.LockContentionCount;
+        var items0 = ThreadPool.CompletedWorkItemCount;
+        var clock = Stopwatch.StartNew();
+        var loops = Enumerable.Range(0, consumers).Select(_ => Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    var lease = await queue.ConsumeAsync(done.Token);
+                    if (!await queue.AckAsync(lease))
+                        throw new InvalidOperationException("lease lost during the benchmark");
+                    if (Interlocked.Decrement(ref remaining) == 0)
+                        await done.CancelAsync();
+                }
+            }
+            catch (OperationCanceledException) when (done.IsCancellationRequested)
+            {
+            }
+        })).ToArray();
+        var now = DateTimeOffset.UtcNow;
+        for (var n = 0; n < tasks; n++)
+            await queue.PublishAsync(new TaskEnvelope<WorkItem>($"task-{n}", WorkItems.TaskType, new WorkItem(n, "benchmark payload"), now));
+        if (consumers > 0)
+            await Task.WhenAll(loops);
+        clock.Stop();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        var contentions = Monitor.LockContentionCount - contentions0;
+        var items = ThreadPool.CompletedWorkItemCount - items0;
+        var calls = await CallsAsync(server) - calls0;
+        return (tasks / clock.Elapsed.TotalSeconds, cpu.TotalMicroseconds / tasks, contentions * 1000.0 / tasks, (double)items / tasks, (double)calls / tasks);
+    }
+    finally
+    {
+        await ((IAsyncDisposable)queue).DisposeAsync();
+        var db = connection.GetDatabase();
+        await foreach (var key in server.KeysAsync(pattern: prefix + ":*", pageSize: 1000))
+            await db.KeyDeleteAsync(key);
+    }
+
+    // Script calls (EVAL + EVALSHA) the server executed, from every client: run it on a server nobody else uses.
+    static async Task<long> CallsAsync(IServer server)
+    {
+        var stats = await server.InfoAsync("commandstats");
+        return stats.SelectMany(g => g).Where(kv => kv.Key is "cmdstat_evalsha" or "cmdstat_eval")
+            .Sum(kv => long.Parse(kv.Value.Split(',')[0].Split('=')[1], CultureInfo.InvariantCulture));
+    }
+}
 
 static async Task<(double PublishRate, double ConsumeRate)> RunAsync(IConnectionMultiplexer connection, int tasks, int consumers)
 {

@@ -1,6 +1,6 @@
 // Consumer process for the Redis integration tests.
 //   dotnet AppRuntime.Redis.TestConsumer.dll --redis 127.0.0.1:6390 --prefix P --queue Q --name N
-//       [--concurrency 4] [--delay-ms 0] [--visibility-ms 5000]
+//       [--concurrency 4] [--delay-ms 0] [--visibility-ms 5000] [--prefetch 0]
 // Consumes Q until standard input closes (then releases nothing: in-flight tasks finish, loops stop) or it is killed.
 // For each task: HINCRBY <prefix>:handled <id> 1 and HINCRBY <prefix>:by-consumer <name> 1, wait delay-ms, then ack.
 using System.Globalization;
@@ -16,11 +16,12 @@ var name = options["name"];
 var concurrency = int.Parse(options.GetValueOrDefault("concurrency", "4"), CultureInfo.InvariantCulture);
 var delayMs = int.Parse(options.GetValueOrDefault("delay-ms", "0"), CultureInfo.InvariantCulture);
 var visibilityMs = int.Parse(options.GetValueOrDefault("visibility-ms", "5000"), CultureInfo.InvariantCulture);
+var prefetch = int.Parse(options.GetValueOrDefault("prefetch", "0"), CultureInfo.InvariantCulture);
 
 var config = ConfigurationOptions.Parse(endpoint);
 config.AbortOnConnectFail = false;
 using var connection = await ConnectionMultiplexer.ConnectAsync(config);
-var backend = new RedisQueueBackend(connection, new RedisQueueOptions { KeyPrefix = prefix });
+var backend = new RedisQueueBackend(connection, new RedisQueueOptions { KeyPrefix = prefix, Prefetch = prefetch });
 var queue = backend.Create(
     new QueueDefinition(queueName, WorkItems.TaskType) { VisibilityTimeout = TimeSpan.FromMilliseconds(visibilityMs), Capacity = 1_000_000, MaxAttempts = 100 },
     WorkItems.Serializer);

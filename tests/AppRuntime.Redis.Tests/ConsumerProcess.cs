@@ -33,7 +33,7 @@ internal sealed class ConsumerProcess : IDisposable
         }
     }
 
-    public static ConsumerProcess Start(string prefix, string queue, string name, int concurrency, int delayMs, int visibilityMs)
+    public static ConsumerProcess Start(string prefix, string queue, string name, int concurrency, int delayMs, int visibilityMs, int prefetch = 0)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "AppRuntime.Redis.TestConsumer.dll");
         if (!File.Exists(dll))
@@ -52,6 +52,7 @@ internal sealed class ConsumerProcess : IDisposable
             "--concurrency", concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--delay-ms", delayMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--visibility-ms", visibilityMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--prefetch", prefetch.ToString(System.Globalization.CultureInfo.InvariantCulture),
         })
         {
             start.ArgumentList.Add(a);

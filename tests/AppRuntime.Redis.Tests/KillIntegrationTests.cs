@@ -11,26 +11,32 @@ public sealed class KillIntegrationTests(ITestOutputHelper output) : RedisQueueF
     private const int Concurrency = 8;
 
     [Fact]
-    public async Task A_consumer_killed_with_sigkill_mid_run_loses_no_task_and_only_its_in_flight_leases_run_twice()
+    public Task A_consumer_killed_with_sigkill_mid_run_loses_no_task_and_only_its_in_flight_leases_run_twice() => KillMidRunAsync(prefetch: 0);
+
+    [Fact]
+    public Task A_consumer_killed_with_a_full_prefetch_buffer_loses_no_task_its_buffered_leases_expire_and_are_reclaimed() => KillMidRunAsync(prefetch: 16);
+
+    private async Task KillMidRunAsync(int prefetch)
     {
         var definition = new QueueDefinition("work", WorkItems.TaskType) { VisibilityTimeout = TimeSpan.FromSeconds(10), Capacity = 20_000 };
         var queue = NewQueue(definition, TimeProvider.System);
         await ProcessTestSupport.PublishRangeAsync(queue, 0, Total);
         var handledKey = WorkItems.HandledKey(Prefix);
 
-        using var first = ConsumerProcess.Start(Prefix, "work", "first", Concurrency, delayMs: 2, visibilityMs: 10_000);
+        using var first = ConsumerProcess.Start(Prefix, "work", "first", Concurrency, delayMs: 2, visibilityMs: 10_000, prefetch);
 
         await Eventually.TrueAsync(async () => await Db.HashLengthAsync(handledKey) >= 2_000,
             "the first consumer handles 2,000 tasks" + Environment.NewLine + first.Output, TimeSpan.FromSeconds(120));
         Assert.False(first.HasExited, "the first consumer is still running when it is killed" + Environment.NewLine + first.Output);
         first.KillHard();
 
-        // Exactly what the dead process held: it can change nothing any more, and nobody else consumes yet.
+        // Exactly what the dead process held (tasks in its workers' hands and, with a prefetch, in its local buffer): it can
+        // change nothing any more, and nobody else consumes yet.
         var inFlightAtKill = (await Db.SortedSetRangeByRankAsync($"{Prefix}:{{work}}:leases")).Select(v => (string)v!).ToHashSet(StringComparer.Ordinal);
         var handledAtKill = await Db.HashLengthAsync(handledKey);
         output.WriteLine($"killed after {handledAtKill} handled; {inFlightAtKill.Count} leases in flight");
         Assert.InRange(handledAtKill, 2_000, Total - 1);
-        Assert.InRange(inFlightAtKill.Count, 0, Concurrency);
+        Assert.InRange(inFlightAtKill.Count, 0, Concurrency + prefetch);
 
         using var finisher = ConsumerProcess.Start(Prefix, "work", "finisher", Concurrency, delayMs: 0, visibilityMs: 10_000);
         await Eventually.TrueAsync(async () => await Db.HashLengthAsync(handledKey) == Total && (await queue.GetStatsAsync()).Outstanding == 0,

@@ -25,6 +25,7 @@ public sealed class RedisRegistrationTests
             ["AppRuntime:Redis:Configuration"] = "127.0.0.1:1,connectTimeout=200",
             ["AppRuntime:Redis:KeyPrefix"] = "shop",
             ["AppRuntime:Redis:PollInterval"] = "00:00:00.250",
+            ["AppRuntime:Redis:Prefetch"] = "8",
         });
 
         var backends = provider.GetServices<ITaskQueueBackend>().ToList();
@@ -34,6 +35,7 @@ public sealed class RedisRegistrationTests
         Assert.True(redis.IsDurable);
         Assert.Equal("shop", redis.Options.KeyPrefix);
         Assert.Equal(TimeSpan.FromMilliseconds(250), redis.Options.PollInterval);
+        Assert.Equal(8, redis.Options.Prefetch);
         var connection = provider.GetRequiredService<IConnectionMultiplexer>();
         Assert.Equal("127.0.0.1:1", Assert.Single(connection.GetEndPoints()).ToString());
         Assert.False(connection.IsConnected);
@@ -70,6 +72,50 @@ public sealed class RedisRegistrationTests
 
         var ex = Assert.Throws<ArgumentException>(() => provider.GetRequiredService<RedisQueueBackend>());
         Assert.Contains("AppRuntime:Redis:PollInterval", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("many")]
+    [InlineData("-1")]
+    [InlineData("1001")]
+    public async Task An_invalid_prefetch_is_reported_with_its_name(string value)
+    {
+        await using var provider = Build(new()
+        {
+            ["AppRuntime:Redis:Configuration"] = "127.0.0.1:1,connectTimeout=200",
+            ["AppRuntime:Redis:Prefetch"] = value,
+        });
+
+        var ex = Assert.Throws<ArgumentException>(() => provider.GetRequiredService<RedisQueueBackend>());
+        Assert.Contains("Prefetch", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_socket_manager_is_reported_with_its_key()
+    {
+        await using var provider = Build(new()
+        {
+            ["AppRuntime:Redis:Configuration"] = "127.0.0.1:1,connectTimeout=200",
+            ["AppRuntime:Redis:SocketManager"] = "Dedicated",
+        });
+
+        var ex = Assert.Throws<ArgumentException>(() => provider.GetRequiredService<IConnectionMultiplexer>());
+        Assert.Contains("AppRuntime:Redis:SocketManager", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("threadpool")]
+    [InlineData("Shared")]
+    public async Task Both_socket_managers_are_accepted(string? value)
+    {
+        await using var provider = Build(new()
+        {
+            ["AppRuntime:Redis:Configuration"] = "127.0.0.1:1,connectTimeout=200",
+            ["AppRuntime:Redis:SocketManager"] = value,
+        });
+
+        Assert.False(provider.GetRequiredService<IConnectionMultiplexer>().IsConnected);
     }
 
     [Fact]

@@ -15,4 +15,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Redis queue '{Queue}': pub/sub (un)subscription failed; polling covers until it succeeds.")]
     public static partial void SubscribeFailed(ILogger logger, string queue, Exception exception);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Redis queue '{Queue}': {Count} leased but not handed-out task(s) could not be given back; their leases expire and they are delivered again.")]
+    public static partial void GiveBackFailed(ILogger logger, string queue, int count, Exception exception);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Redis queue '{Queue}': a buffered task could not be renewed before hand-out; it is left to expire and come back.")]
+    public static partial void BufferedRenewFailed(ILogger logger, string queue, Exception exception);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Redis queue '{Queue}': task {TaskId} was leased to this process at publish but could not be read back; it is given back.")]
+    public static partial void HandOffUnreadable(ILogger logger, string queue, string taskId, Exception exception);
 }

@@ -50,8 +50,15 @@ internal static class LuaScripts
         """;
 
     /// <summary>
-    /// KEYS: ready, delayed, leases, stats. ARGV: tprefix, id, capacity, dueMs, nowMs, channel, payload, type, attempt,
-    /// enqueuedTicks, notBeforeTicks, headers, lastError. Returns 1 published, 0 full, -1 the id is already in the queue.
+    /// KEYS: ready, delayed, leases, stats, waiting, consumers. ARGV: tprefix, id, capacity, dueMs, nowMs, channel, payload,
+    /// type, attempt, enqueuedTicks, notBeforeTicks, headers, lastError, instance, handoffToken ('' none), leaseUntilMs,
+    /// consumerBeat ('' skips it). Returns 1 published, 2 published and leased to the publishing instance (hand-off), 0 full,
+    /// -1 the id is already in the queue.
+    /// A hand-off happens when the publishing instance has a parked consumer (it passes a token) and the ready list is
+    /// empty (so no older task is overtaken): the task goes straight to <c>leases</c> with attempt + 1, as a consume would
+    /// leave it. Otherwise a ready task is announced ('r') only when a queue instance other than the publishing one may be
+    /// waiting (it left an entry in <c>waiting</c> when it found the ready list empty); announcing clears the entries. The
+    /// publishing instance wakes its own consumers without Redis.
     /// </summary>
     public const string Publish = """
         local tk = ARGV[1] .. ARGV[2]
@@ -59,41 +66,67 @@ internal static class LuaScripts
         local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
         if n >= tonumber(ARGV[3]) then return 0 end
         redis.call('HSET', tk, 'p', ARGV[7], 'ty', ARGV[8], 'a', ARGV[9], 'e', ARGV[10], 'nb', ARGV[11], 'h', ARGV[12], 'err', ARGV[13])
+        redis.call('HINCRBY', KEYS[4], 'published', 1)
         if tonumber(ARGV[4]) > tonumber(ARGV[5]) then
           redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+        elseif ARGV[15] ~= '' and redis.call('LLEN', KEYS[1]) == 0 then
+          redis.call('HINCRBY', tk, 'a', 1)
+          redis.call('HSET', tk, 'tk', ARGV[15])
+          redis.call('ZADD', KEYS[3], ARGV[16], ARGV[2])
+          if ARGV[17] ~= '' then redis.call('ZADD', KEYS[6], ARGV[5], ARGV[17]) end
+          return 2
         else
           redis.call('LPUSH', KEYS[1], ARGV[2])
-          redis.call('PUBLISH', ARGV[6], 'r')
+          local w = redis.call('HLEN', KEYS[5])
+          if w > 1 or (w == 1 and redis.call('HEXISTS', KEYS[5], ARGV[14]) == 0) then
+            redis.call('DEL', KEYS[5])
+            redis.call('PUBLISH', ARGV[6], 'r')
+          end
         end
-        redis.call('HINCRBY', KEYS[4], 'published', 1)
         return 1
         """;
 
     /// <summary>
-    /// KEYS: ready, delayed, leases, dead, consumers. ARGV: tprefix, nowMs, leaseUntilMs, token, consumerId ('' skips the heartbeat), maxAttempts,
-    /// nowTicks, channel. Returns {1, id, attempt, type, enqueuedTicks, notBeforeTicks, headers, lastError, payload}
-    /// or {0, nextDueMs|nil, nextLeaseExpiryMs|nil}.
+    /// KEYS: ready, delayed, leases, dead, consumers, waiting. ARGV: tprefix, nowMs, leaseUntilMs, tokenBase, consumerId (''
+    /// skips the heartbeat), maxAttempts, nowTicks, channel, count, instance. Leases up to <c>count</c> ready tasks in one
+    /// call; the i-th gets the token <c>tokenBase .. i</c>. When it leaves the ready list empty, it records the instance in
+    /// <c>waiting</c> (a write only when the entry is new), so the next publish from another instance announces itself. Returns {n, readyLeft, nextDueMs|false, nextLeaseExpiryMs|false} followed by
+    /// n groups {id, attempt, type, enqueuedTicks, notBeforeTicks, headers, lastError, payload}.
     /// </summary>
     public const string Consume = Maintenance + """
         local now = tonumber(ARGV[2])
         if ARGV[5] ~= '' then redis.call('ZADD', KEYS[5], now, ARGV[5]) end
         local moved = maintain(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], now, tonumber(ARGV[6]), ARGV[7])
-        if moved > 1 then redis.call('PUBLISH', ARGV[8], 'r') end
-        while true do
+        local want = tonumber(ARGV[9])
+        local out = {0, 0, false, false}
+        local n = 0
+        while n < want do
           local id = redis.call('RPOP', KEYS[1])
           if not id then break end
           local tk = ARGV[1] .. id
           if redis.call('EXISTS', tk) == 1 then
+            n = n + 1
             local a = redis.call('HINCRBY', tk, 'a', 1)
-            redis.call('HSET', tk, 'tk', ARGV[4])
+            redis.call('HSET', tk, 'tk', ARGV[4] .. n)
             redis.call('ZADD', KEYS[3], ARGV[3], id)
             local f = redis.call('HMGET', tk, 'ty', 'e', 'nb', 'h', 'err', 'p')
-            return {1, id, a, f[1], f[2], f[3], f[4], f[5], f[6]}
+            local o = #out
+            out[o + 1] = id
+            out[o + 2] = a
+            for j = 1, 6 do out[o + 2 + j] = f[j] end
           end
         end
+        local left = redis.call('LLEN', KEYS[1])
+        if left == 0 then redis.call('HSETNX', KEYS[6], ARGV[10], '1') end
+        -- Tasks this script made ready and left in the list: tell the other processes (this one learns it from readyLeft).
+        if moved > 0 and left > 0 then redis.call('PUBLISH', ARGV[8], 'r') end
         local d = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
         local l = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-        return {0, d[2] or false, l[2] or false}
+        out[1] = n
+        out[2] = left
+        out[3] = d[2] or false
+        out[4] = l[2] or false
+        return out
         """;
 
     /// <summary>KEYS: ready, delayed, leases, stats. ARGV: tprefix, id, token, channel, capacity. Returns 1 or 0 (lease lost).</summary>

@@ -18,6 +18,7 @@ internal sealed class RedisQueueKeys
         Dead = root + ":dead";
         Stats = root + ":stats";
         Consumers = root + ":consumers";
+        Waiting = root + ":waiting";
         TaskPrefix = root + ":t:";
         Channel = RedisChannel.Literal(root + ":events");
     }
@@ -42,6 +43,9 @@ internal sealed class RedisQueueKeys
 
     /// <summary>ZSET consumer id → last seen (ms).</summary>
     public RedisKey Consumers { get; }
+
+    /// <summary>HASH queue instance → 1: instances that found the ready list empty since the last announced publish.</summary>
+    public RedisKey Waiting { get; }
 
     /// <summary>Prefix of the per-task HASH keys (<c>prefix:{queue}:t:&lt;id&gt;</c>).</summary>
     public string TaskPrefix { get; }

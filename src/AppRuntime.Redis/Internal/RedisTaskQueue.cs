@@ -16,6 +16,7 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
     private const int DeadLetterPayloadChars = 4096;
     private static readonly TimeSpan MinConsumerWindow = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxErrorBackoff = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan MaxBufferHold = TimeSpan.FromSeconds(5);
 
     private readonly IConnectionMultiplexer _connection;
     private readonly TaskSerializer<T> _serializer;
@@ -24,8 +25,15 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly RedisQueueKeys _keys;
     private readonly string _consumerId;
-    private readonly WakeSignal _ready = new();
+    private const int MaxBatch = 64;
+    private readonly ConsumerGate<TaskLease<T>> _gate;
     private readonly WakeSignal _freed = new();
+    private readonly string _tokenPrefix;
+    private readonly object _releasingLock = new();
+    private Task _releasing = Task.CompletedTask;
+    private long _fetches;
+    private long _handOffs;
+    private long _nextWakeMs = long.MaxValue;
     private readonly Action<RedisChannel, RedisValue> _onEvent;
     private const long ConsumerBeatMs = 1000;
     private long _lastConsumerBeatMs = long.MinValue;
@@ -43,10 +51,15 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
         _logger = logger;
         _keys = new RedisQueueKeys(options.KeyPrefix, definition.Name);
         _consumerId = string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}");
+        // Lease tokens: a random prefix per queue instance and a counter per fetch (the script appends the task's index),
+        // so a consume costs no Guid (a random read) and no formatting beyond one concatenation per task.
+        _tokenPrefix = Guid.NewGuid().ToString("N")[..16] + ":";
+        var hold = definition.VisibilityTimeout / 3;
+        _gate = new ConsumerGate<TaskLease<T>>(hold < MaxBufferHold ? hold : MaxBufferHold, GiveBack);
         _onEvent = (_, message) =>
         {
             if (message == "r")
-                _ready.WakeOne();
+                _gate.Signal();
             else
                 _freed.WakeAll();
         };
@@ -62,6 +75,12 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
 
     internal RedisQueueKeys Keys => _keys;
 
+    /// <summary>Consumers of this instance parked right now (for tests).</summary>
+    internal int ParkedConsumers => _gate.Parked;
+
+    /// <summary>Tasks this instance's publishes leased straight to its own parked consumers (for tests).</summary>
+    internal long HandOffs => Interlocked.Read(ref _handOffs);
+
     private IDatabase Db => _connection.GetDatabase();
 
     public async ValueTask PublishAsync(TaskEnvelope<T> envelope, CancellationToken cancellationToken = default)
@@ -69,23 +88,47 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(envelope);
         var payload = _serializer.Serialize(envelope.Payload);
         var headers = HeaderCodec.Encode(envelope.Headers);
-        RedisKey[] keys = [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats];
+        RedisKey[] keys = [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting, _keys.Consumers];
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var now = _time.GetUtcNow();
             var dueMs = envelope.NotBefore is { } notBefore && notBefore > now ? CeilingMs(notBefore) : 0L;
+            // A consumer of this instance is parked: the script may lease the task to it straight away (no consume trip).
+            var handoff = dueMs == 0 && _gate.TryClaimOne();
+            var token = handoff ? NextTokenBase() + "1" : string.Empty;
+            var leasedUntil = now + Definition.VisibilityTimeout;
             RedisValue[] args =
             [
                 _keys.TaskPrefix, envelope.Id, Definition.Capacity, dueMs, now.ToUnixTimeMilliseconds(), (string)_keys.Channel!,
                 payload, envelope.TaskType, envelope.Attempt, envelope.EnqueuedAt.UtcTicks,
-                envelope.NotBefore is { } nb ? nb.UtcTicks : RedisValue.EmptyString, headers, envelope.LastError ?? string.Empty,
+                envelope.NotBefore is { } nb ? nb.UtcTicks : RedisValue.EmptyString, headers, envelope.LastError ?? string.Empty, _consumerId,
+                token, CeilingMs(leasedUntil), handoff ? ConsumerBeat(now) : string.Empty,
             ];
-            // Subscribe before trying, so a 'capacity freed' notification between the try and the wait is not lost.
-            await EnsureSubscribedAsync().ConfigureAwait(false);
-            var result = (long)await Db.ScriptEvaluateAsync(LuaScripts.Publish, keys, args).ConfigureAwait(false);
-            if (result == 1)
+            long result = -2;
+            try
+            {
+                // Subscribe before trying, so a 'capacity freed' notification between the try and the wait is not lost.
+                await EnsureSubscribedAsync().ConfigureAwait(false);
+                result = (long)await Db.ScriptEvaluateAsync(LuaScripts.Publish, keys, args).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (handoff && result != 2)
+                    _gate.Unreserve((1, 0));
+            }
+            if (result == 2)
+            {
+                HandOff(envelope, payload, headers, token, leasedUntil);
                 return;
+            }
+            if (result == 1)
+            {
+                // This instance's own consumers are woken here, not through Redis (the script announces to the others).
+                if (dueMs == 0)
+                    _gate.Signal();
+                return;
+            }
             if (result == -1)
             {
                 Log.DuplicateIgnored(_logger, Name, envelope.Id);
@@ -95,26 +138,85 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Gives a task the publish script leased to this instance to the parked consumer it was claimed for. The consumer gets
+    /// what a consume would have read back: a fresh copy of the payload, UTC times, attempt + 1.
+    /// </summary>
+    private void HandOff(TaskEnvelope<T> published, byte[] payload, byte[] headers, string token, DateTimeOffset leasedUntil)
+    {
+        TaskLease<T> lease;
+        try
+        {
+            var envelope = new TaskEnvelope<T>(published.Id, string.IsNullOrEmpty(published.TaskType) ? TaskType : published.TaskType,
+                _serializer.Deserialize(payload), new DateTimeOffset(published.EnqueuedAt.UtcTicks, TimeSpan.Zero))
+            {
+                Attempt = published.Attempt + 1,
+                NotBefore = published.NotBefore is { } nb ? new DateTimeOffset(nb.UtcTicks, TimeSpan.Zero) : null,
+                Headers = HeaderCodec.Decode(headers),
+                LastError = string.IsNullOrEmpty(published.LastError) ? null : published.LastError,
+            };
+            lease = new TaskLease<T>(Name, envelope, token, leasedUntil);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The serializer cannot read what it wrote: give the task back (uncounted); a consume then dead-letters it as
+            // unreadable, with the reason.
+            _gate.Unreserve((1, 0));
+            Log.HandOffUnreadable(_logger, Name, published.Id, ex);
+            GiveBack([new TaskLease<T>(Name, new TaskEnvelope<T>(published.Id, TaskType, default!, published.EnqueuedAt), token, leasedUntil)]);
+            return;
+        }
+        Interlocked.Increment(ref _handOffs);
+        if (_gate.Deliver([lease], 0, (1, 0)) is { } rejected)
+            GiveBack(rejected);
+    }
+
+    private string NextTokenBase() =>
+        string.Concat(_tokenPrefix, Interlocked.Increment(ref _fetches).ToString(CultureInfo.InvariantCulture), ".");
+
     public async ValueTask<TaskLease<T>> ConsumeAsync(CancellationToken cancellationToken = default)
     {
         var backoff = TimeSpan.Zero;
-        RedisKey[] keys = [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Dead, _keys.Consumers];
+        var mustFetch = false;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            RedisResult[] reply;
-            var token = Guid.NewGuid().ToString("N");
-            var now = _time.GetUtcNow();
-            var leasedUntil = now + Definition.VisibilityTimeout;
+            var next = _gate.TryTake(mustFetch, IdleWait(), out var buffered, out var waiter);
+            mustFetch = false;
+            if (next == ConsumerGate<TaskLease<T>>.Next.Parked)
+            {
+                buffered = await waiter!.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (buffered is null)
+                {
+                    // Woken by a notification or the timeout: look in Redis (or take what a fetch buffered meanwhile).
+                    mustFetch = true;
+                    continue;
+                }
+                return buffered;   // handed over straight from a fetch: fresh
+            }
+            if (next == ConsumerGate<TaskLease<T>>.Next.Sleep)
+            {
+                await Task.Delay(IdleWait(), cancellationToken).ConfigureAwait(false);
+                mustFetch = true;
+                continue;
+            }
+            if (next == ConsumerGate<TaskLease<T>>.Next.Item)
+            {
+                if (await FreshAsync(buffered!).ConfigureAwait(false) is { } fresh)
+                    return fresh;
+                continue;
+            }
+
+            // Fetch: this consumer's task, one for each parked consumer nobody fetches for yet, and the prefetch.
+            var reserved = _gate.Reserve(MaxBatch - 1, _options.Prefetch);
+            var count = 1 + reserved.Claimed + reserved.Prefetched;
+            List<TaskLease<T>> leases;
+            long readyLeft;
+            var fetched = false;
             try
             {
-                await EnsureSubscribedAsync().ConfigureAwait(false);
-                RedisValue[] args =
-                [
-                    _keys.TaskPrefix, now.ToUnixTimeMilliseconds(), CeilingMs(leasedUntil), token, ConsumerBeat(now),
-                    Definition.MaxAttempts, now.UtcTicks, (string)_keys.Channel!,
-                ];
-                reply = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.Consume, keys, args).ConfigureAwait(false))!;
+                (leases, readyLeft) = await FetchAsync(count).ConfigureAwait(false);
+                fetched = true;
                 backoff = TimeSpan.Zero;
             }
             catch (Exception ex) when (IsTransient(ex))
@@ -124,17 +226,99 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
                 await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
                 continue;
             }
-
-            if ((long)reply[0] == 1)
+            finally
             {
-                var lease = TryReadLease(reply, token, leasedUntil, out var id, out var problem);
-                if (lease is not null)
-                    return lease;
-                await DeadLetterUnreadableAsync(id, token, problem!).ConfigureAwait(false);
-                continue;
+                if (!fetched)
+                    _gate.Unreserve(reserved);
             }
 
-            await _ready.WaitAsync(IdleWait(reply, now), cancellationToken).ConfigureAwait(false);
+            _gate.SetKnownEmpty(readyLeft == 0);
+            if (leases.Count == 0)
+            {
+                _gate.Unreserve(reserved);
+                continue;
+            }
+            if (_gate.Deliver(leases, 1, reserved) is { } rejected)
+                GiveBack(rejected);
+            if (readyLeft > 0)
+                _gate.Signal();
+            return leases[0];
+        }
+    }
+
+    /// <summary>One consume script: leases up to <paramref name="count"/> tasks. Unreadable ones are dead-lettered and skipped.</summary>
+    private async Task<(List<TaskLease<T>> Leases, long ReadyLeft)> FetchAsync(int count)
+    {
+        await EnsureSubscribedAsync().ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        var leasedUntil = now + Definition.VisibilityTimeout;
+        var tokenBase = NextTokenBase();
+        RedisKey[] keys = [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Dead, _keys.Consumers, _keys.Waiting];
+        RedisValue[] args =
+        [
+            _keys.TaskPrefix, now.ToUnixTimeMilliseconds(), CeilingMs(leasedUntil), tokenBase, ConsumerBeat(now),
+            Definition.MaxAttempts, now.UtcTicks, (string)_keys.Channel!, count, _consumerId,
+        ];
+        var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.Consume, keys, args).ConfigureAwait(false))!;
+        var n = (int)(long)reply[0];
+        var readyLeft = (long)reply[1];
+        Volatile.Write(ref _nextWakeMs, Math.Min(ReadMs(reply[2]), ReadMs(reply[3])));
+        var leases = new List<TaskLease<T>>(n);
+        for (var i = 0; i < n; i++)
+        {
+            var token = string.Concat(tokenBase, (i + 1).ToString(CultureInfo.InvariantCulture));
+            var lease = TryReadLease(reply, 4 + (i * 8), token, leasedUntil, out var id, out var problem);
+            if (lease is not null)
+                leases.Add(lease);
+            else
+                await DeadLetterUnreadableAsync(id, token, problem!).ConfigureAwait(false);
+        }
+        return (leases, readyLeft);
+    }
+
+    /// <summary>
+    /// A buffered lease is handed out only with at least half a visibility timeout left (the worker renews it from there);
+    /// otherwise it is renewed first, and dropped when the renewal finds it lost (it expired and went back to the queue).
+    /// </summary>
+    private async ValueTask<TaskLease<T>?> FreshAsync(TaskLease<T> lease)
+    {
+        if (lease.LeasedUntil - _time.GetUtcNow() >= Definition.VisibilityTimeout / 2)
+            return lease;
+        try
+        {
+            return await RenewLeaseAsync(lease).ConfigureAwait(false) ? lease : null;
+        }
+        catch (Exception ex) when (IsTransient(ex))
+        {
+            // The lease stays in Redis and expires; the task comes back.
+            Log.BufferedRenewFailed(_logger, Name, ex);
+            return null;
+        }
+    }
+
+    /// <summary>Gives buffered leases back (front of the ready list, the delivery uncounted) with an owner that logs failures.</summary>
+    private void GiveBack(List<TaskLease<T>> leases)
+    {
+        lock (_releasingLock)
+            _releasing = ReleaseAllAsync(_releasing, leases);
+    }
+
+    private async Task ReleaseAllAsync(Task previous, List<TaskLease<T>> leases)
+    {
+        await previous.ConfigureAwait(false);   // never faults: every failure is caught below
+        try
+        {
+            // Release puts a task at the consuming end, so the last one goes first: they come back in their order.
+            // The calls are pipelined on one connection, so they run in the order they are sent.
+            var calls = new Task[leases.Count];
+            for (var i = leases.Count - 1; i >= 0; i--)
+                calls[i] = ReleaseAsync(leases[i]).AsTask();
+            await Task.WhenAll(calls).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Redis away or the connection closed: they expire and come back (the delivery then counts as an attempt).
+            Log.GiveBackFailed(_logger, Name, leases.Count, ex);
         }
     }
 
@@ -319,23 +503,33 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
             return;
+        var buffered = _gate.Close();
+        if (buffered.Count > 0)
+            GiveBack(buffered);
+        Task releasing;
+        lock (_releasingLock)
+            releasing = _releasing;
+        await releasing.ConfigureAwait(false);
+        _gate.Dispose();
         try
         {
             if (Volatile.Read(ref _subscribed) == 1)
                 await _connection.GetSubscriber().UnsubscribeAsync(_keys.Channel, _onEvent).ConfigureAwait(false);
-            await Db.SortedSetRemoveAsync(_keys.Consumers, _consumerId).ConfigureAwait(false);
+            await Task.WhenAll(
+                Db.SortedSetRemoveAsync(_keys.Consumers, _consumerId),
+                Db.HashDeleteAsync(_keys.Waiting, _consumerId)).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsTransient(ex))
         {
             // Redis is away; the consumer entry ages out of the count on its own.
             Log.SubscribeFailed(_logger, Name, ex);
         }
-        _ready.WakeAll();
         _freed.WakeAll();
     }
 
-    private TaskLease<T>? TryReadLease(RedisResult[] r, string token, DateTimeOffset leasedUntil, out string id, out string? problem)
+    private TaskLease<T>? TryReadLease(RedisResult[] reply, int offset, string token, DateTimeOffset leasedUntil, out string id, out string? problem)
     {
+        var r = reply.AsSpan(offset - 1, 9);
         id = (string)r[1]!;
         problem = null;
         TaskEnvelope<T> envelope;
@@ -383,20 +577,19 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
         return Interlocked.CompareExchange(ref _lastConsumerBeatMs, nowMs, last) == last ? _consumerId : string.Empty;
     }
 
-    private TimeSpan IdleWait(RedisResult[] reply, DateTimeOffset now)
+    /// <summary>How long a parked consumer waits (real time): until the next due task or lease expiry, at most the poll interval.</summary>
+    private TimeSpan IdleWait()
     {
         var wait = _options.PollInterval;
-        var nowMs = now.ToUnixTimeMilliseconds();
-        foreach (var next in (ReadOnlySpan<RedisResult>)[reply[1], reply[2]])
-        {
-            if (next.IsNull || !double.TryParse((string?)next, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms))
-                continue;
-            var until = TimeSpan.FromMilliseconds(Math.Max(1, ms - nowMs + 1));
-            if (until < wait)
-                wait = until;
-        }
-        return wait;
+        var next = Volatile.Read(ref _nextWakeMs);
+        if (next == long.MaxValue)
+            return wait;
+        var until = TimeSpan.FromMilliseconds(Math.Max(1, next - _time.GetUtcNow().ToUnixTimeMilliseconds() + 1));
+        return until < wait ? until : wait;
     }
+
+    private static long ReadMs(RedisResult value) =>
+        !value.IsNull && double.TryParse((string?)value, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) ? (long)Math.Ceiling(ms) : long.MaxValue;
 
     private async ValueTask EnsureSubscribedAsync()
     {

@@ -1,8 +1,8 @@
 namespace AppRuntime.Internal;
 
 /// <summary>
-/// Waiters parked until a pub/sub notification arrives. <see cref="WakeOne"/> wakes the oldest waiter (one ready task
-/// needs one consumer); <see cref="WakeAll"/> wakes everyone. Waiters also time out, so a lost notification only delays.
+/// Publishers parked at capacity until a pub/sub 'f' (capacity freed) arrives: <see cref="WakeAll"/> wakes everyone.
+/// Waiters also time out, so a lost notification only delays. (Consumers park in <see cref="ConsumerGate{TItem}"/>.)
 /// </summary>
 internal sealed class WakeSignal
 {
@@ -32,20 +32,6 @@ internal sealed class WakeSignal
                     _waiters.Remove(node);
             }
         }
-    }
-
-    public void WakeOne()
-    {
-        TaskCompletionSource? waiter = null;
-        lock (_gate)
-        {
-            if (_waiters.First is { } first)
-            {
-                waiter = first.Value;
-                _waiters.RemoveFirst();
-            }
-        }
-        waiter?.TrySetResult();
     }
 
     public void WakeAll()

@@ -1,0 +1,373 @@
+using System.Diagnostics;
+using System.Threading.Tasks.Sources;
+
+namespace AppRuntime.Internal;
+
+/// <summary>
+/// The local side of one Redis queue instance's consumers: parked waiters, a small buffer of leased tasks not yet
+/// handed out, and the "is it worth asking Redis" state.
+/// <list type="bullet">
+/// <item>A waiter is a pooled <see cref="IValueTaskSource{TResult}"/>: parking allocates no TaskCompletionSource, no
+/// linked CancellationTokenSource and no timer. One real-time timer per gate serves every waiter's timeout and the
+/// buffer's hold limit; it is re-armed only when the earliest deadline moves.</item>
+/// <item><see cref="Signal"/> (a pub/sub 'r', or a fetch that saw more ready tasks) wakes one waiter, or leaves one
+/// permit when nobody waits, so a notification that arrives between a fetch and a park is not lost.</item>
+/// <item>After a reply that left the ready list empty (<see cref="SetKnownEmpty"/>), the next consumer parks without a
+/// round trip: every later publish sends 'r', which wakes it (or leaves the permit).</item>
+/// </list>
+/// </summary>
+internal sealed class ConsumerGate<TItem> : IDisposable
+    where TItem : class
+{
+    private readonly Lock _lock = new();
+    private readonly List<Waiter> _waiters = [];
+    private readonly Stack<Waiter> _pool = new();
+    private readonly Queue<(TItem Item, long At)> _buffer = new();
+    private readonly long _holdTicks;
+    private readonly Action<List<TItem>> _expired;
+    private readonly ITimer _timer;
+    private long _armedAt = long.MaxValue;
+    private int _claimed;
+    private int _prefetching;
+    private bool _permit;
+    private bool _knownEmpty;
+    private bool _closed;
+    private bool _disposed;
+
+    /// <param name="hold">How long a buffered task may wait locally before it is handed to <paramref name="expired"/>.</param>
+    /// <param name="expired">Receives buffered tasks that were held too long (called on the timer thread, outside the lock).</param>
+    public ConsumerGate(TimeSpan hold, Action<List<TItem>> expired)
+    {
+        _holdTicks = (long)(hold.TotalSeconds * Stopwatch.Frequency);
+        _expired = expired;
+        // Real time on purpose: waits bound how long a lost notification delays a consumer, whatever clock leases use.
+        _timer = TimeProvider.System.CreateTimer(static s => ((ConsumerGate<TItem>)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Consumers parked right now (for tests).</summary>
+    public int Parked
+    {
+        get
+        {
+            lock (_lock)
+                return _waiters.Count;
+        }
+    }
+
+    /// <summary>What <see cref="TryTake"/> decided.</summary>
+    public enum Next
+    {
+        /// <summary>A buffered task was taken.</summary>
+        Item,
+
+        /// <summary>Ask Redis.</summary>
+        Fetch,
+
+        /// <summary>Parked: await the waiter.</summary>
+        Parked,
+
+        /// <summary>The gate is disposed: wait the timeout on your own, then fetch.</summary>
+        Sleep,
+    }
+
+    /// <summary>
+    /// Takes a buffered task; else says to fetch (a permit is pending, the queue is not known to be empty, or
+    /// <paramref name="mustFetch"/>); else parks a waiter until <paramref name="timeout"/> (real time).
+    /// </summary>
+    public Next TryTake(bool mustFetch, TimeSpan timeout, out TItem? item, out Waiter? waiter)
+    {
+        item = null;
+        waiter = null;
+        lock (_lock)
+        {
+            if (_buffer.TryDequeue(out var buffered))
+            {
+                item = buffered.Item;
+                return Next.Item;
+            }
+            if (_permit || mustFetch || !_knownEmpty)
+            {
+                _permit = false;
+                return Next.Fetch;
+            }
+            if (_disposed)
+                return Next.Sleep;
+            waiter = _pool.TryPop(out var pooled) ? pooled : new Waiter(this);
+            waiter.Arm(Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency));
+            _waiters.Add(waiter);
+            ArmTimerLocked(waiter.Deadline);
+            return Next.Parked;
+        }
+    }
+
+    /// <summary>
+    /// Reserves what a fetch asks for beyond its own task: up to <paramref name="maxWaiters"/> parked waiters that no other
+    /// fetch serves yet, and the room left in the buffer (<paramref name="prefetch"/> minus buffered and already asked for).
+    /// </summary>
+    public (int Claimed, int Prefetched) Reserve(int maxWaiters, int prefetch)
+    {
+        lock (_lock)
+        {
+            var claimed = Math.Clamp(_waiters.Count - _claimed, 0, maxWaiters);
+            _claimed += claimed;
+            var prefetched = _closed ? 0 : Math.Clamp(prefetch - _buffer.Count - _prefetching, 0, Math.Max(0, maxWaiters - claimed));
+            _prefetching += prefetched;
+            return (claimed, prefetched);
+        }
+    }
+
+    /// <summary>Reserves one parked waiter that no fetch serves yet (a publish from this instance may lease the task to it).</summary>
+    public bool TryClaimOne()
+    {
+        lock (_lock)
+        {
+            if (_closed || _waiters.Count - _claimed <= 0)
+                return false;
+            _claimed++;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Hands fetched tasks to parked waiters (oldest first), buffers the rest and ends the fetch's reservation.
+    /// Returns the tasks that could not be kept (the gate is closed): the caller gives them back.
+    /// </summary>
+    public List<TItem>? Deliver(List<TItem> items, int start, (int Claimed, int Prefetched) reserved)
+    {
+        List<(Waiter, TItem)>? handoffs = null;
+        List<TItem>? rejected = null;
+        lock (_lock)
+        {
+            ReleaseLocked(reserved);
+            for (var i = start; i < items.Count; i++)
+            {
+                if (_waiters.Count > 0)
+                {
+                    var w = _waiters[0];
+                    _waiters.RemoveAt(0);
+                    (handoffs ??= []).Add((w, items[i]));
+                }
+                else if (_closed)
+                {
+                    (rejected ??= []).Add(items[i]);
+                }
+                else
+                {
+                    var now = Stopwatch.GetTimestamp();
+                    _buffer.Enqueue((items[i], now));
+                    ArmTimerLocked(now + _holdTicks);
+                }
+            }
+        }
+        if (handoffs is not null)
+        {
+            foreach (var (w, item) in handoffs)
+                w.Complete(item);
+        }
+        return rejected;
+    }
+
+    /// <summary>Ends the reservation of a fetch that returned nothing.</summary>
+    public void Unreserve((int Claimed, int Prefetched) reserved)
+    {
+        if (reserved == default)
+            return;
+        lock (_lock)
+            ReleaseLocked(reserved);
+    }
+
+    private void ReleaseLocked((int Claimed, int Prefetched) reserved)
+    {
+        _claimed = Math.Max(0, _claimed - reserved.Claimed);
+        _prefetching = Math.Max(0, _prefetching - reserved.Prefetched);
+    }
+
+    /// <summary>Records whether the last reply left the ready list empty.</summary>
+    public void SetKnownEmpty(bool empty)
+    {
+        lock (_lock)
+            _knownEmpty = empty;
+    }
+
+    /// <summary>A task may be ready: wakes the oldest waiter (it fetches), or leaves a permit for the next consumer.</summary>
+    public void Signal()
+    {
+        Waiter? w = null;
+        lock (_lock)
+        {
+            if (_waiters.Count > 0)
+            {
+                w = _waiters[0];
+                _waiters.RemoveAt(0);
+            }
+            else
+            {
+                _permit = true;
+            }
+        }
+        w?.Complete(null);
+    }
+
+    /// <summary>
+    /// Stops buffering, wakes every waiter and returns the buffered tasks (the caller gives them back). Consumers may still
+    /// park afterwards; fetched tasks beyond their own are then returned by <see cref="Deliver"/> instead of buffered.
+    /// </summary>
+    public List<TItem> Close()
+    {
+        Waiter[] waiters;
+        var items = new List<TItem>();
+        lock (_lock)
+        {
+            _closed = true;
+            waiters = [.. _waiters];
+            _waiters.Clear();
+            while (_buffer.TryDequeue(out var b))
+                items.Add(b.Item);
+        }
+        foreach (var w in waiters)
+            w.Complete(null);
+        return items;
+    }
+
+    /// <summary>Stops the timer; consumers that still call in afterwards wait on their own (see <see cref="Next.Sleep"/>).</summary>
+    public void Dispose()
+    {
+        Waiter[] waiters;
+        lock (_lock)
+        {
+            _disposed = true;
+            waiters = [.. _waiters];
+            _waiters.Clear();
+        }
+        _timer.Dispose();
+        foreach (var w in waiters)
+            w.Complete(null);
+    }
+
+    private void ArmTimerLocked(long due)
+    {
+        if (due >= _armedAt || _disposed)
+            return;
+        _armedAt = due;
+        var delay = Math.Max(0, due - Stopwatch.GetTimestamp());
+        _timer.Change(TimeSpan.FromSeconds((double)delay / Stopwatch.Frequency) + TimeSpan.FromTicks(1), Timeout.InfiniteTimeSpan);
+    }
+
+    private void OnTimer()
+    {
+        List<Waiter>? due = null;
+        List<TItem>? stale = null;
+        lock (_lock)
+        {
+            var now = Stopwatch.GetTimestamp();
+            _armedAt = long.MaxValue;
+            var next = long.MaxValue;
+            for (var i = 0; i < _waiters.Count;)
+            {
+                var w = _waiters[i];
+                if (w.Deadline <= now)
+                {
+                    _waiters.RemoveAt(i);
+                    (due ??= []).Add(w);
+                    continue;
+                }
+                next = Math.Min(next, w.Deadline);
+                i++;
+            }
+            while (_buffer.TryPeek(out var b) && b.At + _holdTicks <= now)
+                (stale ??= []).Add(_buffer.Dequeue().Item);
+            if (_buffer.TryPeek(out var oldest))
+                next = Math.Min(next, oldest.At + _holdTicks);
+            if (next != long.MaxValue)
+                ArmTimerLocked(next);
+        }
+        if (due is not null)
+        {
+            foreach (var w in due)
+                w.Complete(null);
+        }
+        if (stale is not null)
+            _expired(stale);
+    }
+
+    private void Cancel(Waiter w)
+    {
+        lock (_lock)
+        {
+            if (!_waiters.Remove(w))
+                return;
+        }
+        w.Fail();
+    }
+
+    private void Return(Waiter w)
+    {
+        lock (_lock)
+        {
+            if (_pool.Count < 64)
+                _pool.Push(w);
+        }
+    }
+
+    /// <summary>A reusable parked consumer. Completed exactly once per park: with a task, with null (fetch now) or cancelled.</summary>
+    public sealed class Waiter : IValueTaskSource<TItem?>
+    {
+        private readonly ConsumerGate<TItem> _gate;
+        private ManualResetValueTaskSourceCore<TItem?> _core = new() { RunContinuationsAsynchronously = true };
+        private CancellationToken _token;
+        private int _completed;
+
+        internal Waiter(ConsumerGate<TItem> gate) => _gate = gate;
+
+        internal long Deadline { get; private set; }
+
+        internal void Arm(long deadline)
+        {
+            _core.Reset();
+            _completed = 0;
+            Deadline = deadline;
+        }
+
+        /// <summary>Waits for the hand-off; null means woken or timed out (fetch now).</summary>
+        public async ValueTask<TItem?> WaitAsync(CancellationToken cancellationToken)
+        {
+            _token = cancellationToken;
+            var registration = cancellationToken.CanBeCanceled
+                ? cancellationToken.UnsafeRegister(static s => { var w = (Waiter)s!; w._gate.Cancel(w); }, this)
+                : default;
+            try
+            {
+                return await new ValueTask<TItem?>(this, _core.Version).ConfigureAwait(false);
+            }
+            finally
+            {
+                // After this the cancellation callback can no longer run, so the waiter may serve another park.
+                await registration.DisposeAsync().ConfigureAwait(false);
+                _gate.Return(this);
+            }
+        }
+
+        /// <summary>
+        /// Completes the park; the consumer resumes on the thread pool (measured: running it inline on the publisher's
+        /// or fetcher's thread slows the publisher more than the saved hop gains).
+        /// </summary>
+        internal void Complete(TItem? item)
+        {
+            if (Interlocked.Exchange(ref _completed, 1) == 0)
+                _core.SetResult(item);
+        }
+
+        internal void Fail()
+        {
+            if (Interlocked.Exchange(ref _completed, 1) == 0)
+                _core.SetException(new OperationCanceledException(_token));
+        }
+
+        TItem? IValueTaskSource<TItem?>.GetResult(short token) => _core.GetResult(token);
+
+        ValueTaskSourceStatus IValueTaskSource<TItem?>.GetStatus(short token) => _core.GetStatus(token);
+
+        void IValueTaskSource<TItem?>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
+    }
+}
