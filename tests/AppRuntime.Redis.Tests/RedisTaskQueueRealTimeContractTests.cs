@@ -17,7 +17,7 @@ public sealed class RedisTaskQueueRealTimeContractTests : TaskQueueContractTests
     protected override TimeProvider Time => TimeProvider.System;
 
     // Generous margins: CI machines are shared and a real-time check must not race the scheduler.
-    protected override TimeSpan VisibilityTimeout => TimeSpan.FromSeconds(3);
+    protected override TimeSpan VisibilityTimeout => TimeSpan.FromSeconds(4);
 
     protected override TimeSpan ExpiryMargin => TimeSpan.FromMilliseconds(500);
 
