@@ -1,17 +1,19 @@
 namespace AppRuntime.Core.Tests;
 
 /// <summary>A backend that wraps in-memory queues so a test can inject failures into ConsumeAsync and RenewLeaseAsync.</summary>
-internal sealed class InterceptingBackend(string name, ITaskQueueBackend inner, Func<Exception?> consumeFault, Func<Exception?>? renewFault = null) : ITaskQueueBackend
+internal sealed class InterceptingBackend(string name, ITaskQueueBackend inner, Func<Exception?> consumeFault, Func<Exception?>? renewFault = null,
+    Func<bool>? refuseRenew = null) : ITaskQueueBackend
 {
     public string Name => name;
 
     public bool IsDurable => false;
 
     public ITaskQueue<T> Create<T>(QueueDefinition definition, TaskSerializer<T>? serializer) =>
-        new InterceptingQueue<T>(inner.Create(definition, serializer), name, consumeFault, renewFault);
+        new InterceptingQueue<T>(inner.Create(definition, serializer), name, consumeFault, renewFault, refuseRenew);
 }
 
-internal sealed class InterceptingQueue<T>(ITaskQueue<T> inner, string backend, Func<Exception?> consumeFault, Func<Exception?>? renewFault = null) : ITaskQueue<T>
+internal sealed class InterceptingQueue<T>(ITaskQueue<T> inner, string backend, Func<Exception?> consumeFault, Func<Exception?>? renewFault = null,
+    Func<bool>? refuseRenew = null) : ITaskQueue<T>
 {
     public string Name => inner.Name;
     public string TaskType => inner.TaskType;
@@ -27,7 +29,9 @@ internal sealed class InterceptingQueue<T>(ITaskQueue<T> inner, string backend, 
     public ValueTask<bool> DeadLetterAsync(TaskLease<T> lease, string reason, CancellationToken cancellationToken = default) => inner.DeadLetterAsync(lease, reason, cancellationToken);
     public ValueTask<bool> ReleaseAsync(TaskLease<T> lease, CancellationToken cancellationToken = default) => inner.ReleaseAsync(lease, cancellationToken);
     public ValueTask<bool> RenewLeaseAsync(TaskLease<T> lease, CancellationToken cancellationToken = default) =>
-        renewFault?.Invoke() is { } fault ? ValueTask.FromException<bool>(fault) : inner.RenewLeaseAsync(lease, cancellationToken);
+        renewFault?.Invoke() is { } fault ? ValueTask.FromException<bool>(fault)
+        : refuseRenew?.Invoke() == true ? ValueTask.FromResult(false)
+        : inner.RenewLeaseAsync(lease, cancellationToken);
     public ValueTask<QueueStats> GetStatsAsync(CancellationToken cancellationToken = default) => inner.GetStatsAsync(cancellationToken);
     public ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max = 100, CancellationToken cancellationToken = default) => inner.GetDeadLettersAsync(max, cancellationToken);
     public ValueTask<int> RetryDeadLettersAsync(IReadOnlyCollection<string>? ids = null, CancellationToken cancellationToken = default) => inner.RetryDeadLettersAsync(ids, cancellationToken);

@@ -291,4 +291,39 @@ public sealed class WorkerSupervisorTests
         await Eventually.TrueAsync(async () => (await rt.Queue<Job>("long").GetStatsAsync()).Acked == 1, "acked once");
         Assert.Single(deliveries);
     }
+
+    [Fact]
+    public async Task A_lease_the_backend_refuses_to_renew_is_not_renewed_again()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        var renewCalls = 0;
+        var backend = new InterceptingBackend("Refusing", new InMemoryQueueBackend(time), () => null, refuseRenew: () =>
+        {
+            Interlocked.Increment(ref renewCalls);
+            return true;
+        });
+        var started = 0;
+        var gate = new TaskCompletionSource();
+        await using var rt = new TestRuntime(b =>
+        {
+            b.AddQueue<Job>(new QueueDefinition("long", "Job") { Backend = "Refusing", VisibilityTimeout = TimeSpan.FromSeconds(30) });
+            b.AddWorkerPool(new WorkerPoolDefinition("long") { Workers = 1 });
+            b.AddHandler<Job>("long", _ => new DelegateHandler<Job>(async (_, _, _) =>
+            {
+                Interlocked.Increment(ref started);
+                await gate.Task;
+            }));
+        }, time: time, services: s => s.AddSingleton<ITaskQueueBackend>(backend));
+        await rt.StartAsync();
+        await Publisher(rt).PublishAsync(new Job(1));
+        await Eventually.TrueAsync(() => Volatile.Read(ref started) == 1, "the handler started");
+
+        // The first check with 20 s or less left (at 10 s) asks once and is refused; later checks while the handler still
+        // works (up to 25 s, before the in-memory lease itself expires) do not ask again.
+        for (var i = 0; i < 5; i++)
+            time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(1, Volatile.Read(ref renewCalls));
+        gate.SetResult();
+    }
 }

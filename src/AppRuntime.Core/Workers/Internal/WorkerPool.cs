@@ -231,13 +231,16 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
 #pragma warning restore CA1031
             {
                 faults++;
-                w.Fault(ex);
                 var delay = Backoff.Exponential(_definition.RestartDelay, _definition.MaxRestartDelay, faults);
                 Log.WorkerFaulted(_logger, ex, Queue, w.Id, delay);
                 try
                 {
                     using var waitCts = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, w.Retire.Token);
-                    await Task.Delay(delay, _services.Time, waitCts.Token).ConfigureAwait(false);
+                    var backoff = Task.Delay(delay, _services.Time, waitCts.Token);
+                    // Faulted is published once the backoff timer exists, so whoever sees it (an operator, or a test
+                    // driving a fake clock) knows the restart is already scheduled.
+                    w.Fault(ex);
+                    await backoff.ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -396,10 +399,11 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
                 if (lease.LeasedUntil <= before)
                     lease.LeasedUntil = requested;
             }
-            else
+            else if (w.StopRenewing(lease))
             {
+                // Refused while the worker still holds the task: the backend gave the lease away. (Refused after the task
+                // was acked or released is the expected end of a renewal that raced the outcome: nothing to report.)
                 Log.LeaseLost(_logger, Queue, lease.Envelope.Id);
-                w.StopRenewing(lease);
             }
         }
 #pragma warning disable CA1031 // Renewal is retried at the next tick; a failure is logged.
@@ -447,8 +451,11 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
 
         public void EndRenewal() => Volatile.Write(ref _lease, null);
 
-        /// <summary>Stops renewing <paramref name="lease"/> (the backend no longer holds it) unless the worker moved on.</summary>
-        public void StopRenewing(TaskLease<T> lease) => Interlocked.CompareExchange(ref _lease, null, lease);
+        /// <summary>
+        /// Stops renewing <paramref name="lease"/> (the backend no longer holds it); false when the worker had already
+        /// finished with it.
+        /// </summary>
+        public bool StopRenewing(TaskLease<T> lease) => ReferenceEquals(Interlocked.CompareExchange(ref _lease, null, lease), lease);
 
         /// <summary>
         /// The lease to renew when less than <paramref name="renewBelow"/> of it remains and no renewal of it is in flight,
@@ -484,7 +491,12 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
             _lastError = $"{ex.GetType().Name}: {ex.Message}";
         }
 
-        public void Restarted() => Interlocked.Increment(ref _restarts);
+        /// <summary>Leaves <see cref="WorkerState.Faulted"/> before the restart is counted, so a snapshot never shows the new count with the old fault.</summary>
+        public void Restarted()
+        {
+            _state = WorkerState.Idle;
+            Interlocked.Increment(ref _restarts);
+        }
 
         public WorkerSnapshot Snapshot() =>
             new(Id, _state, _currentTaskId, Interlocked.Read(ref _processed), Interlocked.Read(ref _failed), Volatile.Read(ref _restarts), _lastError);
