@@ -18,28 +18,32 @@ internal sealed class ImapCompletion(ImapOptions options, InFlightTracker inFlig
     public async ValueTask OnSucceededAsync(ImapMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
+        var stored = false;
         try
         {
             await StoreAsync(message.IdempotencyKey, message.UidValidity, message.Uid, message.MessageId,
                 new StoreFlagsRequest(StoreAction.Add, MessageFlags.Seen) { Silent = true }, "\\Seen", cancellationToken).ConfigureAwait(false);
+            stored = true;
         }
         finally
         {
-            inFlight.Settle(message.IdempotencyKey);
+            inFlight.Settle(message.IdempotencyKey, stored);
         }
     }
 
     public async ValueTask OnDeadLetteredAsync(ImapMessage message, string reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
+        var stored = false;
         try
         {
             await FlagFailedAsync(message.IdempotencyKey, message.UidValidity, message.Uid, message.MessageId, cancellationToken).ConfigureAwait(false);
+            stored = true;
             Log.DeadLettered(logger, message.IdempotencyKey, reason, options.FailedKeyword);
         }
         finally
         {
-            inFlight.Settle(message.IdempotencyKey);
+            inFlight.Settle(message.IdempotencyKey, stored);
         }
     }
 

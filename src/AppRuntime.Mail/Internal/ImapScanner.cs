@@ -21,7 +21,8 @@ internal sealed class ImapScanner(ImapOptions options, InFlightTracker inFlight,
         var searchStartedAt = inFlight.StartSearch();
 
         // NOOP first: Dovecot evaluates SEARCH against the session's view, which learns of flags stored by other connections
-        // (our completion connection) only when it syncs.
+        // (our completion connection) only when it syncs. Not always enough on the IDLE session, so the tracker also
+        // remembers confirmed outcomes (InFlightTracker).
         await session.Client.NoOpAsync(cancellationToken).ConfigureAwait(false);
         var query = SearchQuery.NotSeen.And(SearchQuery.NotKeyword(options.FailedKeyword));
         var uids = await session.Folder.SearchAsync(query, cancellationToken).ConfigureAwait(false);
@@ -53,7 +54,7 @@ internal sealed class ImapScanner(ImapOptions options, InFlightTracker inFlight,
                         // Not a MIME message at all: it would fail the same way on every search, so flag it and leave it unread.
                         Log.Unreadable(logger, result.Error!, key, options.FailedKeyword);
                         await completion.FlagFailedAsync(key, uidValidity, uid.Id, null, cancellationToken).ConfigureAwait(false);
-                        inFlight.Settle(key);
+                        inFlight.Settle(key, stored: true);
                     }
                     else
                     {
