@@ -99,30 +99,13 @@ static async Task<(double Rate, double CpuUs, double Contentions, double Items, 
     var server = connection.GetServer(connection.GetEndPoints()[0]);
     try
     {
-        var remaining = tasks;
-        using var done = new CancellationTokenSource();
+        using var counter = new ConsumeCounter(tasks);
         var calls0 = await CallsAsync(server);
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var contentions0 = Monitor.LockContentionCount;
         var items0 = ThreadPool.CompletedWorkItemCount;
         var clock = Stopwatch.StartNew();
-        var loops = Enumerable.Range(0, consumers).Select(_ => Task.Run(async () =>
-        {
-            try
-            {
-                while (true)
-                {
-                    var lease = await queue.ConsumeAsync(done.Token);
-                    if (!await queue.AckAsync(lease))
-                        throw new InvalidOperationException("lease lost during the benchmark");
-                    if (Interlocked.Decrement(ref remaining) == 0)
-                        await done.CancelAsync();
-                }
-            }
-            catch (OperationCanceledException) when (done.IsCancellationRequested)
-            {
-            }
-        })).ToArray();
+        var loops = ConsumeCounter.StartLoops(queue, consumers, counter);
         var now = DateTimeOffset.UtcNow;
         for (var n = 0; n < tasks; n++)
             await queue.PublishAsync(new TaskEnvelope<WorkItem>($"task-{n}", WorkItems.TaskType, new WorkItem(n, "benchmark payload"), now));
@@ -174,26 +157,9 @@ static async Task<(double PublishRate, double ConsumeRate)> RunAsync(IConnection
         }
         publish.Stop();
 
-        var remaining = tasks;
-        using var done = new CancellationTokenSource();
         var consume = Stopwatch.StartNew();
-        var loops = Enumerable.Range(0, consumers).Select(_ => Task.Run(async () =>
-        {
-            try
-            {
-                while (true)
-                {
-                    var lease = await queue.ConsumeAsync(done.Token);
-                    if (!await queue.AckAsync(lease))
-                        throw new InvalidOperationException("lease lost during the benchmark");
-                    if (Interlocked.Decrement(ref remaining) == 0)
-                        await done.CancelAsync();
-                }
-            }
-            catch (OperationCanceledException) when (done.IsCancellationRequested)
-            {
-            }
-        })).ToArray();
+        using var counter = new ConsumeCounter(tasks);
+        var loops = ConsumeCounter.StartLoops(queue, consumers, counter);
         await Task.WhenAll(loops);
         consume.Stop();
         return (tasks / publish.Elapsed.TotalSeconds, tasks / consume.Elapsed.TotalSeconds);
@@ -215,6 +181,36 @@ static async Task<(double PublishRate, double ConsumeRate)> RunAsync(IConnection
         finally
         {
             gate.Release();
+        }
+    }
+}
+
+/// <summary>Consume-and-ack loops that stop together once the expected number of tasks was acked.</summary>
+internal sealed class ConsumeCounter(int tasks) : IDisposable
+{
+    private readonly CancellationTokenSource _done = new();
+    private int _remaining = tasks;
+
+    public static Task[] StartLoops(ITaskQueue<WorkItem> queue, int consumers, ConsumeCounter counter) =>
+        Enumerable.Range(0, consumers).Select(_ => Task.Run(() => counter.RunAsync(queue))).ToArray();
+
+    public void Dispose() => _done.Dispose();
+
+    private async Task RunAsync(ITaskQueue<WorkItem> queue)
+    {
+        try
+        {
+            while (true)
+            {
+                var lease = await queue.ConsumeAsync(_done.Token);
+                if (!await queue.AckAsync(lease))
+                    throw new InvalidOperationException("lease lost during the benchmark");
+                if (Interlocked.Decrement(ref _remaining) == 0)
+                    await _done.CancelAsync();
+            }
+        }
+        catch (OperationCanceledException) when (_done.IsCancellationRequested)
+        {
         }
     }
 }
