@@ -78,9 +78,8 @@ public static class Tracing
 }
 
 /// <summary>(b) AppRuntime with the in-memory backend: host, queue (capacity as the raw channel), pool of 4 workers, no-op handler.</summary>
-public sealed class AppRuntimeInMemoryRow(int capacity, bool tracing) : Row
+public sealed class AppRuntimeInMemoryRow(int capacity, bool tracing) : HostedRow
 {
-    private IHost? _host;
     private ActivityListener? _listener;
     private ITaskPublisher<BenchTask>? _publisher;
 
@@ -93,19 +92,43 @@ public sealed class AppRuntimeInMemoryRow(int capacity, bool tracing) : Row
     {
         if (tracing)
             _listener = Tracing.ListenToAppRuntime();
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        var builder = CreateBuilder();
         builder.AddAppRuntime()
             .AddQueue<BenchTask>(new QueueDefinition("bench", "bench-task") { Capacity = capacity })
             .AddWorkerPool(new WorkerPoolDefinition("bench") { Workers = 4 })
             .AddHandler<BenchTask>("bench", static _ => new NoopBenchHandler());
-        _host = builder.Build();
-        await _host.StartAsync(cancellationToken).ConfigureAwait(false);
-        _publisher = _host.Services.GetRequiredService<ITaskPublisher<BenchTask>>();
+        var host = await StartHostAsync(builder, cancellationToken).ConfigureAwait(false);
+        _publisher = host.Services.GetRequiredService<ITaskPublisher<BenchTask>>();
     }
 
     public override async ValueTask PublishAsync(BenchTask task, CancellationToken cancellationToken)
         => await _publisher!.PublishAsync(task, null, cancellationToken).ConfigureAwait(false);
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync().ConfigureAwait(false);
+        _listener?.Dispose();
+    }
+}
+
+/// <summary>A row whose framework runs in its own generic host: built quiet (warnings only), stopped within 20 s.</summary>
+public abstract class HostedRow : Row
+{
+    private IHost? _host;
+
+    protected static HostApplicationBuilder CreateBuilder()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        return builder;
+    }
+
+    protected async Task<IHost> StartHostAsync(HostApplicationBuilder builder, CancellationToken cancellationToken)
+    {
+        _host = builder.Build();
+        await _host.StartAsync(cancellationToken).ConfigureAwait(false);
+        return _host;
+    }
 
     public override async ValueTask DisposeAsync()
     {
@@ -115,7 +138,6 @@ public sealed class AppRuntimeInMemoryRow(int capacity, bool tracing) : Row
             await _host.StopAsync(stop.Token).ConfigureAwait(false);
             _host.Dispose();
         }
-        _listener?.Dispose();
         await base.DisposeAsync().ConfigureAwait(false);
     }
 }
@@ -131,9 +153,8 @@ public sealed class MassTransitNoopConsumer : IConsumer<BenchTask>
 }
 
 /// <summary>(c) MassTransit 8.5 in-memory transport: one receive endpoint with ConcurrentMessageLimit=4, tasks sent to it.</summary>
-public sealed class MassTransitRow : Row
+public sealed class MassTransitRow : HostedRow
 {
-    private IHost? _host;
     private ISendEndpoint? _endpoint;
 
     public override string Name => "(c) MassTransit 8.5.12 in-memory";
@@ -142,8 +163,7 @@ public sealed class MassTransitRow : Row
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        var builder = CreateBuilder();
         builder.Services.AddMassTransit(x =>
         {
             x.AddConsumer<MassTransitNoopConsumer>();
@@ -156,25 +176,13 @@ public sealed class MassTransitRow : Row
                 });
             });
         });
-        _host = builder.Build();
-        await _host.StartAsync(cancellationToken).ConfigureAwait(false);
-        var bus = _host.Services.GetRequiredService<IBus>();
+        var host = await StartHostAsync(builder, cancellationToken).ConfigureAwait(false);
+        var bus = host.Services.GetRequiredService<IBus>();
         _endpoint = await bus.GetSendEndpoint(new Uri("queue:bench-mt")).ConfigureAwait(false);
     }
 
     public override ValueTask PublishAsync(BenchTask task, CancellationToken cancellationToken)
         => new(_endpoint!.Send(task, cancellationToken));
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_host is not null)
-        {
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            await _host.StopAsync(stop.Token).ConfigureAwait(false);
-            _host.Dispose();
-        }
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
 }
 
 /// <summary>The Wolverine no-op handler (included explicitly; conventional discovery is off).</summary>
@@ -184,9 +192,8 @@ public static class WolverineNoopHandler
 }
 
 /// <summary>(d) Wolverine 6 local queue: BenchTask routed to a local queue with MaximumParallelMessages(4).</summary>
-public sealed class WolverineRow : Row
+public sealed class WolverineRow : HostedRow
 {
-    private IHost? _host;
     private IMessageBus? _bus;
 
     public override string Name => "(d) Wolverine 6.62.0 local queue";
@@ -195,8 +202,7 @@ public sealed class WolverineRow : Row
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        var builder = CreateBuilder();
         builder.UseWolverine(opts =>
         {
             opts.ApplicationAssembly = typeof(WolverineRow).Assembly;
@@ -205,22 +211,10 @@ public sealed class WolverineRow : Row
             opts.PublishMessage<BenchTask>().ToLocalQueue("bench-wolverine");
             opts.LocalQueue("bench-wolverine").MaximumParallelMessages(4);
         });
-        _host = builder.Build();
-        await _host.StartAsync(cancellationToken).ConfigureAwait(false);
-        _bus = _host.MessageBus();
+        var host = await StartHostAsync(builder, cancellationToken).ConfigureAwait(false);
+        _bus = host.MessageBus();
     }
 
     public override ValueTask PublishAsync(BenchTask task, CancellationToken cancellationToken)
         => _bus!.PublishAsync(task);
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_host is not null)
-        {
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            await _host.StopAsync(stop.Token).ConfigureAwait(false);
-            _host.Dispose();
-        }
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
 }

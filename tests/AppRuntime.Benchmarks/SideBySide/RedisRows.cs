@@ -49,10 +49,9 @@ public static class RedisCleanup
 }
 
 /// <summary>(e) AppRuntime on the Redis backend: same module as (b), the queue's backend set to Redis by configuration.</summary>
-public sealed class AppRuntimeRedisRow(string endpoint, int capacity) : Row
+public sealed class AppRuntimeRedisRow(string endpoint, int capacity) : HostedRow
 {
     private readonly string _prefix = "appruntime-bench-" + Guid.NewGuid().ToString("N")[..8];
-    private IHost? _host;
     private ITaskPublisher<BenchTask>? _publisher;
 
     public override string Name => "(e) AppRuntime on Redis, tracing off";
@@ -61,8 +60,7 @@ public sealed class AppRuntimeRedisRow(string endpoint, int capacity) : Row
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
+        var builder = CreateBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["AppRuntime:Queues:bench:Backend"] = "Redis",
@@ -74,9 +72,8 @@ public sealed class AppRuntimeRedisRow(string endpoint, int capacity) : Row
             .AddQueue(new QueueDefinition("bench", "bench-task") { Capacity = capacity }, new JsonTaskSerializer<BenchTask>(BenchJsonContext.Default.BenchTask))
             .AddWorkerPool(new WorkerPoolDefinition("bench") { Workers = 4 })
             .AddHandler<BenchTask>("bench", static _ => new NoopBenchHandler());
-        _host = builder.Build();
-        await _host.StartAsync(cancellationToken).ConfigureAwait(false);
-        _publisher = _host.Services.GetRequiredService<ITaskPublisher<BenchTask>>();
+        var host = await StartHostAsync(builder, cancellationToken).ConfigureAwait(false);
+        _publisher = host.Services.GetRequiredService<ITaskPublisher<BenchTask>>();
     }
 
     public override async ValueTask PublishAsync(BenchTask task, CancellationToken cancellationToken)
@@ -86,18 +83,12 @@ public sealed class AppRuntimeRedisRow(string endpoint, int capacity) : Row
     {
         try
         {
-            if (_host is not null)
-            {
-                using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-                await _host.StopAsync(stop.Token).ConfigureAwait(false);
-                _host.Dispose();
-            }
+            await base.DisposeAsync().ConfigureAwait(false);
         }
         finally
         {
             await RedisCleanup.DeletePrefixAsync(endpoint, 0, _prefix).ConfigureAwait(false);
         }
-        await base.DisposeAsync().ConfigureAwait(false);
     }
 }
 
