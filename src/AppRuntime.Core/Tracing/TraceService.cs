@@ -162,9 +162,20 @@ public sealed class TraceService : ITraceFactory, IDisposable
         return activity;
     }
 
-    internal void Record(string queue, string taskId, ActivityTraceId traceId, string? traceIdText, int attempt, string outcome, TimeSpan duration,
-        DateTimeOffset completedAt, string? error) =>
-        _recent.Add(queue, taskId, traceId, traceIdText, attempt, outcome, duration, completedAt, error);
+    /// <summary>Remembers one delivery's outcome for the control plane, with the trace id of its span or, without one, of its headers.</summary>
+    internal void Record<T>(string queue, TaskEnvelope<T> envelope, Activity? activity, string outcome, TimeSpan duration, DateTimeOffset completedAt, string? error)
+    {
+        if (activity is not null)
+            _recent.Add(queue, envelope.Id, activity.TraceId, null, envelope.Attempt, outcome, duration, completedAt, error);
+        else if (envelope.Headers is TraceHeaders own)
+            _recent.Add(queue, envelope.Id, own.Context.TraceId, null, envelope.Attempt, outcome, duration, completedAt, error);
+        else
+            _recent.Add(queue, envelope.Id, default, TraceIdText(envelope.Headers), envelope.Attempt, outcome, duration, completedAt, error);
+    }
+
+    /// <summary>The trace id inside a <c>traceparent</c> header (<c>00-{trace-id}-{span-id}-{flags}</c>), if there is one.</summary>
+    private static string? TraceIdText(IReadOnlyDictionary<string, string> headers) =>
+        headers.Count > 0 && headers.TryGetValue(TaskHeaders.TraceParent, out var tp) && tp.Length >= 35 ? tp.Substring(3, 32) : null;
 
     /// <inheritdoc />
     public void Dispose()

@@ -339,16 +339,8 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         var elapsed = _services.Time.GetElapsedTime(started);
         trace.Duration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("messaging.destination.name", Queue));
         activity?.SetTag("appruntime.outcome", outcome);
-        if (activity is not null)
-            trace.Record(Queue, envelope.Id, activity.TraceId, null, envelope.Attempt, outcome, elapsed, _services.Time.GetUtcNow(), error);
-        else if (envelope.Headers is TraceHeaders own)
-            trace.Record(Queue, envelope.Id, own.Context.TraceId, null, envelope.Attempt, outcome, elapsed, _services.Time.GetUtcNow(), error);
-        else
-            trace.Record(Queue, envelope.Id, default, TraceIdOf(envelope), envelope.Attempt, outcome, elapsed, _services.Time.GetUtcNow(), error);
+        trace.Record(Queue, envelope, activity, outcome, elapsed, _services.Time.GetUtcNow(), error);
     }
-
-    private static string? TraceIdOf(TaskEnvelope<T> envelope) =>
-        envelope.Headers.Count > 0 && envelope.Headers.TryGetValue(TaskHeaders.TraceParent, out var tp) && tp.Length >= 35 ? tp.Substring(3, 32) : null;
 
     private static string Describe(Exception ex) => $"{ex.GetType().Name}: {ex.Message}";
 
@@ -388,18 +380,10 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
 
     private async Task RenewAsync(Worker w, TaskLease<T> lease)
     {
-        var before = lease.LeasedUntil;
-        var requested = _services.Time.GetUtcNow() + _queue.Definition.VisibilityTimeout;
         try
         {
-            if (await _queue.RenewLeaseAsync(lease, _abort.Token).ConfigureAwait(false))
-            {
-                // A backend that does not move LeasedUntil itself still renewed for at least a visibility timeout from
-                // when the renewal was sent.
-                if (lease.LeasedUntil <= before)
-                    lease.LeasedUntil = requested;
-            }
-            else if (w.StopRenewing(lease))
+            // A successful renewal moves lease.LeasedUntil (the queue contract), which is what the next check reads.
+            if (!await _queue.RenewLeaseAsync(lease, _abort.Token).ConfigureAwait(false) && w.StopRenewing(lease))
             {
                 // Refused while the worker still holds the task: the backend gave the lease away. (Refused after the task
                 // was acked or released is the expected end of a renewal that raced the outcome: nothing to report.)
