@@ -36,6 +36,12 @@ public sealed class ImapIdleSource : ITaskSource<ImapMessage>, ITaskOutcomeObser
     /// <summary>Messages published and not yet settled.</summary>
     public int InFlightCount => _core.InFlight.Count;
 
+    /// <summary>Settled messages whose flag the server has not shown yet (reconciliation stores them again).</summary>
+    public int PendingFlags => _core.InFlight.Unconfirmed;
+
+    /// <summary>Flags that reconciliation found missing on the server and stored again.</summary>
+    public long ReconciledFlags => _core.Completion.Reconciled;
+
     /// <summary>UID searches made (the catch-up after each connect, one per wake-up from IDLE, one per poll without IDLE).</summary>
     public long Searches => Interlocked.Read(ref _searches);
 
@@ -53,6 +59,8 @@ public sealed class ImapIdleSource : ITaskSource<ImapMessage>, ITaskOutcomeObser
     {
         ArgumentNullException.ThrowIfNull(context);
         var failures = 0;
+        using var stopReconciler = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reconciler = _core.RunReconcilerAsync(context, stopReconciler.Token);
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -110,6 +118,8 @@ public sealed class ImapIdleSource : ITaskSource<ImapMessage>, ITaskOutcomeObser
         }
         finally
         {
+            await stopReconciler.CancelAsync().ConfigureAwait(false);
+            await reconciler.ConfigureAwait(false);
             _state = "stopped";
         }
     }
@@ -126,6 +136,7 @@ public sealed class ImapIdleSource : ITaskSource<ImapMessage>, ITaskOutcomeObser
             _state = "searching";
             await _core.Scanner.PublishUnseenAsync(session, context, cancellationToken).ConfigureAwait(false);
             Interlocked.Increment(ref _searches);
+            _core.RequestReconcile();
 
             if (!useIdle)
             {
@@ -164,17 +175,17 @@ public sealed class ImapIdleSource : ITaskSource<ImapMessage>, ITaskOutcomeObser
         }
     }
 
-    private void ReportHealthy(ITaskSourceContext<ImapMessage> context, ImapSession session, string state) =>
-        context.ReportHealthy(state, new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["connected"] = "true",
-            ["folder"] = session.Folder.FullName,
-            ["uidValidity"] = session.UidValidity.ToString(CultureInfo.InvariantCulture),
-            ["inFlight"] = _core.InFlight.Count.ToString(CultureInfo.InvariantCulture),
-            ["searches"] = Searches.ToString(CultureInfo.InvariantCulture),
-            ["reconnects"] = Reconnects.ToString(CultureInfo.InvariantCulture),
-            ["lastCheck"] = context.TimeProvider.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
-        });
+    private void ReportHealthy(ITaskSourceContext<ImapMessage> context, ImapSession session, string state)
+    {
+        var details = _core.Details();
+        details["connected"] = "true";
+        details["folder"] = session.Folder.FullName;
+        details["uidValidity"] = session.UidValidity.ToString(CultureInfo.InvariantCulture);
+        details["searches"] = Searches.ToString(CultureInfo.InvariantCulture);
+        details["reconnects"] = Reconnects.ToString(CultureInfo.InvariantCulture);
+        details["lastCheck"] = context.TimeProvider.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+        context.ReportHealthy(state, details);
+    }
 
     /// <summary>Marks the message <c>\Seen</c>.</summary>
     public ValueTask OnSucceededAsync(TaskEnvelope<ImapMessage> envelope, CancellationToken cancellationToken)

@@ -60,6 +60,28 @@ public sealed record ImapOptions
     /// </summary>
     public TimeSpan InFlightTimeout { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// How often the source looks for recorded outcomes whose flag is missing on the server and stores them again
+    /// (reconciliation). It also runs after every search.
+    /// </summary>
+    public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long the source remembers a message's outcome: meanwhile the message is never published again, and reconciliation keeps
+    /// its flag on the server (a user who removes <c>\Seen</c> sees it come back). After that an unread message is published
+    /// again, and the handler must recognise it (as at-least-once delivery requires anyway).
+    /// </summary>
+    public TimeSpan OutcomeRetention { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// The largest message (its <c>RFC822.SIZE</c>) the source fetches. A larger one is never downloaded: it is flagged with
+    /// <see cref="FailedKeyword"/> and left unread. Default 25 MiB.
+    /// </summary>
+    public long MaxMessageSize { get; init; } = DefaultMaxMessageSize;
+
+    /// <summary>The default of <see cref="MaxMessageSize"/>: 25 MiB.</summary>
+    public const long DefaultMaxMessageSize = 25L * 1024 * 1024;
+
     /// <summary>The keyword added to a message whose task failed for good; such messages stay unread and are not published again.</summary>
     public string FailedKeyword { get; init; } = DefaultFailedKeyword;
 
@@ -94,6 +116,12 @@ public sealed record ImapOptions
             throw new ArgumentException($"ImapOptions.CommandTimeout must be positive (was {CommandTimeout}).");
         if (InFlightTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"ImapOptions.InFlightTimeout must be positive (was {InFlightTimeout}).");
+        if (ReconcileInterval <= TimeSpan.Zero)
+            throw new ArgumentException($"ImapOptions.ReconcileInterval must be positive (was {ReconcileInterval}).");
+        if (OutcomeRetention < ReconcileInterval)
+            throw new ArgumentException($"ImapOptions.OutcomeRetention must be at least ReconcileInterval (was {OutcomeRetention}).");
+        if (MaxMessageSize <= 0)
+            throw new ArgumentException($"ImapOptions.MaxMessageSize must be positive (was {MaxMessageSize}).");
         if (string.IsNullOrWhiteSpace(FailedKeyword) || FailedKeyword.Any(c => char.IsWhiteSpace(c) || c is '(' or ')' or '{' or '"' or '\\' or ']' or '%' or '*'))
             throw new ArgumentException($"ImapOptions.FailedKeyword must be a valid IMAP keyword (was '{FailedKeyword}').");
     }

@@ -17,6 +17,8 @@ public sealed class ImapPollingSource : PollingTaskSource<ImapMessage>, ITaskOut
 {
     private readonly ImapSourceCore _core;
     private ImapSession? _session;
+    private Task? _reconciler;
+    private CancellationTokenSource? _stopReconciler;
     private string _name = nameof(ImapPollingSource);
 
     /// <summary>Creates the source.</summary>
@@ -35,11 +37,24 @@ public sealed class ImapPollingSource : PollingTaskSource<ImapMessage>, ITaskOut
     /// <summary>Messages published and not yet settled.</summary>
     public int InFlightCount => _core.InFlight.Count;
 
+    /// <summary>Settled messages whose flag the server has not shown yet (reconciliation stores them again).</summary>
+    public int PendingFlags => _core.InFlight.Unconfirmed;
+
+    /// <summary>Flags that reconciliation found missing on the server and stored again.</summary>
+    public long ReconciledFlags => _core.Completion.Reconciled;
+
     /// <inheritdoc />
     protected override async ValueTask<int> PollAsync(ITaskSourceContext<ImapMessage> context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         _name = context.SourceName;
+        if (_reconciler is null)
+        {
+            // The reconciler lives as long as this run of the source: PollAsync gets the run's token.
+            _stopReconciler = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _reconciler = _core.RunReconcilerAsync(context, _stopReconciler.Token);
+        }
+
         try
         {
             if (_session is null || !_session.IsUsable)
@@ -51,14 +66,13 @@ public sealed class ImapPollingSource : PollingTaskSource<ImapMessage>, ITaskOut
             }
 
             var published = await _core.Scanner.PublishUnseenAsync(_session, context, cancellationToken).ConfigureAwait(false);
-            context.ReportHealthy("polling", new Dictionary<string, string>(StringComparer.Ordinal)
-            {
-                ["connected"] = "true",
-                ["folder"] = _session.Folder.FullName,
-                ["uidValidity"] = _session.UidValidity.ToString(CultureInfo.InvariantCulture),
-                ["inFlight"] = _core.InFlight.Count.ToString(CultureInfo.InvariantCulture),
-                ["lastCheck"] = context.TimeProvider.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
-            });
+            _core.RequestReconcile();
+            var details = _core.Details();
+            details["connected"] = "true";
+            details["folder"] = _session.Folder.FullName;
+            details["uidValidity"] = _session.UidValidity.ToString(CultureInfo.InvariantCulture);
+            details["lastCheck"] = context.TimeProvider.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+            context.ReportDetails(details);
             return published;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -70,7 +84,18 @@ public sealed class ImapPollingSource : PollingTaskSource<ImapMessage>, ITaskOut
     }
 
     /// <inheritdoc />
-    protected override async ValueTask OnStoppedAsync() => await DropSessionAsync().ConfigureAwait(false);
+    protected override async ValueTask OnStoppedAsync()
+    {
+        if (_reconciler is { } reconciler)
+        {
+            await _stopReconciler!.CancelAsync().ConfigureAwait(false);
+            await reconciler.ConfigureAwait(false);
+            _stopReconciler.Dispose();
+            (_reconciler, _stopReconciler) = (null, null);
+        }
+
+        await DropSessionAsync().ConfigureAwait(false);
+    }
 
     /// <summary>Marks the message <c>\Seen</c>.</summary>
     public ValueTask OnSucceededAsync(TaskEnvelope<ImapMessage> envelope, CancellationToken cancellationToken)

@@ -32,7 +32,29 @@ internal sealed class CollectingContext(TimeProvider? time = null) : ITaskSource
 
     public ValueTask WaitUntilReadyAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
-    public void ReportHealthy(string state, IReadOnlyDictionary<string, string>? details = null) => _reports.Enqueue((state, null));
+    private readonly ConcurrentQueue<string> _events = new();
+    private readonly ConcurrentDictionary<string, string> _details = new(StringComparer.Ordinal);
+
+    /// <summary>The source events counted so far (<c>RecordEvent</c>).</summary>
+    public IReadOnlyList<string> Events => [.. _events];
+
+    /// <summary>The details reported so far, merged as the runtime merges them.</summary>
+    public IReadOnlyDictionary<string, string> Details => new Dictionary<string, string>(_details, StringComparer.Ordinal);
+
+    public void ReportHealthy(string state, IReadOnlyDictionary<string, string>? details = null)
+    {
+        if (details is not null)
+            ReportDetails(details);
+        _reports.Enqueue((state, null));
+    }
+
+    public void ReportDetails(IReadOnlyDictionary<string, string> details)
+    {
+        foreach (var (key, value) in details)
+            _details[key] = value;
+    }
+
+    public void RecordEvent(string name) => _events.Enqueue(name);
 
     public void ReportError(string state, Exception error) => _reports.Enqueue((state, error));
 }

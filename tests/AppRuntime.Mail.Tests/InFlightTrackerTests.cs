@@ -5,67 +5,106 @@ namespace AppRuntime.Mail.Tests;
 
 public sealed class InFlightTrackerTests
 {
+    private static readonly TimeSpan InFlightTimeout = TimeSpan.FromMinutes(30);
+    private static readonly TimeSpan Retention = TimeSpan.FromHours(1);
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    private InFlightTracker Tracker() => new(_time, InFlightTimeout, Retention);
+
+    private static FlagTarget Target(string key, OutcomeFlag flag = OutcomeFlag.Seen) => new(key, 1, uint.Parse(key[2..], System.Globalization.CultureInfo.InvariantCulture), null, flag);
 
     [Fact]
     public void A_key_in_flight_cannot_be_claimed_again()
     {
-        var tracker = new InFlightTracker(_time, TimeSpan.FromMinutes(30));
-        var search = tracker.StartSearch();
-        Assert.True(tracker.TryBegin("1:1", search));
-        Assert.False(tracker.TryBegin("1:1", tracker.StartSearch()));
+        var tracker = Tracker();
+        Assert.True(tracker.TryBegin("1:1"));
+        Assert.False(tracker.TryBegin("1:1"));
         Assert.Equal(1, tracker.Count);
     }
 
-    [Fact]
-    public void A_key_whose_flag_could_not_be_stored_is_not_claimed_by_a_search_that_started_before_but_is_by_a_later_one()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_settled_key_is_not_claimed_again_while_its_outcome_is_remembered_whether_or_not_the_flag_was_confirmed(bool confirmed)
     {
-        var tracker = new InFlightTracker(_time, TimeSpan.FromMinutes(30));
-        Assert.True(tracker.TryBegin("1:1", tracker.StartSearch()));
-        var staleSearch = tracker.StartSearch(); // saw the message while it was still unseen
-        _time.Advance(TimeSpan.FromSeconds(1));
-        tracker.Settle("1:1", stored: false);
+        var result = confirmed ? StoreResult.Confirmed : StoreResult.Unconfirmed;
+        var tracker = Tracker();
+        Assert.True(tracker.TryBegin("1:1"));
+        tracker.Settle(Target("1:1"), result);
+        Assert.Equal(0, tracker.Count);
+        Assert.Equal(result == StoreResult.Unconfirmed ? 1 : 0, tracker.Unconfirmed);
 
-        Assert.False(tracker.TryBegin("1:1", staleSearch));
-        _time.Advance(TimeSpan.FromSeconds(1));
-        Assert.True(tracker.TryBegin("1:1", tracker.StartSearch()), "a later search publishes it again, so \\Seen gets another try");
+        _time.Advance(Retention - TimeSpan.FromSeconds(1));
+        tracker.Prune();
+        Assert.False(tracker.TryBegin("1:1"), "reconciliation, not a second publish, takes care of its flag");
+        _time.Advance(TimeSpan.FromSeconds(2));
+        tracker.Prune();
+        Assert.True(tracker.TryBegin("1:1"), "after the retention an unread message is published again");
+        Assert.Equal(0, tracker.Unconfirmed);
     }
 
     [Fact]
-    public void A_key_whose_flag_the_server_confirmed_is_not_claimed_again_even_by_a_later_search_until_the_memory_ends()
+    public void A_gone_message_leaves_no_outcome_behind()
     {
-        var tracker = new InFlightTracker(_time, TimeSpan.FromMinutes(30));
-        Assert.True(tracker.TryBegin("1:1", tracker.StartSearch()));
-        _time.Advance(TimeSpan.FromSeconds(1));
-        tracker.Settle("1:1", stored: true);
+        var tracker = Tracker();
+        Assert.True(tracker.TryBegin("1:1"));
+        tracker.Settle(Target("1:1"), StoreResult.Gone);
+        Assert.Empty(tracker.SnapshotOutcomes());
+        Assert.Equal(0, tracker.Outcomes);
+    }
 
-        // A search that starts after \Seen was stored and still reports the message unseen (a stale session view).
-        _time.Advance(TimeSpan.FromSeconds(1));
-        Assert.False(tracker.TryBegin("1:1", tracker.StartSearch()));
-        _time.Advance(InFlightTracker.StoredMemory - TimeSpan.FromSeconds(2));
-        Assert.False(tracker.TryBegin("1:1", tracker.StartSearch()));
-        _time.Advance(TimeSpan.FromSeconds(2));
-        Assert.True(tracker.TryBegin("1:1", tracker.StartSearch()), "marked unread again by a user, it is processed again after the memory");
+    [Fact]
+    public void Reconciliation_updates_turn_an_unconfirmed_outcome_confirmed_and_keep_its_time()
+    {
+        var tracker = Tracker();
+        Assert.True(tracker.TryBegin("1:1"));
+        Assert.True(tracker.TryBegin("1:2"));
+        tracker.Settle(Target("1:1"), StoreResult.Unconfirmed);
+        tracker.Settle(Target("1:2", OutcomeFlag.Failed), StoreResult.Unconfirmed);
+        Assert.Equal(2, tracker.Unconfirmed);
+
+        _time.Advance(TimeSpan.FromMinutes(30));
+        tracker.Update(Target("1:1"), StoreResult.Confirmed);
+        tracker.Update(Target("1:2", OutcomeFlag.Failed), StoreResult.Gone);
+        tracker.Update(Target("1:3"), StoreResult.Confirmed); // never recorded: ignored
+        Assert.Equal(0, tracker.Unconfirmed);
+        Assert.Equal(["1:1"], tracker.SnapshotOutcomes().Select(t => t.Key));
+
+        _time.Advance(TimeSpan.FromMinutes(31));
+        tracker.Prune();
+        Assert.Empty(tracker.SnapshotOutcomes()); // retention counts from the settlement, not from the update
+    }
+
+    [Fact]
+    public void Forgotten_outcomes_can_be_claimed_again()
+    {
+        var tracker = Tracker();
+        Assert.True(tracker.TryBegin("1:1"));
+        tracker.Settle(Target("1:1"), StoreResult.Unconfirmed);
+        tracker.Forget(tracker.SnapshotOutcomes());
+        Assert.Equal(0, tracker.Unconfirmed);
+        Assert.True(tracker.TryBegin("1:1"));
     }
 
     [Fact]
     public void An_abandoned_claim_can_be_claimed_again()
     {
-        var tracker = new InFlightTracker(_time, TimeSpan.FromMinutes(30));
-        var search = tracker.StartSearch();
-        Assert.True(tracker.TryBegin("1:1", search));
+        var tracker = Tracker();
+        Assert.True(tracker.TryBegin("1:1"));
         tracker.Abandon("1:1");
-        Assert.True(tracker.TryBegin("1:1", search));
+        Assert.True(tracker.TryBegin("1:1"));
     }
 
     [Fact]
     public void A_claim_whose_outcome_never_came_expires_after_the_in_flight_timeout()
     {
-        var tracker = new InFlightTracker(_time, TimeSpan.FromMinutes(30));
-        Assert.True(tracker.TryBegin("1:1", tracker.StartSearch()));
+        var tracker = Tracker();
+        Assert.True(tracker.TryBegin("1:1"));
         _time.Advance(TimeSpan.FromMinutes(29));
-        Assert.False(tracker.TryBegin("1:1", tracker.StartSearch()));
+        tracker.Prune();
+        Assert.False(tracker.TryBegin("1:1"));
         _time.Advance(TimeSpan.FromMinutes(2));
-        Assert.True(tracker.TryBegin("1:1", tracker.StartSearch()));
+        tracker.Prune();
+        Assert.True(tracker.TryBegin("1:1"));
     }
 }

@@ -2,7 +2,8 @@
 # Runs the JIT build and the native AOT build of the Mail Order Bot through the same end-to-end scenarios and checks
 # that both succeed with identical results:
 #   1. the bundled demo inbox with --once (Folder source, SQLite store);
-#   2. IMAP IDLE against Dovecot with the Redis queue backend, with --once.
+#   2. IMAP IDLE against Dovecot with the Redis queue backend, with --once;
+#   3. IMAP IDLE with mail trickling in while the bot runs: every email must end \Seen.
 # Needs: bash tests/aot/publish.sh (run first if the builds are missing), and Dovecot and Redis from tests/infra.
 # Prints one line per check and ends with "N passed, N failed".
 set -uo pipefail
@@ -77,6 +78,57 @@ echo "  jit:    $(tr '\n' ' ' <"$work/jit-imap.summary")"
 echo "  native: $(tr '\n' ' ' <"$work/native-imap.summary")"
 grep -qE "this run: [1-9][0-9]* accepted" "$work/jit-imap.summary" && cmp -s "$work/jit-imap.summary" "$work/native-imap.summary"
 check "IMAP IDLE + Redis: native AOT results equal the JIT results" $? "$(diff "$work/jit-imap.summary" "$work/native-imap.summary" | tr '\n' ' ')"
+
+# 3. Trickle: mail that arrives while the bot runs (IMAP IDLE, in-memory queue). Every email must end \Seen, as this
+#    script's own IMAP session sees it, within 10 s of the last one arriving.
+imap_append() { # user, file: a plain APPEND with no flags (curl's APPEND would set \Seen)
+  local size
+  size=$(stat -c %s "$2")
+  exec 3<>"/dev/tcp/127.0.0.1/$imap_port"
+  { printf 'a LOGIN %s secret\r\nb APPEND INBOX {%d+}\r\n' "$1" "$size"; cat "$2"; printf '\r\nc LOGOUT\r\n'; } >&3
+  timeout 10 cat <&3 >/dev/null
+  exec 3<&-
+}
+imap_count() { # user, search criteria: how many messages match
+  curl -s --max-time 10 "imap://$1:secret@127.0.0.1:$imap_port/INBOX" -X "SEARCH $2" | tr -d '\r' | sed -E 's/^\* SEARCH ?//' | wc -w
+}
+for flavour in jit native; do
+  user=user4; [ "$flavour" = native ] && user=user5
+  rm -rf "$dovecot_dir/mail/$user"
+  curl -s --max-time 10 "imap://$user:secret@127.0.0.1:$imap_port/INBOX" -X 'NOOP' >/dev/null # creates the empty INBOX
+  log="$work/$flavour-trickle.log"
+  if [ "$flavour" = native ]; then
+    (cd "$out/native" && exec ./MailOrderBot --AppRuntime:ControlPlane:Urls=http://127.0.0.1:0 \
+      --MailOrderBot:Source:Mode=ImapIdle --MailOrderBot:Imap:Host=127.0.0.1 --MailOrderBot:Imap:Port="$imap_port" \
+      --MailOrderBot:Imap:Username="$user" --MailOrderBot:Imap:Password=secret --MailOrderBot:Store:Path="$work/$flavour-trickle.db") >"$log" 2>&1 &
+  else
+    (cd "$out/jit" && exec dotnet MailOrderBot.dll --AppRuntime:ControlPlane:Urls=http://127.0.0.1:0 \
+      --MailOrderBot:Source:Mode=ImapIdle --MailOrderBot:Imap:Host=127.0.0.1 --MailOrderBot:Imap:Port="$imap_port" \
+      --MailOrderBot:Imap:Username="$user" --MailOrderBot:Imap:Password=secret --MailOrderBot:Store:Path="$work/$flavour-trickle.db") >"$log" 2>&1 &
+  fi
+  bot=$!
+  for _ in $(seq 1 300); do grep -q "connected to 127.0.0.1" "$log" && break; sleep 0.1; done
+  RANDOM=13 # the same pacing every run
+  for i in $(seq 1 20); do
+    printf 'From: Ann Buyer <ann@example.com>\r\nTo: orders@example.com\r\nSubject: Order %s\r\nMessage-ID: <trickle-%s-%s@aot>\r\n\r\nSKU-1001 x %s\r\nName: Ann Buyer\r\n' \
+      "$i" "$i" "$flavour" "$((i % 3 + 1))" >"$work/trickle-$i.eml"
+    imap_append "$user" "$work/trickle-$i.eml"
+    sleep "0.$((RANDOM % 8 + 2))"
+  done
+  seen=0
+  for _ in $(seq 1 50); do
+    seen=$(imap_count "$user" SEEN)
+    [ "$seen" -eq 20 ] && break
+    sleep 0.2
+  done
+  unseen=$(curl -s --max-time 10 "imap://$user:secret@127.0.0.1:$imap_port/INBOX" -X 'SEARCH UNSEEN' | tr -d '\r')
+  kill -TERM "$bot" 2>/dev/null
+  wait "$bot"
+  code=$?
+  [ "$seen" -eq 20 ]
+  check "trickle ($flavour): 20 emails arriving while the bot runs all end \\Seen" $? "$seen of 20 \\Seen ($unseen), see $log"
+  check "trickle ($flavour): SIGTERM stops the bot with exit 0" "$code" "exit $code, see $log"
+done
 
 echo "aot e2e logs: $work"
 echo "$passed passed, $failed failed"

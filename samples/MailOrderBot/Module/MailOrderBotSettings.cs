@@ -88,6 +88,16 @@ public sealed partial class ImapSettings
     /// <summary>The keyword added to emails whose processing failed for good.</summary>
     public string FailedKeyword { get; init; } = ImapOptions.DefaultFailedKeyword;
 
+    /// <summary>How often stored outcomes are checked on the server and missing flags stored again.</summary>
+    public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long the outcome of an email is remembered (and its flag kept) before an unread copy is processed again.</summary>
+    public TimeSpan OutcomeRetention { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>The largest email, in bytes, that is downloaded; a larger one is flagged failed and left unread.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1024, int.MaxValue)]
+    public long MaxMessageSize { get; init; } = ImapOptions.DefaultMaxMessageSize;
+
     /// <summary>The adapter's options for these settings.</summary>
     public ImapOptions ToOptions() => new()
     {
@@ -100,6 +110,9 @@ public sealed partial class ImapSettings
         PollInterval = PollInterval,
         IdleTimeout = IdleTimeout,
         FailedKeyword = FailedKeyword,
+        ReconcileInterval = ReconcileInterval,
+        OutcomeRetention = OutcomeRetention,
+        MaxMessageSize = MaxMessageSize,
     };
 }
 

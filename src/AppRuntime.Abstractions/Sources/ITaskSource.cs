@@ -36,8 +36,16 @@ public interface ITaskSourceContext<T>
     /// <summary>True while an operator paused the source.</summary>
     bool IsPaused { get; }
 
-    /// <summary>Records the source's state (for example <c>polling</c>, <c>idle</c>) and a successful check.</summary>
+    /// <summary>
+    /// Records the source's state (for example <c>polling</c>, <c>idle</c>) and a successful check. <paramref name="details"/>
+    /// update the details reported before (keys not given keep their last value).
+    /// </summary>
     void ReportHealthy(string state, IReadOnlyDictionary<string, string>? details = null);
+
+    /// <summary>Updates source-specific details (shown in the source's snapshot) without changing its state or health. The default does nothing.</summary>
+    void ReportDetails(IReadOnlyDictionary<string, string> details)
+    {
+    }
 
     /// <summary>Records a failure; the source's health turns degraded until the next healthy report.</summary>
     void ReportError(string state, Exception error);

@@ -7,22 +7,24 @@ using MimeKit;
 namespace AppRuntime.Mail.Internal;
 
 /// <summary>
-/// The search-and-publish step both IMAP sources share: UID SEARCH for unseen messages that are not flagged failed, fetch each one
-/// that is not already in flight, publish it with its idempotency key as task id. Never changes a message's flags except to flag
-/// an unreadable message failed.
+/// The search-and-publish step both IMAP sources share: UID SEARCH for unseen messages that are not flagged failed, then for each
+/// one that is neither in flight nor already settled: its size first (<c>RFC822.SIZE</c>), and only when it is within
+/// <see cref="ImapOptions.MaxMessageSize"/> its body, which is parsed and published with its idempotency key as task id. Never
+/// changes a message's flags except to flag a message that is too large or not MIME at all as failed.
 /// </summary>
 internal sealed class ImapScanner(ImapOptions options, InFlightTracker inFlight, ImapCompletion completion, ILogger logger)
 {
     /// <summary>Messages fetched with one FETCH command (one round trip instead of one per message).</summary>
     private const int FetchBatchSize = 50;
 
+    /// <summary>Bytes of message bodies fetched with one FETCH command (a batch holds at least one message).</summary>
+    private const long FetchBatchBytes = 16L * 1024 * 1024;
+
     public async Task<int> PublishUnseenAsync(ImapSession session, ITaskSourceContext<ImapMessage> context, CancellationToken cancellationToken)
     {
-        var searchStartedAt = inFlight.StartSearch();
+        inFlight.Prune();
 
-        // NOOP first: Dovecot evaluates SEARCH against the session's view, which learns of flags stored by other connections
-        // (our completion connection) only when it syncs. Not always enough on the IDLE session, so the tracker also
-        // remembers confirmed outcomes (InFlightTracker).
+        // NOOP first: Dovecot evaluates SEARCH against the session's last synced view.
         await session.Client.NoOpAsync(cancellationToken).ConfigureAwait(false);
         var query = SearchQuery.NotSeen.And(SearchQuery.NotKeyword(options.FailedKeyword));
         var uids = await session.Folder.SearchAsync(query, cancellationToken).ConfigureAwait(false);
@@ -30,31 +32,46 @@ internal sealed class ImapScanner(ImapOptions options, InFlightTracker inFlight,
         var claimed = new List<UniqueId>();
         foreach (var uid in uids.OrderBy(u => u.Id))
         {
-            if (inFlight.TryBegin(ImapMessage.CreateIdempotencyKey(uidValidity, uid.Id), searchStartedAt))
+            if (inFlight.TryBegin(ImapMessage.CreateIdempotencyKey(uidValidity, uid.Id)))
                 claimed.Add(uid);
         }
 
         var published = 0;
-        for (var offset = 0; offset < claimed.Count; offset += FetchBatchSize)
+        var done = 0;
+        try
         {
-            var batch = claimed.GetRange(offset, Math.Min(FetchBatchSize, claimed.Count - offset));
-            var done = 0;
-            try
+            var sizes = claimed.Count == 0 ? [] : await SizesAsync(session, claimed, cancellationToken).ConfigureAwait(false);
+            while (done < claimed.Count)
             {
-                var fetched = await FetchAsync(session, batch, cancellationToken).ConfigureAwait(false);
+                var batch = NextBatch(claimed, done, sizes);
+                var fetched = await FetchAsync(session, batch.Where(u => sizes.GetValueOrDefault(u.Id) <= options.MaxMessageSize).ToList(),
+                    cancellationToken).ConfigureAwait(false);
                 foreach (var uid in batch)
                 {
                     var key = ImapMessage.CreateIdempotencyKey(uidValidity, uid.Id);
-                    if (!fetched.TryGetValue(uid.Id, out var result))
+                    if (!sizes.TryGetValue(uid.Id, out var size))
                     {
                         inFlight.Abandon(key); // expunged between the search and the fetch
+                    }
+                    else if (size > options.MaxMessageSize)
+                    {
+                        // Never fetched: flag it and leave it unread, so it is not looked at again.
+                        Log.TooLarge(logger, key, size, options.MaxMessageSize, options.FailedKeyword);
+                        context.RecordEvent("message_too_large");
+                        await completion.CompleteAsync(new FlagTarget(key, uidValidity, uid.Id, null, OutcomeFlag.Failed), cancellationToken)
+                            .ConfigureAwait(false);
+                    }
+                    else if (!fetched.TryGetValue(uid.Id, out var result))
+                    {
+                        inFlight.Abandon(key); // expunged between the size and the body
                     }
                     else if (result.Message is null)
                     {
                         // Not a MIME message at all: it would fail the same way on every search, so flag it and leave it unread.
                         Log.Unreadable(logger, result.Error!, key, options.FailedKeyword);
-                        await completion.FlagFailedAsync(key, uidValidity, uid.Id, null, cancellationToken).ConfigureAwait(false);
-                        inFlight.Settle(key, stored: true);
+                        context.RecordEvent("message_unreadable");
+                        await completion.CompleteAsync(new FlagTarget(key, uidValidity, uid.Id, null, OutcomeFlag.Failed), cancellationToken)
+                            .ConfigureAwait(false);
                     }
                     else
                     {
@@ -67,24 +84,54 @@ internal sealed class ImapScanner(ImapOptions options, InFlightTracker inFlight,
                     done++;
                 }
             }
-            catch
-            {
-                // Give back every claim this search did not complete, so the next search can try them again.
-                for (var i = offset + done; i < claimed.Count; i++)
-                    inFlight.Abandon(ImapMessage.CreateIdempotencyKey(uidValidity, claimed[i].Id));
-                throw;
-            }
+        }
+        catch
+        {
+            // Give back every claim this search did not complete, so the next search can try them again.
+            for (var i = done; i < claimed.Count; i++)
+                inFlight.Abandon(ImapMessage.CreateIdempotencyKey(uidValidity, claimed[i].Id));
+            throw;
         }
 
         Log.Searched(logger, session.Folder.FullName, uids.Count, published);
         return published;
     }
 
+    /// <summary>The next messages to fetch together: up to <see cref="FetchBatchSize"/> of them and <see cref="FetchBatchBytes"/> of bodies.</summary>
+    private List<UniqueId> NextBatch(List<UniqueId> claimed, int start, Dictionary<uint, long> sizes)
+    {
+        var batch = new List<UniqueId>();
+        long bytes = 0;
+        for (var i = start; i < claimed.Count && batch.Count < FetchBatchSize; i++)
+        {
+            var size = sizes.GetValueOrDefault(claimed[i].Id);
+            var body = size <= options.MaxMessageSize ? size : 0;
+            if (batch.Count > 0 && bytes + body > FetchBatchBytes)
+                break;
+            bytes += body;
+            batch.Add(claimed[i]);
+        }
+
+        return batch;
+    }
+
+    /// <summary>The size (<c>RFC822.SIZE</c>) of each message; expunged messages are missing from the result.</summary>
+    private static async Task<Dictionary<uint, long>> SizesAsync(ImapSession session, List<UniqueId> uids, CancellationToken cancellationToken)
+    {
+        var summaries = await session.Folder.FetchAsync(uids, MessageSummaryItems.UniqueId | MessageSummaryItems.Size, cancellationToken).ConfigureAwait(false);
+        var sizes = new Dictionary<uint, long>(summaries.Count);
+        foreach (var summary in summaries)
+            sizes[summary.UniqueId.Id] = summary.Size ?? 0;
+        return sizes;
+    }
+
     /// <summary>Fetches and parses the messages of <paramref name="uids"/>; expunged messages are missing from the result.</summary>
-    private static async Task<Dictionary<uint, (MimeMessage? Message, Exception? Error)>> FetchAsync(ImapSession session, IList<UniqueId> uids,
+    private static async Task<Dictionary<uint, (MimeMessage? Message, Exception? Error)>> FetchAsync(ImapSession session, List<UniqueId> uids,
         CancellationToken cancellationToken)
     {
         var results = new Dictionary<uint, (MimeMessage?, Exception?)>();
+        if (uids.Count == 0)
+            return results;
         if (session.Folder is IImapFolder imapFolder)
         {
             await imapFolder.GetStreamsAsync(uids, async (_, _, uid, stream, token) =>

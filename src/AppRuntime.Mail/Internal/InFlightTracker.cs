@@ -1,52 +1,89 @@
 namespace AppRuntime.Mail.Internal;
 
-/// <summary>
-/// Remembers which messages were published and not yet settled, so a search does not publish them again while a slow handler
-/// works on them, and which were settled recently, so a search does not publish them again either:
-/// <list type="bullet">
-/// <item>An outcome the server confirmed (\Seen or the failed keyword stored) keeps the message from being published again for
-/// <see cref="StoredMemory"/>, whenever the search ran: Dovecot has been seen to answer a SEARCH UNSEEN on the IDLE session
-/// with a message whose \Seen the completion session had stored before that search, even after a NOOP.</item>
-/// <item>An outcome that could not be stored keeps it only from searches that started before the settlement (they saw the
-/// message while it was being handled); a later search publishes it again, which is how the flag gets another try.</item>
-/// </list>
-/// </summary>
-internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeout)
+/// <summary>Which flag records a task's outcome on the server.</summary>
+internal enum OutcomeFlag
 {
-    /// <summary>How long a confirmed outcome suppresses republishing (a user who marks the email unread again waits this long).</summary>
-    public static readonly TimeSpan StoredMemory = TimeSpan.FromMinutes(5);
+    /// <summary><c>\Seen</c>: the handler succeeded.</summary>
+    Seen,
 
-    private static readonly TimeSpan SettledMemory = TimeSpan.FromMinutes(10);
+    /// <summary>The failed keyword: dead-lettered, unreadable or over the size limit (the message stays unread).</summary>
+    Failed,
+}
+
+/// <summary>One message whose outcome is to be stored as a flag.</summary>
+internal sealed record FlagTarget(string Key, uint UidValidity, uint Uid, string? MessageId, OutcomeFlag Flag);
+
+/// <summary>What the server showed after a flag was stored.</summary>
+internal enum StoreResult
+{
+    /// <summary>The server showed the flag on the message.</summary>
+    Confirmed,
+
+    /// <summary>The message no longer exists in the folder.</summary>
+    Gone,
+
+    /// <summary>The server did not show the flag (it ignored the STORE, or the connection failed); reconciliation tries again.</summary>
+    Unconfirmed,
+}
+
+/// <summary>
+/// The source's memory of its messages:
+/// <list type="bullet">
+/// <item><b>In flight</b>: published and not yet settled, so a search does not publish them again while a slow handler works.
+/// An entry whose outcome never arrives expires after the in-flight timeout and is published again.</item>
+/// <item><b>Outcomes</b>: settled messages with the flag that records their outcome, and whether the server has shown that flag.
+/// A message with a recorded outcome is never published again while the record lasts (the outcome retention): if its flag is
+/// missing on the server, reconciliation stores it again instead.</item>
+/// </list>
+/// Thread-safe.
+/// </summary>
+internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeout, TimeSpan outcomeRetention)
+{
     private readonly object _gate = new();
     private readonly Dictionary<string, DateTimeOffset> _inFlight = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (DateTimeOffset At, bool Stored)> _settled = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Outcome> _outcomes = new(StringComparer.Ordinal);
+    private int _unconfirmed;
 
+    /// <summary>Messages published and not yet settled.</summary>
     public int Count
     {
         get { lock (_gate) return _inFlight.Count; }
     }
 
-    /// <summary>Starts a search: forgets expired entries and returns the time to pass to <see cref="TryBegin"/>.</summary>
-    public DateTimeOffset StartSearch()
+    /// <summary>Recorded outcomes whose flag the server has not shown yet.</summary>
+    public int Unconfirmed
     {
-        var now = time.GetUtcNow();
-        lock (_gate)
-            Prune(now);
-        return now;
+        get { lock (_gate) return _unconfirmed; }
     }
 
-    /// <summary>
-    /// Claims <paramref name="key"/> for publishing. False when it is in flight, when its outcome was stored on the server
-    /// recently, or when it was settled after <paramref name="searchStartedAt"/> (the search saw it before its outcome was stored).
-    /// </summary>
-    public bool TryBegin(string key, DateTimeOffset searchStartedAt)
+    /// <summary>Recorded outcomes (confirmed or not).</summary>
+    public int Outcomes
+    {
+        get { lock (_gate) return _outcomes.Count; }
+    }
+
+    /// <summary>Forgets expired entries; called before each search.</summary>
+    public void Prune()
     {
         var now = time.GetUtcNow();
         lock (_gate)
         {
-            if (_inFlight.ContainsKey(key))
-                return false;
-            if (_settled.TryGetValue(key, out var settled) && (settled.Stored || settled.At >= searchStartedAt))
+            RemoveWhere(_inFlight, at => now - at > inFlightTimeout);
+            var before = _outcomes.Count;
+            if (before > 0)
+                RemoveWhere(_outcomes, o => now - o.At > outcomeRetention);
+            if (_outcomes.Count != before)
+                RecountUnconfirmed();
+        }
+    }
+
+    /// <summary>Claims <paramref name="key"/> for publishing: false when it is in flight or its outcome is recorded.</summary>
+    public bool TryBegin(string key)
+    {
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            if (_inFlight.ContainsKey(key) || _outcomes.ContainsKey(key))
                 return false;
             _inFlight[key] = now;
             return true;
@@ -60,41 +97,73 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
             _inFlight.Remove(key);
     }
 
-    /// <summary>Records that the task's outcome is known; <paramref name="stored"/> says whether the server confirmed its flag.</summary>
-    public void Settle(string key, bool stored)
+    /// <summary>
+    /// Ends the claim of <paramref name="target"/> with the result of storing its flag: the outcome is recorded (confirmed or not),
+    /// or forgotten when the message is gone.
+    /// </summary>
+    public void Settle(FlagTarget target, StoreResult result)
     {
         var now = time.GetUtcNow();
         lock (_gate)
         {
-            _inFlight.Remove(key);
-            _settled[key] = (now, stored);
+            _inFlight.Remove(target.Key);
+            SetLocked(target, result, now);
         }
     }
 
-    private void Prune(DateTimeOffset now)
+    /// <summary>Applies a reconciliation result to a recorded outcome (keeping its original time).</summary>
+    public void Update(FlagTarget target, StoreResult result)
     {
-        if (_inFlight.Count > 0)
+        lock (_gate)
         {
-            List<string>? expired = null;
-            foreach (var (key, at) in _inFlight)
-            {
-                if (now - at > inFlightTimeout)
-                    (expired ??= []).Add(key);
-            }
-
-            expired?.ForEach(k => _inFlight.Remove(k));
-        }
-
-        if (_settled.Count > 0)
-        {
-            List<string>? old = null;
-            foreach (var (key, settled) in _settled)
-            {
-                if (now - settled.At > (settled.Stored ? StoredMemory : SettledMemory))
-                    (old ??= []).Add(key);
-            }
-
-            old?.ForEach(k => _settled.Remove(k));
+            if (_outcomes.TryGetValue(target.Key, out var existing))
+                SetLocked(target, result, existing.At);
         }
     }
+
+    /// <summary>The recorded outcomes, for reconciliation.</summary>
+    public List<FlagTarget> SnapshotOutcomes()
+    {
+        lock (_gate)
+            return _outcomes.Values.Select(o => o.Target).ToList();
+    }
+
+    /// <summary>Forgets recorded outcomes (for example of an older UIDVALIDITY, whose UIDs mean nothing any more).</summary>
+    public void Forget(IEnumerable<FlagTarget> targets)
+    {
+        lock (_gate)
+        {
+            foreach (var target in targets)
+                _outcomes.Remove(target.Key);
+            RecountUnconfirmed();
+        }
+    }
+
+    private void SetLocked(FlagTarget target, StoreResult result, DateTimeOffset at)
+    {
+        if (_outcomes.Remove(target.Key, out var old) && !old.Confirmed)
+            _unconfirmed--;
+        if (result == StoreResult.Gone)
+            return;
+        var confirmed = result == StoreResult.Confirmed;
+        _outcomes[target.Key] = new Outcome(target, at, confirmed);
+        if (!confirmed)
+            _unconfirmed++;
+    }
+
+    private void RecountUnconfirmed() => _unconfirmed = _outcomes.Values.Count(o => !o.Confirmed);
+
+    private static void RemoveWhere<TValue>(Dictionary<string, TValue> entries, Func<TValue, bool> expired)
+    {
+        List<string>? old = null;
+        foreach (var (key, value) in entries)
+        {
+            if (expired(value))
+                (old ??= []).Add(key);
+        }
+
+        old?.ForEach(k => entries.Remove(k));
+    }
+
+    private readonly record struct Outcome(FlagTarget Target, DateTimeOffset At, bool Confirmed);
 }

@@ -28,12 +28,27 @@ internal static partial class Log
     [LoggerMessage(8, LogLevel.Warning, "IMAP message {IdempotencyKey} (Message-ID {MessageId}) is no longer in {Folder}; its outcome {Flag} was not stored")]
     public static partial void MessageGone(ILogger logger, string idempotencyKey, string? messageId, string folder, string flag);
 
-    [LoggerMessage(9, LogLevel.Warning, "IMAP completion connection failed while storing {Flag} on {IdempotencyKey}; reconnecting once")]
-    public static partial void CompletionRetry(ILogger logger, Exception exception, string flag, string idempotencyKey);
+    [LoggerMessage(9, LogLevel.Warning, "IMAP completion connection failed; reconnecting once")]
+    public static partial void CompletionRetry(ILogger logger, Exception exception);
 
     [LoggerMessage(10, LogLevel.Error, "IMAP message {IdempotencyKey} could not be read; flagged {Keyword} and left unread")]
     public static partial void Unreadable(ILogger logger, Exception exception, string idempotencyKey, string keyword);
 
     [LoggerMessage(11, LogLevel.Warning, "Task {IdempotencyKey} was dead-lettered ({Reason}); IMAP message left unread and flagged {Keyword}")]
     public static partial void DeadLettered(ILogger logger, string idempotencyKey, string reason, string keyword);
+
+    [LoggerMessage(12, LogLevel.Warning, "Storing {Flag} on IMAP message {IdempotencyKey} failed")]
+    public static partial void StoreFailed(ILogger logger, Exception exception, string flag, string idempotencyKey);
+
+    [LoggerMessage(13, LogLevel.Warning, "The IMAP server did not show {Flag} on message {IdempotencyKey} (Message-ID {MessageId}) after storing it; reconciliation stores it again (every {Interval})")]
+    public static partial void Unconfirmed(ILogger logger, string idempotencyKey, string? messageId, string flag, TimeSpan interval);
+
+    [LoggerMessage(14, LogLevel.Warning, "Reconciliation found {Flag} missing on IMAP message {IdempotencyKey} (Message-ID {MessageId}) and stored it again")]
+    public static partial void Reconciled(ILogger logger, string idempotencyKey, string? messageId, string flag);
+
+    [LoggerMessage(15, LogLevel.Error, "IMAP message {IdempotencyKey} is {Size} bytes, over the limit of {Limit} (MaxMessageSize); not fetched, flagged {Keyword} and left unread")]
+    public static partial void TooLarge(ILogger logger, string idempotencyKey, long size, long limit, string keyword);
+
+    [LoggerMessage(16, LogLevel.Warning, "IMAP source {Source}: reconciliation of stored outcomes failed; trying again in {Interval}")]
+    public static partial void ReconcileFailed(ILogger logger, Exception exception, string source, TimeSpan interval);
 }

@@ -179,8 +179,26 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
             _lastSuccessAt = _services.Time.GetUtcNow();
             _lastError = null;
             if (details is not null)
-                _details = details;
+                _details = Merge(_details, details);
         }
+    }
+
+    public void ReportDetails(IReadOnlyDictionary<string, string> details)
+    {
+        ArgumentNullException.ThrowIfNull(details);
+        lock (_lock)
+            _details = Merge(_details, details);
+    }
+
+    /// <summary>The details a source reported before, updated by the ones it reports now (a key it no longer reports keeps its last value).</summary>
+    private static Dictionary<string, string> Merge(IReadOnlyDictionary<string, string> current, IReadOnlyDictionary<string, string> update)
+    {
+        var merged = new Dictionary<string, string>(current.Count + update.Count, StringComparer.Ordinal);
+        foreach (var (key, value) in current)
+            merged[key] = value;
+        foreach (var (key, value) in update)
+            merged[key] = value;
+        return merged;
     }
 
     public void ReportError(string state, Exception error)
