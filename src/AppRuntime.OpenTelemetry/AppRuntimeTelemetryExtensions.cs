@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -33,6 +32,9 @@ public static class AppRuntimeInstrumentationExtensions
 /// <summary>One-line OpenTelemetry set-up for an AppRuntime application.</summary>
 public static class AppRuntimeTelemetryExtensions
 {
+    /// <summary>The configuration section of the telemetry settings (<see cref="AppRuntimeTelemetrySettings"/>).</summary>
+    public const string SectionPath = "AppRuntime:Telemetry";
+
     /// <summary>
     /// Wires traces, metrics and logs: the AppRuntime source and meter, a resource with the service name, OTLP and console
     /// exporters chosen by configuration (<c>AppRuntime:Telemetry</c>) and the standard <c>OTEL_*</c> environment variables,
@@ -42,7 +44,13 @@ public static class AppRuntimeTelemetryExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
-        var options = Read(configuration);
+        // Exporters are wired now, from the values at hand; the section is declared too, so that a bad value fails the start
+        // with every other configuration error (and the wiring made from it never runs).
+        builder.AddConfigSection(new ConfigSectionDefinition<AppRuntimeTelemetrySettings>(SectionPath, AppRuntimeTelemetrySettings.BindConfigSection)
+        {
+            SecretKeys = AppRuntimeTelemetrySettings.ConfigSecretKeys,
+        });
+        var options = ToOptions(AppRuntimeTelemetrySettings.BindConfigSection(configuration.GetSection(SectionPath), new ConfigErrors()));
         configure?.Invoke(options);
         var otlp = options.Otlp ?? (options.OtlpEndpoint is not null || !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]));
 
@@ -116,34 +124,24 @@ public static class AppRuntimeTelemetryExtensions
         }
     }
 
-    private static AppRuntimeTelemetryOptions Read(IConfiguration configuration)
+    private static AppRuntimeTelemetryOptions ToOptions(AppRuntimeTelemetrySettings settings)
     {
-        var section = configuration.GetSection("AppRuntime:Telemetry");
-        var options = new AppRuntimeTelemetryOptions { ServiceName = section["ServiceName"] };
-        var exporters = (section["Exporters"] ?? "").Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (exporters.Contains("otlp", StringComparer.OrdinalIgnoreCase))
-            options.Otlp = true;
-        options.Console = exporters.Contains("console", StringComparer.OrdinalIgnoreCase) || bool.TryParse(section["Console"], out var console) && console;
-        if (section["Otlp:Endpoint"] is { Length: > 0 } endpoint)
+        var exporters = (settings.Exporters ?? "").Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return new AppRuntimeTelemetryOptions
         {
-            options.OtlpEndpoint = Uri.TryCreate(endpoint, UriKind.Absolute, out var uri)
-                ? uri
-                : throw new ConfigValidationException([new ConfigError("AppRuntime:Telemetry:Otlp:Endpoint", $"'{endpoint}' is not an absolute URI")]);
-        }
-        options.OtlpProtocol = section["Otlp:Protocol"] switch
-        {
-            null or "" => null,
-            "grpc" => OtlpExportProtocol.Grpc,
-            "http/protobuf" => OtlpExportProtocol.HttpProtobuf,
-            var other => throw new ConfigValidationException([new ConfigError("AppRuntime:Telemetry:Otlp:Protocol", $"'{other}' is not 'grpc' or 'http/protobuf'")]),
+            ServiceName = settings.ServiceName,
+            Otlp = exporters.Contains("otlp", StringComparer.OrdinalIgnoreCase) ? true : null,
+            Console = settings.Console || exporters.Contains("console", StringComparer.OrdinalIgnoreCase),
+            Logs = settings.Logs,
+            MetricExportInterval = settings.MetricExportInterval,
+            OtlpEndpoint = settings.Otlp.Endpoint is { IsAbsoluteUri: true } endpoint ? endpoint : null,
+            OtlpProtocol = settings.Otlp.Protocol switch
+            {
+                "grpc" => OtlpExportProtocol.Grpc,
+                "http/protobuf" => OtlpExportProtocol.HttpProtobuf,
+                _ => null,
+            },
         };
-        if (section["MetricExportInterval"] is { Length: > 0 } interval)
-        {
-            options.MetricExportInterval = TimeSpan.TryParse(interval, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero
-                ? span
-                : throw new ConfigValidationException([new ConfigError("AppRuntime:Telemetry:MetricExportInterval", $"'{interval}' is not a positive time span")]);
-        }
-        return options;
     }
 
     /// <summary>Registers a flush of every provider with the runtime, which calls it as the last step of a graceful stop.</summary>

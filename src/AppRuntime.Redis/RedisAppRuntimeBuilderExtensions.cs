@@ -1,6 +1,4 @@
-using System.Globalization;
 using AppRuntime.Internal;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -11,6 +9,9 @@ namespace AppRuntime;
 /// <summary>Registers the Redis queue backend.</summary>
 public static class RedisAppRuntimeBuilderExtensions
 {
+    /// <summary>The configuration section of the Redis backend (<see cref="RedisQueueOptions"/>).</summary>
+    public const string SectionPath = "AppRuntime:Redis";
+
     /// <summary>The configuration key of the StackExchange.Redis connection string.</summary>
     public const string ConfigurationKey = "AppRuntime:Redis:Configuration";
 
@@ -35,8 +36,9 @@ public static class RedisAppRuntimeBuilderExtensions
 
     /// <summary>
     /// Makes the <c>Redis</c> backend available: a queue uses it when <c>AppRuntime:Queues:&lt;name&gt;:Backend=Redis</c>.
-    /// Registers an <see cref="IConnectionMultiplexer"/> singleton (unless one is registered already) that connects on first
-    /// use from <c>AppRuntime:Redis:Configuration</c> (default <c>127.0.0.1:6379</c>, <c>AbortOnConnectFail=false</c>, so
+    /// Declares the settings section <c>AppRuntime:Redis</c> (<see cref="RedisQueueOptions"/>, checked at start with every other
+    /// section) and registers an <see cref="IConnectionMultiplexer"/> singleton (unless one is registered already) that connects on
+    /// first use from <c>AppRuntime:Redis:Configuration</c> (default <c>127.0.0.1:6379</c>, <c>AbortOnConnectFail=false</c>, so
     /// the app starts and reconnects while Redis is down; sockets read on the .NET thread pool unless
     /// <see cref="SocketManagerKey"/> says <c>Shared</c>), the backend, and a readiness health contributor named <c>redis</c>.
     /// Calling it twice is harmless.
@@ -48,19 +50,23 @@ public static class RedisAppRuntimeBuilderExtensions
         if (services.Any(d => d.ServiceType == typeof(RedisQueueBackend)))
             return builder;
 
-        var configuration = builder.Configuration;
-        services.TryAddSingleton<IConnectionMultiplexer>(_ =>
+        builder.AddConfigSection(new ConfigSectionDefinition<RedisQueueOptions>(SectionPath, RedisQueueOptions.BindConfigSection)
         {
-            var options = ConfigurationOptions.Parse(configuration[ConfigurationKey] ?? DefaultConfiguration);
+            SecretKeys = RedisQueueOptions.ConfigSecretKeys,
+        });
+        services.TryAddSingleton<IConnectionMultiplexer>(sp =>
+        {
+            var settings = sp.GetRequiredService<IConfigSection<RedisQueueOptions>>().Current;
+            var options = ConfigurationOptions.Parse(settings.Configuration);
             options.AbortOnConnectFail = false;
-            options.SocketManager = ReadSocketManager(configuration);
+            options.SocketManager = settings.SocketManager == RedisSocketThreads.Shared ? SocketManager.Shared : SocketManager.ThreadPool;
             return ConnectionMultiplexer.Connect(options);
         });
         // The connection is made when the first queue is created on Redis, not when the backend is registered or
         // enumerated: an app that has the adapter but no Redis queue never waits for (or reports) a Redis server.
         services.AddSingleton(sp => new RedisBackendHandle(() => new RedisQueueBackend(
             sp.GetRequiredService<IConnectionMultiplexer>(),
-            ReadOptions(configuration),
+            sp.GetRequiredService<IConfigSection<RedisQueueOptions>>().Current,
             sp.GetService<TimeProvider>(),
             sp.GetService<ILoggerFactory>())));
         services.AddSingleton(sp => sp.GetRequiredService<RedisBackendHandle>().Backend);
@@ -71,37 +77,5 @@ public static class RedisAppRuntimeBuilderExtensions
             return new RedisConnectionHealthContributor(() => handle.IsCreated ? sp.GetRequiredService<IConnectionMultiplexer>() : null);
         });
         return builder;
-    }
-
-    // The thread pool by default: AppRuntime is async end to end (no sync-over-async that could starve the pool, which is
-    // what the dedicated threads protect against), and on small machines the dedicated scheduler's shared queue costs lock
-    // contention and a thread hop per reply (docs/adapters/redis.md, "Connection").
-    private static SocketManager ReadSocketManager(IConfiguration configuration) => configuration[SocketManagerKey] switch
-    {
-        null or "" => SocketManager.ThreadPool,
-        var v when v.Equals("ThreadPool", StringComparison.OrdinalIgnoreCase) => SocketManager.ThreadPool,
-        var v when v.Equals("Shared", StringComparison.OrdinalIgnoreCase) => SocketManager.Shared,
-        var v => throw new ArgumentException($"{SocketManagerKey} must be ThreadPool or Shared (was '{v}')."),
-    };
-
-    private static RedisQueueOptions ReadOptions(IConfiguration configuration)
-    {
-        var options = new RedisQueueOptions();
-        if (configuration[KeyPrefixKey] is { Length: > 0 } prefix)
-            options.KeyPrefix = prefix;
-        if (configuration[PollIntervalKey] is { Length: > 0 } poll)
-        {
-            if (!TimeSpan.TryParse(poll, CultureInfo.InvariantCulture, out var interval))
-                throw new ArgumentException($"{PollIntervalKey} must be a TimeSpan such as 00:00:00.100 (was '{poll}').");
-            options.PollInterval = interval;
-        }
-        if (configuration[PrefetchKey] is { Length: > 0 } prefetch)
-        {
-            if (!int.TryParse(prefetch, NumberStyles.Integer, CultureInfo.InvariantCulture, out var count))
-                throw new ArgumentException($"{PrefetchKey} must be an integer (was '{prefetch}').");
-            options.Prefetch = count;
-        }
-        options.Validate();
-        return options;
     }
 }

@@ -1,16 +1,43 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace AppRuntime;
 
-/// <summary>Settings shared by every Redis queue of a <see cref="RedisQueueBackend"/>.</summary>
-public sealed class RedisQueueOptions
+/// <summary>Which threads read the Redis sockets of the multiplexer that <see cref="RedisAppRuntimeBuilderExtensions.AddRedisQueues"/> registers.</summary>
+public enum RedisSocketThreads
 {
+    /// <summary>The .NET thread pool (the default: AppRuntime is async end to end).</summary>
+    ThreadPool = 0,
+
+    /// <summary>StackExchange.Redis's dedicated threads (its own default).</summary>
+    Shared = 1,
+}
+
+/// <summary>
+/// Settings of the Redis backend: the configuration section <c>AppRuntime:Redis</c>, bound by the generated binder and validated
+/// with every other section when the runtime starts. <see cref="KeyPrefix"/>, <see cref="PollInterval"/> and <see cref="Prefetch"/>
+/// apply to every Redis queue of a <see cref="RedisQueueBackend"/>; <see cref="Configuration"/> and <see cref="SocketManager"/> to
+/// the connection <see cref="RedisAppRuntimeBuilderExtensions.AddRedisQueues"/> registers.
+/// </summary>
+[ConfigSection(RedisAppRuntimeBuilderExtensions.SectionPath)]
+public sealed partial class RedisQueueOptions
+{
+    /// <summary>
+    /// The StackExchange.Redis connection string (key <c>AppRuntime:Redis:Configuration</c>, default <c>127.0.0.1:6379</c>).
+    /// Ignored when you register your own <c>IConnectionMultiplexer</c>.
+    /// </summary>
+    [StringLength(256, MinimumLength = 1)]
+    public string Configuration { get; set; } = RedisAppRuntimeBuilderExtensions.DefaultConfiguration;
+
     /// <summary>The first segment of every key (<c>&lt;prefix&gt;:{&lt;queue&gt;}:ready</c>, ...). Default <c>appruntime</c>.</summary>
+    [RegularExpression("[^{}\\s]+")]
     public string KeyPrefix { get; set; } = "appruntime";
 
     /// <summary>
     /// The longest real-time wait between two looks at an idle queue. Consumers and blocked publishers are woken at once
     /// by pub/sub notifications; this interval bounds the delay when a notification is lost or a delayed task falls due.
-    /// Default 100 ms.
+    /// Default 100 ms, at most 1 minute.
     /// </summary>
+    [TimeRange("00:00:00.001", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
@@ -22,9 +49,16 @@ public sealed class RedisQueueOptions
     /// waited locally for a third of the visibility timeout (at most 5 s) or the queue is disposed. Raise it for many
     /// short tasks; keep it 0 when handlers run long or another process should get the next task.
     /// </summary>
+    [Range(0, 1000)]
     public int Prefetch { get; set; }
 
-    /// <summary>Checks the settings and throws an <see cref="ArgumentException"/> naming the bad one.</summary>
+    /// <summary>
+    /// The threads the registered multiplexer reads its sockets on (key <c>AppRuntime:Redis:SocketManager</c>): <c>ThreadPool</c>
+    /// (default) or <c>Shared</c>.
+    /// </summary>
+    public RedisSocketThreads SocketManager { get; set; } = RedisSocketThreads.ThreadPool;
+
+    /// <summary>Checks the settings and throws an <see cref="ArgumentException"/> naming the bad one (for options built in code).</summary>
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(KeyPrefix) || KeyPrefix.Contains('{', StringComparison.Ordinal) || KeyPrefix.Contains('}', StringComparison.Ordinal))

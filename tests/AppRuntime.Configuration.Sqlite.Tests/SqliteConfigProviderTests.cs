@@ -219,7 +219,7 @@ public sealed class SqliteConfigProviderTests : IDisposable
         await using var rt = await StartAsync(("Shop:Host", "before.example"));
         _db.Set("Shop:Host", "after.example");
 
-        var result = rt.Provider.GetRequiredService<ControlPlaneService>().ReloadConfiguration();
+        var result = rt.Provider.GetRequiredService<ControlPlaneService>().ReloadConfiguration().Value!;
 
         Assert.True(result.Applied);
         Assert.Equal("after.example", rt.Shop.Current.Host);

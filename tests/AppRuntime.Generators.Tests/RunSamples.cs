@@ -284,7 +284,7 @@ internal static class RunSamples
             public List<object> Sections { get; } = new();
             public bool AddModule(ModuleTopology topology) { Calls.Add("module " + topology.Module); return _modules.Add(topology.Module); }
             public IAppRuntimeBuilder AddQueue<T>(QueueDefinition definition, TaskSerializer<T>? serializer = null) { Calls.Add("queue " + definition.Name + " " + definition.Backend); Serializers[definition.Name] = serializer; return this; }
-            public IAppRuntimeBuilder AddWorkerPool(WorkerPoolDefinition definition) { Calls.Add("pool " + definition.Queue + " x" + definition.Workers); Pools.Add(definition); return this; }
+            public IAppRuntimeBuilder AddWorkerPool(WorkerPoolDefinition definition) { Calls.Add("pool " + definition.Queue + " x" + definition.Workers + (definition.WorkersConfigKey is { } key ? " from " + key : "")); Pools.Add(definition); return this; }
             public IAppRuntimeBuilder AddHandler<T>(string queue, Func<IServiceProvider, ITaskHandler<T>> factory) { Calls.Add("handler " + queue); return this; }
             public IAppRuntimeBuilder AddSource<T>(SourceDefinition definition, Func<IServiceProvider, ITaskSource<T>> factory) { Calls.Add("source " + definition.Name); return this; }
             public IAppRuntimeBuilder AddOutcomeObserver<T>(string queue, Func<IServiceProvider, ITaskOutcomeObserver<T>> factory) { Calls.Add("observer " + queue); return this; }

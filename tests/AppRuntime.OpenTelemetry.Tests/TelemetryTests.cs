@@ -186,9 +186,11 @@ public sealed class TelemetryTests
     }
 
     [Fact]
-    public void Invalid_telemetry_settings_name_their_key()
+    public async Task Invalid_telemetry_settings_name_their_key()
     {
-        var ex = Assert.Throws<ConfigValidationException>(() => BuildApp(0, _ => false, new() { ["AppRuntime:Telemetry:Otlp:Protocol"] = "carrier-pigeon" }, null, []));
+        // Reported when the runtime starts, with every other configuration error.
+        using var host = BuildApp(0, _ => false, new() { ["AppRuntime:Telemetry:Otlp:Protocol"] = "carrier-pigeon" }, null, []);
+        var ex = await Assert.ThrowsAsync<ConfigValidationException>(() => host.StartAsync());
         Assert.Equal("AppRuntime:Telemetry:Otlp:Protocol", Assert.Single(ex.Errors).KeyPath);
     }
 

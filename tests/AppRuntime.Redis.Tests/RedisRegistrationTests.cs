@@ -70,7 +70,7 @@ public sealed class RedisRegistrationTests
             ["AppRuntime:Redis:PollInterval"] = "soon",
         });
 
-        var ex = Assert.Throws<ArgumentException>(() => provider.GetRequiredService<RedisQueueBackend>());
+        var ex = Assert.Throws<ConfigValidationException>(() => provider.GetRequiredService<RedisQueueBackend>());
         Assert.Contains("AppRuntime:Redis:PollInterval", ex.Message, StringComparison.Ordinal);
     }
 
@@ -86,7 +86,7 @@ public sealed class RedisRegistrationTests
             ["AppRuntime:Redis:Prefetch"] = value,
         });
 
-        var ex = Assert.Throws<ArgumentException>(() => provider.GetRequiredService<RedisQueueBackend>());
+        var ex = Assert.Throws<ConfigValidationException>(() => provider.GetRequiredService<RedisQueueBackend>());
         Assert.Contains("Prefetch", ex.Message, StringComparison.Ordinal);
     }
 
@@ -99,7 +99,7 @@ public sealed class RedisRegistrationTests
             ["AppRuntime:Redis:SocketManager"] = "Dedicated",
         });
 
-        var ex = Assert.Throws<ArgumentException>(() => provider.GetRequiredService<IConnectionMultiplexer>());
+        var ex = Assert.Throws<ConfigValidationException>(() => provider.GetRequiredService<IConnectionMultiplexer>());
         Assert.Contains("AppRuntime:Redis:SocketManager", ex.Message, StringComparison.Ordinal);
     }
 

@@ -8,8 +8,12 @@ namespace AppRuntime.Generators.Diagnostics;
 /// <summary>Checks declared configuration sections against appsettings*.json: missing required keys and unknown keys (typos).</summary>
 internal static class AppSettingsValidator
 {
-    public static IEnumerable<DiagnosticInfo> Validate(List<ConfigSectionModel> sections, List<AppSettingsModel> files)
+    /// <param name="sections">The declared sections.</param>
+    /// <param name="files">The parsed appsettings*.json files.</param>
+    /// <param name="runtimeKeys">Keys the runtime reads itself (a pool's <c>WorkersConfigKey</c>): never unknown, even under a section.</param>
+    public static IEnumerable<DiagnosticInfo> Validate(List<ConfigSectionModel> sections, List<AppSettingsModel> files, IEnumerable<string> runtimeKeys)
     {
+        var known = new HashSet<string>(runtimeKeys, StringComparer.OrdinalIgnoreCase);
         var readable = files.Where(f => f.ParseError is null).OrderBy(f => f.FileName, StringComparer.OrdinalIgnoreCase).ToList();
         if (readable.Count == 0)
             yield break;
@@ -30,7 +34,7 @@ internal static class AppSettingsValidator
             {
                 foreach (var key in file.Keys)
                 {
-                    if (!key.Path.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                    if (!key.Path.StartsWith(prefix, StringComparison.OrdinalIgnoreCase) || known.Contains(key.Path))
                         continue;
                     var segments = key.Path.Substring(prefix.Length).Split(':');
                     var (unknownAt, owner) = Resolve(root, segments, types);

@@ -63,7 +63,9 @@ internal static class CompositionValidator
             if (file.ParseError is not null)
                 diagnostics.Add(file.ParseError);
         }
-        diagnostics.AddRange(AppSettingsValidator.Validate(sections, input.Settings.ToList()));
+        // Keys the runtime itself reads (a pool's WorkersConfigKey) are known keys, wherever they sit.
+        var runtimeKeys = input.Modules.SelectMany(m => m.Pools).Select(p => p.WorkersConfigKey).Where(k => !string.IsNullOrWhiteSpace(k)).Select(k => k!.Trim());
+        diagnostics.AddRange(AppSettingsValidator.Validate(sections, input.Settings.ToList(), runtimeKeys));
 
         var components = input.Components
             .OrderBy(c => c.Kind)

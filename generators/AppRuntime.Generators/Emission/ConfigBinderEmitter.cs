@@ -81,7 +81,17 @@ internal static class ConfigBinderEmitter
             BindValue(w, member.Shape, s, v => "this." + member.Name + " = " + v + ";", member, member.IsRequired, applyRules: true);
             w.Close();
         }
+        w.Line("this.ValidateConfig(section, errors);");
         w.Close();
+        w.Line();
+
+        w.Line("/// <summary>");
+        w.Line("/// Rules that involve several members (for example a value required only in one mode), checked after the members are bound.");
+        w.Line("/// Implement this partial method to add them: report each problem with <c>errors.Add(section.GetSection(\"Member\").Path, \"...\")</c>,");
+        w.Line("/// so it appears with every other configuration error at start and on reload.");
+        w.Line("/// </summary>");
+        w.Line(GeneratedHeader.GeneratedCode);
+        w.Line("partial void ValidateConfig(" + Config + "IConfigurationSection section, global::AppRuntime.ConfigErrors errors);");
 
         w.Close();
         foreach (var _ in type.ContainingTypes)
@@ -200,6 +210,11 @@ internal static class ConfigBinderEmitter
                 case "Range" when IsNumeric(shape.Scalar):
                     Check(w, "(double)" + value + " < " + rule.Argument1 + " || (double)" + value + " > " + rule.Argument2, s,
                         "must be between " + rule.Argument1!.TrimEnd('d') + " and " + rule.Argument2!.TrimEnd('d') + ".");
+                    break;
+                case "RangeTimeSpan" when shape.Scalar == ScalarKind.TimeSpan:
+                    Check(w, value + " < global::System.TimeSpan.Parse(" + GeneratedHeader.Literal(rule.Argument1!) + ", " + Invariant + ") || " + value +
+                        " > global::System.TimeSpan.Parse(" + GeneratedHeader.Literal(rule.Argument2!) + ", " + Invariant + ")", s,
+                        "must be between " + rule.Argument1 + " and " + rule.Argument2 + ".");
                     break;
                 case "Regex" when shape.Scalar == ScalarKind.String:
                 {

@@ -41,11 +41,6 @@ internal static class ModuleEmitter
             w.Line();
             SerializerEmitter.EmitHelpers(w);
         }
-        if (module.Pools.Any(p => p.WorkersConfigKey is not null))
-        {
-            w.Line();
-            EmitWorkerCountReader(w);
-        }
 
         w.Close();
         if (module.Namespace is not null)
@@ -163,10 +158,9 @@ internal static class ModuleEmitter
             w.Line("// Worker pools");
             foreach (var p in module.Pools.OrderBy(p => p.Queue, StringComparer.Ordinal))
             {
-                var workers = p.WorkersConfigKey is null
-                    ? Int(p.Workers)
-                    : "ReadWorkerCount(builder.Configuration, " + Lit(p.WorkersConfigKey) + ", " + Int(p.Workers) + ")";
-                w.Line("builder.AddWorkerPool(new " + Rt + "WorkerPoolDefinition(" + Lit(p.Queue) + ") { Workers = " + workers + ", MaxAttempts = " +
+                // The declared Workers is the default; the runtime binds the pool's worker-count key when it starts.
+                var workersKey = p.WorkersConfigKey is null ? "" : ", WorkersConfigKey = " + Lit(p.WorkersConfigKey);
+                w.Line("builder.AddWorkerPool(new " + Rt + "WorkerPoolDefinition(" + Lit(p.Queue) + ") { Workers = " + Int(p.Workers) + workersKey + ", MaxAttempts = " +
                     Int(p.MaxAttempts) + ", RetryDelay = global::System.TimeSpan.FromMilliseconds(" + Int(p.RetryDelayMilliseconds) + ") });");
             }
         }
@@ -210,19 +204,6 @@ internal static class ModuleEmitter
 
         w.Line();
         w.Line("return builder;");
-        w.Close();
-    }
-
-    private static void EmitWorkerCountReader(CodeWriter w)
-    {
-        w.Line(GeneratedHeader.GeneratedCode);
-        w.Open("private static int ReadWorkerCount(global::Microsoft.Extensions.Configuration.IConfiguration configuration, string key, int declared)");
-        w.Line("var text = configuration[key];");
-        w.Line("if (text is null)");
-        w.Line("    return declared;");
-        w.Line("if (int.TryParse(text, global::System.Globalization.NumberStyles.Integer, global::System.Globalization.CultureInfo.InvariantCulture, out var workers) && workers >= 1)");
-        w.Line("    return workers;");
-        w.Line("throw new " + Rt + "ConfigValidationException(new[] { new " + Rt + "ConfigError(key, \"'\" + text + \"' is not a worker count of at least 1.\") });");
         w.Close();
     }
 

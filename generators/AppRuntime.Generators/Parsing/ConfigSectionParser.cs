@@ -135,6 +135,15 @@ internal static class ConfigSectionParser
                 secret = true;
                 continue;
             }
+            if (key == KnownNames.TimeRangeAttribute)
+            {
+                // [TimeRange("00:00:01", "01:00:00")]: the trimming-safe range of a TimeSpan (DataAnnotations' Range(Type, ...) is not).
+                var range = attribute.ConstructorArguments;
+                if (range.Length == 2 && range[0].Value is string low && range[1].Value is string high &&
+                    TimeSpan.TryParse(low, CultureInfo.InvariantCulture, out _) && TimeSpan.TryParse(high, CultureInfo.InvariantCulture, out _))
+                    rules.Add(new ValidationRuleModel("RangeTimeSpan", low, high));
+                continue;
+            }
             if (!key.StartsWith(KnownNames.DataAnnotations, StringComparison.Ordinal))
                 continue;
             var args = attribute.ConstructorArguments;

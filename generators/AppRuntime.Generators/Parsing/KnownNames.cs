@@ -10,6 +10,7 @@ internal static class KnownNames
     public const string TaskHandlerAttribute = "AppRuntime.TaskHandlerAttribute";
     public const string ConfigSectionAttribute = "AppRuntime.ConfigSectionAttribute";
     public const string SecretAttribute = "AppRuntime.SecretAttribute";
+    public const string TimeRangeAttribute = "AppRuntime.TimeRangeAttribute";
     public const string ServiceAttribute = "AppRuntime.ServiceAttribute";
     public const string HealthContributorAttribute = "AppRuntime.HealthContributorAttribute";
     public const string ImportServiceAttribute = "AppRuntime.ImportServiceAttribute";

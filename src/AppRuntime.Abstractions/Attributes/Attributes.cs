@@ -47,7 +47,11 @@ public sealed class WorkerPoolAttribute(string queue) : Attribute
     /// <summary>First retry delay in milliseconds (doubles per attempt).</summary>
     public int RetryDelayMilliseconds { get; set; } = 1000;
 
-    /// <summary>Configuration key whose value, when present, overrides <see cref="Workers"/> (e.g. <c>MailOrderBot:Workers</c>).</summary>
+    /// <summary>
+    /// The configuration key that sets the pool's workers (e.g. <c>MailOrderBot:Workers</c>) instead of the platform key
+    /// <c>AppRuntime:Pools:&lt;queue&gt;:Workers</c>; <see cref="Workers"/> is the default either way. The runtime validates
+    /// it at start with every other configuration value.
+    /// </summary>
     public string? WorkersConfigKey { get; set; }
 }
 
@@ -81,6 +85,21 @@ public sealed class ConfigSectionAttribute(string path) : Attribute
 /// <summary>Marks a configuration member as secret: its value is never logged or shown.</summary>
 [AttributeUsage(AttributeTargets.Property, Inherited = false)]
 public sealed class SecretAttribute : Attribute;
+
+/// <summary>
+/// On a <see cref="TimeSpan"/> configuration member: the generated binder reports a value outside
+/// [<paramref name="minimum"/>, <paramref name="maximum"/>] (both in <c>[d.]hh:mm:ss[.fffffff]</c>, e.g. <c>"00:00:01"</c>) as a
+/// configuration error. The trimming-safe counterpart of DataAnnotations' <c>Range(typeof(TimeSpan), ...)</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class TimeRangeAttribute(string minimum, string maximum) : Attribute
+{
+    /// <summary>The smallest value allowed.</summary>
+    public string Minimum { get; } = minimum;
+
+    /// <summary>The largest value allowed.</summary>
+    public string Maximum { get; } = maximum;
+}
 
 /// <summary>Registers a class as a service of its module.</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]

@@ -42,6 +42,15 @@ public interface ITaskSourceContext<T>
     /// </summary>
     void ReportHealthy(string state, IReadOnlyDictionary<string, string>? details = null);
 
+    /// <summary>
+    /// Tells the runtime that the source has looked at all of its input once (its first poll or search finished). Together with
+    /// every task it published being settled, this is what <c>RunMode.UntilDrained</c> (<c>--once</c>) waits for. A source
+    /// whose <see cref="ITaskSource{T}.RunAsync"/> returns is caught up as well. The default does nothing.
+    /// </summary>
+    void ReportCaughtUp()
+    {
+    }
+
     /// <summary>Updates source-specific details (shown in the source's snapshot) without changing its state or health. The default does nothing.</summary>
     void ReportDetails(IReadOnlyDictionary<string, string> details)
     {

@@ -13,8 +13,14 @@ public sealed record WorkerPoolDefinition
     /// <summary>The queue the pool consumes (the pool is named after it).</summary>
     public string Queue { get; }
 
-    /// <summary>Concurrent workers.</summary>
+    /// <summary>Concurrent workers: the default, which the pool's worker-count key overrides when the runtime starts.</summary>
     public int Workers { get; init; } = 1;
+
+    /// <summary>
+    /// The configuration key that sets <see cref="Workers"/> (e.g. <c>MyApp:Workers</c>), in place of the platform key
+    /// <c>AppRuntime:Pools:&lt;queue&gt;:Workers</c>; null uses the platform key. Either way one key sets a pool's workers.
+    /// </summary>
+    public string? WorkersConfigKey { get; init; }
 
     /// <summary>Deliveries after which a failing task is dead-lettered; overrides the queue's setting.</summary>
     public int? MaxAttempts { get; init; }

@@ -6,13 +6,12 @@ namespace AppRuntime.Internal;
 
 /// <summary>
 /// The HTTP endpoints, as hand-written <see cref="RequestDelegate"/>s that write JSON through the source-generated context
-/// (no RequestDelegateFactory, no reflection). Every expected failure becomes an RFC 7807 problem with a 4xx status:
-/// unknown names 404, bad bodies 400, actions the runtime's state forbids 409.
+/// (no RequestDelegateFactory, no reflection). The rules are <see cref="ControlPlaneService"/>'s; this class parses requests,
+/// checks the caller and maps each <see cref="ControlResult{T}"/> to a status in one place (<c>WriteAsync</c>): unknown names
+/// 404, bad values 400, actions the runtime's state forbids 409, refused reloads 422, an unreachable backend 503.
 /// </summary>
-internal sealed class ControlPlaneEndpoints(ControlPlaneService control, RuntimeManager runtime, ControlPlaneOptions options, DashboardPage dashboard, TimeProvider time)
+internal sealed class ControlPlaneEndpoints(ControlPlaneService control, ControlPlaneOptions options, DashboardPage dashboard, TimeProvider time)
 {
-    private const int MaxWorkers = 1024;
-    private const int MaxIds = 10_000;
     private readonly TokenCheck _token = new(options.Token);
     private readonly ControlPlaneJsonContext _json = ControlPlaneJsonContext.Default;
 
@@ -29,8 +28,8 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Runtime
             var status = await control.GetStatusAsync(context.RequestAborted).ConfigureAwait(false);
             await Http.WriteJsonAsync(context, status.Queues, _json.IReadOnlyListQueueStatus).ConfigureAwait(false);
         }));
-        app.MapGet("/api/pools", Read(context => Http.WriteJsonAsync(context, runtime.Supervisor.GetSnapshots(), _json.IReadOnlyListWorkerPoolSnapshot)));
-        app.MapGet("/api/sources", Read(context => Http.WriteJsonAsync(context, runtime.GetSourceSnapshots(), _json.IReadOnlyListSourceSnapshot)));
+        app.MapGet("/api/pools", Read(context => Http.WriteJsonAsync(context, control.GetPools(), _json.IReadOnlyListWorkerPoolSnapshot)));
+        app.MapGet("/api/sources", Read(context => Http.WriteJsonAsync(context, control.GetSources(), _json.IReadOnlyListSourceSnapshot)));
         app.MapGet("/api/topology", Read(TopologyAsync));
         app.MapGet("/api/deadletters/{queue}", Read(DeadLettersAsync));
         app.MapGet("/api/traces/recent", Read(TracesAsync));
@@ -130,28 +129,13 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Runtime
 
     private async Task DeadLettersAsync(HttpContext context)
     {
-        if (!Http.TryGetMax(context, 100, 1000, out var max, out var error))
+        if (!Http.TryGetMax(context, 100, ControlPlaneService.MaxDeadLetterListing, out var max, out var error))
         {
             await Http.WriteProblemAsync(context, StatusCodes.Status400BadRequest, error!).ConfigureAwait(false);
             return;
         }
-        var queue = Http.RouteValue(context, "queue");
-        if (!NameValidation.IsValid(queue))
-        {
-            await UnknownAsync(context, "queue", queue).ConfigureAwait(false);
-            return;
-        }
-        IReadOnlyList<DeadLetter> letters;
-        try
-        {
-            letters = await control.GetDeadLettersAsync(queue, max, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (UnknownComponentException ex)
-        {
-            await Http.WriteProblemAsync(context, StatusCodes.Status404NotFound, ex.Message).ConfigureAwait(false);
-            return;
-        }
-        await Http.WriteJsonAsync(context, letters, _json.IReadOnlyListDeadLetter).ConfigureAwait(false);
+        var result = await control.GetDeadLettersAsync(Http.RouteValue(context, "queue"), max, context.RequestAborted).ConfigureAwait(false);
+        await WriteAsync(context, result, _json.IReadOnlyListDeadLetter).ConfigureAwait(false);
     }
 
     private Task TracesAsync(HttpContext context)
@@ -159,7 +143,7 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Runtime
         if (!Http.TryGetMax(context, 100, 1000, out var max, out var error))
             return Http.WriteProblemAsync(context, StatusCodes.Status400BadRequest, error!);
         var traces = control.GetRecentTraces(max)
-            .Select(t => new TraceView(t.Queue, t.TaskId, t.TraceId, t.Attempt, t.Outcome, t.Duration.TotalMilliseconds, t.CompletedAt, t.Error))
+            .Select(t => new TraceView(t.Queue, t.TaskId, t.TraceId, t.Attempt, t.Outcome.ToName(), t.Duration.TotalMilliseconds, t.CompletedAt, t.Error))
             .ToList();
         return Http.WriteJsonAsync<IReadOnlyList<TraceView>>(context, traces, _json.IReadOnlyListTraceView);
     }
@@ -167,200 +151,88 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Runtime
     private Task SourceAsync(HttpContext context, bool pause)
     {
         var name = Http.RouteValue(context, "name");
-        if (!NameValidation.IsValid(name))
-            return UnknownAsync(context, "source", name);
-        if (NotRunning(context) is { } conflict)
-            return conflict;
-        try
-        {
-            if (pause)
-                control.PauseSource(name);
-            else
-                control.ResumeSource(name);
-        }
-        catch (UnknownComponentException ex)
-        {
-            return Http.WriteProblemAsync(context, StatusCodes.Status404NotFound, ex.Message);
-        }
-        catch (InvalidOperationException ex)
-        {
-            return ConflictAsync(context, $"source '{name}'", ex);
-        }
-        var snapshot = runtime.GetSourceSnapshots().FirstOrDefault(s => s.Name == name);
-        return snapshot is null
-            ? UnknownAsync(context, "source", name)
-            : Http.WriteJsonAsync(context, snapshot, _json.SourceSnapshot);
+        return WriteAsync(context, pause ? control.PauseSource(name) : control.ResumeSource(name), _json.SourceSnapshot);
     }
 
     private Task PoolAsync(HttpContext context, bool pause)
     {
         var name = Http.RouteValue(context, "name");
-        if (!NameValidation.IsValid(name))
-            return UnknownAsync(context, "worker pool", name);
-        if (NotRunning(context) is { } conflict)
-            return conflict;
-        WorkerPoolSnapshot snapshot;
-        try
-        {
-            if (pause)
-                control.PausePool(name);
-            else
-                control.ResumePool(name);
-            snapshot = runtime.Supervisor.GetPool(name).GetSnapshot();
-        }
-        catch (UnknownComponentException ex)
-        {
-            return Http.WriteProblemAsync(context, StatusCodes.Status404NotFound, ex.Message);
-        }
-        catch (InvalidOperationException ex)
-        {
-            return ConflictAsync(context, $"worker pool '{name}'", ex);
-        }
-        return Http.WriteJsonAsync(context, snapshot, _json.WorkerPoolSnapshot);
+        return WriteAsync(context, pause ? control.PausePool(name) : control.ResumePool(name), _json.WorkerPoolSnapshot);
     }
 
     private async Task ScaleAsync(HttpContext context)
     {
-        var name = Http.RouteValue(context, "name");
-        if (!NameValidation.IsValid(name))
-        {
-            await UnknownAsync(context, "worker pool", name).ConfigureAwait(false);
-            return;
-        }
         var body = await RequestBody.ReadAsync(context, _json.ScaleRequest, options.MaxRequestBodySize, required: true).ConfigureAwait(false);
         if (!body.IsOk)
         {
             await Http.WriteProblemAsync(context, body.Status, body.Error!).ConfigureAwait(false);
             return;
         }
-        var requested = body.Value!.Workers;
-        if (requested is not { } workers || workers < 1 || workers > MaxWorkers)
+        if (body.Value!.Workers is not { } workers)
         {
             await Http.WriteProblemAsync(context, StatusCodes.Status400BadRequest,
-                $"'workers' must be a whole number from 1 to {MaxWorkers} (was {(requested is null ? "missing" : requested.Value.ToString(System.Globalization.CultureInfo.InvariantCulture))}).").ConfigureAwait(false);
+                $"'workers' must be a whole number from 1 to {PoolLimits.MaxWorkers} (was missing).").ConfigureAwait(false);
             return;
         }
-        if (NotRunning(context) is { } conflict)
-        {
-            await conflict.ConfigureAwait(false);
-            return;
-        }
-        WorkerPoolSnapshot snapshot;
-        try
-        {
-            await control.ScalePoolAsync(name, workers, context.RequestAborted).ConfigureAwait(false);
-            snapshot = runtime.Supervisor.GetPool(name).GetSnapshot();
-        }
-        catch (UnknownComponentException ex)
-        {
-            await Http.WriteProblemAsync(context, StatusCodes.Status404NotFound, ex.Message).ConfigureAwait(false);
-            return;
-        }
-        catch (InvalidOperationException ex)
-        {
-            await ConflictAsync(context, $"worker pool '{name}'", ex).ConfigureAwait(false);
-            return;
-        }
-        await Http.WriteJsonAsync(context, snapshot, _json.WorkerPoolSnapshot).ConfigureAwait(false);
+        var result = await control.ScalePoolAsync(Http.RouteValue(context, "name"), workers, context.RequestAborted).ConfigureAwait(false);
+        await WriteAsync(context, result, _json.WorkerPoolSnapshot).ConfigureAwait(false);
     }
 
     private async Task DeadLetterActionAsync(HttpContext context, bool retry)
     {
         var queue = Http.RouteValue(context, "queue");
-        if (!NameValidation.IsValid(queue))
-        {
-            await UnknownAsync(context, "queue", queue).ConfigureAwait(false);
-            return;
-        }
         var body = await RequestBody.ReadAsync(context, _json.IdsRequest, options.MaxRequestBodySize, required: false).ConfigureAwait(false);
         if (!body.IsOk)
         {
             await Http.WriteProblemAsync(context, body.Status, body.Error!).ConfigureAwait(false);
             return;
         }
-        IReadOnlyCollection<string>? ids = null;
-        if (body.Value?.Ids is { } list)
-        {
-            if (list.Count > MaxIds || list.Exists(id => string.IsNullOrEmpty(id) || id.Length > 512))
-            {
-                await Http.WriteProblemAsync(context, StatusCodes.Status400BadRequest,
-                    $"'ids' must be a list of at most {MaxIds} non-empty task ids of at most 512 characters.").ConfigureAwait(false);
-                return;
-            }
-            ids = [.. list.Select(id => id!)];
-        }
-        if (NotRunning(context) is { } conflict)
-        {
-            await conflict.ConfigureAwait(false);
-            return;
-        }
-        int count;
-        try
-        {
-            count = retry
-                ? await control.RetryDeadLettersAsync(queue, ids, context.RequestAborted).ConfigureAwait(false)
-                : await control.PurgeDeadLettersAsync(queue, ids, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (UnknownComponentException ex)
-        {
-            await Http.WriteProblemAsync(context, StatusCodes.Status404NotFound, ex.Message).ConfigureAwait(false);
-            return;
-        }
-        catch (InvalidOperationException ex)
-        {
-            await ConflictAsync(context, $"queue '{queue}'", ex).ConfigureAwait(false);
-            return;
-        }
-        await Http.WriteJsonAsync(context, new DeadLetterActionResult(queue, retry ? "retry" : "purge", count), _json.DeadLetterActionResult).ConfigureAwait(false);
+        IReadOnlyCollection<string>? ids = body.Value?.Ids is { } list ? [.. list.Select(id => id ?? "")] : null;
+        var result = retry
+            ? await control.RetryDeadLettersAsync(queue, ids, context.RequestAborted).ConfigureAwait(false)
+            : await control.PurgeDeadLettersAsync(queue, ids, context.RequestAborted).ConfigureAwait(false);
+        var view = result.Succeeded
+            ? new ControlResult<DeadLetterActionResult>(result.Status, new DeadLetterActionResult(queue, retry ? "retry" : "purge", result.Value))
+            : new ControlResult<DeadLetterActionResult>(result.Status, null, result.Error);
+        await WriteAsync(context, view, _json.DeadLetterActionResult).ConfigureAwait(false);
     }
 
     private Task ReloadAsync(HttpContext context)
     {
-        if (NotRunning(context) is { } conflict)
-            return conflict;
-        ConfigReloadResult result;
-        try
-        {
-            result = control.ReloadConfiguration();
-        }
-        catch (ConfigValidationException ex)
-        {
-            return Http.WriteProblemAsync(context, StatusCodes.Status422UnprocessableEntity, "The configuration is invalid; nothing was changed.", ex.Errors);
-        }
-        return result.Applied
-            ? Http.WriteJsonAsync(context, new ReloadResult(true, result.Errors), _json.ReloadResult)
-            : Http.WriteProblemAsync(context, StatusCodes.Status422UnprocessableEntity,
-                "The reloaded configuration is invalid and was refused; the previous configuration stays in effect.", result.Errors);
+        var result = control.ReloadConfiguration();
+        return WriteAsync(context, new ControlResult<ReloadResult>(result.Status, result.Value is { } r ? new ReloadResult(r.Applied, r.Errors) : null,
+            result.Error, result.ConfigErrors), _json.ReloadResult);
     }
 
     private Task StopAsync(HttpContext context)
     {
-        var state = runtime.State;
-        if (state is RuntimeState.Stopping or RuntimeState.Stopped)
-            return Http.WriteJsonAsync(context, new StopResult(true, state), _json.StopResult, StatusCodes.Status202Accepted);
-        try
-        {
-            control.RequestStop();
-        }
-        catch (InvalidOperationException ex)
-        {
-            return ConflictAsync(context, "the runtime", ex);
-        }
-        return Http.WriteJsonAsync(context, new StopResult(true, runtime.State), _json.StopResult, StatusCodes.Status202Accepted);
+        var result = control.RequestStop();
+        return WriteAsync(context, new ControlResult<StopResult>(result.Status, result.Succeeded ? new StopResult(true, result.Value) : null, result.Error),
+            _json.StopResult);
     }
 
-    /// <summary>Pool, source, dead-letter and reload actions need a running runtime; before start and while stopping they answer 409.</summary>
-    private Task? NotRunning(HttpContext context)
+    /// <summary>The one place where a <see cref="ControlStatus"/> becomes an HTTP status: the value as JSON, or an RFC 7807 problem.</summary>
+    private static Task WriteAsync<T>(HttpContext context, ControlResult<T> result, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
     {
-        var state = runtime.State;
-        return state == RuntimeState.Running
-            ? null
-            : Http.WriteProblemAsync(context, StatusCodes.Status409Conflict, $"The runtime is {state}; this action needs it Running.");
+        switch (result.Status)
+        {
+            case ControlStatus.Ok:
+                return Http.WriteJsonAsync(context, result.Value!, typeInfo);
+            case ControlStatus.Accepted:
+                return Http.WriteJsonAsync(context, result.Value!, typeInfo, StatusCodes.Status202Accepted);
+            case ControlStatus.Unavailable:
+                context.Response.Headers.RetryAfter = "5";
+                return Http.WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable, result.Error ?? "A backend is unavailable.");
+            default:
+                var status = result.Status switch
+                {
+                    ControlStatus.Invalid => StatusCodes.Status400BadRequest,
+                    ControlStatus.NotFound => StatusCodes.Status404NotFound,
+                    ControlStatus.Conflict => StatusCodes.Status409Conflict,
+                    ControlStatus.Unprocessable => StatusCodes.Status422UnprocessableEntity,
+                    _ => StatusCodes.Status500InternalServerError,
+                };
+                return Http.WriteProblemAsync(context, status, result.Error ?? result.Status.ToString(), result.ConfigErrors);
+        }
     }
-
-    private static Task UnknownAsync(HttpContext context, string kind, string name) =>
-        Http.WriteProblemAsync(context, StatusCodes.Status404NotFound, $"There is no {kind} named '{Http.Echo(name)}'.");
-
-    private static Task ConflictAsync(HttpContext context, string what, InvalidOperationException ex) =>
-        Http.WriteProblemAsync(context, StatusCodes.Status409Conflict, $"The action on {what} is not possible now: {ex.Message}");
 }

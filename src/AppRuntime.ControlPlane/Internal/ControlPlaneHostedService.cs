@@ -14,7 +14,7 @@ namespace AppRuntime.Internal;
 /// minimal one of its own (empty builder, Kestrel core, routing core): it shares the application's logger factory, not its
 /// configuration or lifetime, so <c>ASPNETCORE_*</c> settings and console signals reach only the application's host.
 /// </summary>
-internal sealed partial class ControlPlaneHostedService(ControlPlaneOptions options, ControlPlaneService control, RuntimeManager runtime,
+internal sealed partial class ControlPlaneHostedService(Func<ControlPlaneOptions> getOptions, ControlPlaneService control,
     ILoggerFactory loggers, TimeProvider time) : IHostedService, IControlPlaneServer, IAsyncDisposable, IDisposable
 {
     private readonly ILogger _logger = loggers.CreateLogger("AppRuntime.ControlPlane");
@@ -27,22 +27,16 @@ internal sealed partial class ControlPlaneHostedService(ControlPlaneOptions opti
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // Read when starting: the settings are bound (and checked, with every other section) then, not when the host is built.
+        var options = getOptions();
         if (!options.Enabled)
         {
             Log.Disabled(_logger);
             return;
         }
+        // The rules (addresses, token) were checked with the rest of the configuration (ControlPlaneOptions.Validate).
         var addresses = ListenAddresses.Parse(options.Urls);
-        var token = options.Token;
-        if (!string.IsNullOrEmpty(token) && token.Length < ControlPlaneOptions.MinimumTokenLength)
-            throw new InvalidOperationException($"{ControlPlaneExtensions.SectionPath}:Token is too short: use at least {ControlPlaneOptions.MinimumTokenLength} characters.");
-        if (options.RequireTokenForReads && string.IsNullOrEmpty(token))
-            throw new InvalidOperationException($"{ControlPlaneExtensions.SectionPath}:RequireTokenForReads is true but no token is set: set {ControlPlaneExtensions.SectionPath}:Token.");
         var exposed = addresses.Where(a => !a.IsLoopback).Select(a => a.Url).ToList();
-        if (exposed.Count > 0 && string.IsNullOrEmpty(token))
-            throw new InvalidOperationException(
-                $"The control plane refuses to listen on the non-loopback address(es) {string.Join(", ", exposed)} without an admin token: " +
-                $"set {ControlPlaneExtensions.SectionPath}:Token (at least {ControlPlaneOptions.MinimumTokenLength} characters) or listen on 127.0.0.1.");
         var loopbackOnly = exposed.Count == 0;
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "AppRuntime.ControlPlane" });
@@ -63,7 +57,7 @@ internal sealed partial class ControlPlaneHostedService(ControlPlaneOptions opti
 
         app.Use((context, next) => Guard(context, next, loopbackOnly));
         app.UseRouting();
-        new ControlPlaneEndpoints(control, runtime, options, DashboardPage.Load(), time).Map(app);
+        new ControlPlaneEndpoints(control, options, DashboardPage.Load(), time).Map(app);
 
         try
         {
@@ -77,7 +71,7 @@ internal sealed partial class ControlPlaneHostedService(ControlPlaneOptions opti
         _app = app;
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         _addresses = [.. bound.Select(a => new Uri(a))];
-        Log.Listening(_logger, string.Join(", ", _addresses), !string.IsNullOrEmpty(token), options.ReadOnly);
+        Log.Listening(_logger, string.Join(", ", _addresses), !string.IsNullOrEmpty(options.Token), options.ReadOnly);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -87,11 +87,28 @@ public sealed partial class ConfigurationManager : IDisposable
             var (values, errors) = BindAll();
             if (errors.Count > 0)
                 throw new ConfigValidationException(errors);
-            foreach (var reg in _registry.ConfigSections)
-                _holders[reg.Path] = reg.CreateHolder(values[reg.Path]);
-            _initialized = true;
+            InitializeLocked(values);
         }
-        _changeSubscription = ChangeToken.OnChange(_configuration.GetReloadToken, OnConfigurationChanged);
+        _changeSubscription ??= ChangeToken.OnChange(_configuration.GetReloadToken, OnConfigurationChanged);
+    }
+
+    /// <summary>Makes <paramref name="values"/> (from a <see cref="BindAll"/> without errors) the current values, unless already initialized.</summary>
+    internal void Initialize(Dictionary<string, object> values)
+    {
+        lock (_lock)
+        {
+            if (_initialized)
+                return;
+            InitializeLocked(values);
+        }
+        _changeSubscription ??= ChangeToken.OnChange(_configuration.GetReloadToken, OnConfigurationChanged);
+    }
+
+    private void InitializeLocked(Dictionary<string, object> values)
+    {
+        foreach (var reg in _registry.ConfigSections)
+            _holders[reg.Path] = reg.CreateHolder(values[reg.Path]);
+        _initialized = true;
     }
 
     /// <summary>Re-reads every provider, then validates and applies the result (or refuses it).</summary>
@@ -148,7 +165,8 @@ public sealed partial class ConfigurationManager : IDisposable
         return result;
     }
 
-    private (Dictionary<string, object> Values, List<ConfigError> Errors) BindAll()
+    /// <summary>Binds every section without making anything current: the values that bound cleanly, and every problem (secrets masked).</summary>
+    internal (Dictionary<string, object> Values, List<ConfigError> Errors) BindAll()
     {
         var errors = new ConfigErrors();
         var values = new Dictionary<string, object>(StringComparer.Ordinal);

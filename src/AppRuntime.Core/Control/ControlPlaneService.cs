@@ -24,24 +24,64 @@ public sealed record RuntimeStatus(
     IReadOnlyList<WorkerPoolSnapshot> Pools,
     IReadOnlyList<SourceSnapshot> Sources);
 
+/// <summary>How a control-plane operation ended; the HTTP adapter maps each to one status code.</summary>
+public enum ControlStatus
+{
+    /// <summary>Done (HTTP 200).</summary>
+    Ok,
+
+    /// <summary>Accepted and under way (HTTP 202).</summary>
+    Accepted,
+
+    /// <summary>The request is malformed: an out-of-range value (HTTP 400).</summary>
+    Invalid,
+
+    /// <summary>It names a queue, pool or source that does not exist (HTTP 404).</summary>
+    NotFound,
+
+    /// <summary>Not possible in the runtime's or the component's current state (HTTP 409).</summary>
+    Conflict,
+
+    /// <summary>Understood but refused: an invalid configuration reload (HTTP 422).</summary>
+    Unprocessable,
+
+    /// <summary>A backend the operation needs is unreachable; try again later (HTTP 503).</summary>
+    Unavailable,
+}
+
+/// <summary>The result of a control-plane operation: a value, or a status with the reason.</summary>
+/// <typeparam name="T">The value of a successful operation.</typeparam>
+/// <param name="Status">How it ended.</param>
+/// <param name="Value">The value, when it succeeded.</param>
+/// <param name="Error">Why it did not, for a human.</param>
+/// <param name="ConfigErrors">Configuration problems, for a refused reload.</param>
+public sealed record ControlResult<T>(ControlStatus Status, T? Value = default, string? Error = null, IReadOnlyList<ConfigError>? ConfigErrors = null)
+{
+    /// <summary>True for <see cref="ControlStatus.Ok"/> and <see cref="ControlStatus.Accepted"/>.</summary>
+    public bool Succeeded => Status is ControlStatus.Ok or ControlStatus.Accepted;
+}
+
 /// <summary>
-/// Runtime state and administrative actions as a service (seed: ControlPlaneService). The HTTP adapter exposes it;
-/// every action names what it acts on and throws <see cref="UnknownComponentException"/> for an unknown name.
+/// Runtime state and administrative actions as a service (seed: ControlPlaneService). Every rule lives here: names are
+/// checked, actions need a running runtime, values are range-checked. Each operation returns a <see cref="ControlResult{T}"/>
+/// instead of throwing for an expected refusal, so any caller (the HTTP adapter, tests, a CLI) gets the same behaviour.
 /// </summary>
 public sealed class ControlPlaneService
 {
     private readonly RuntimeManager _runtime;
-    private readonly WorkerSupervisor _supervisor;
+    private readonly WorkerSupervisor _pools;
+    private readonly SourceSupervisor _sources;
     private readonly QueueManager _queues;
     private readonly ConfigurationManager _config;
     private readonly RuntimeRegistry _registry;
     private readonly TraceService _trace;
 
-    internal ControlPlaneService(RuntimeManager runtime, WorkerSupervisor supervisor, QueueManager queues, ConfigurationManager config,
+    internal ControlPlaneService(RuntimeManager runtime, WorkerSupervisor pools, SourceSupervisor sources, QueueManager queues, ConfigurationManager config,
         RuntimeRegistry registry, TraceService trace, HealthRegistry health)
     {
         _runtime = runtime;
-        _supervisor = supervisor;
+        _pools = pools;
+        _sources = sources;
         _queues = queues;
         _config = config;
         _registry = registry;
@@ -49,8 +89,17 @@ public sealed class ControlPlaneService
         Health = health;
     }
 
+    /// <summary>The largest number of dead letters one listing returns.</summary>
+    public const int MaxDeadLetterListing = 1000;
+
+    /// <summary>The most task ids one dead-letter action takes.</summary>
+    public const int MaxIdsPerAction = 10_000;
+
     /// <summary>The health registry.</summary>
     public HealthRegistry Health { get; }
+
+    /// <summary>The runtime's state.</summary>
+    public RuntimeState State => _runtime.State;
 
     /// <summary>The declared modules.</summary>
     public IReadOnlyList<ModuleTopology> Topology => [.. _registry.Modules];
@@ -64,39 +113,81 @@ public sealed class ControlPlaneService
         var queues = new List<QueueStatus>();
         foreach (var q in _queues.All)
             queues.Add(new QueueStatus(q.Name, q.TaskType, q.Backend, await q.GetStatsAsync(cancellationToken).ConfigureAwait(false)));
-        return new RuntimeStatus(_runtime.State, _runtime.StartedAt, _runtime.FaultReason, queues, _supervisor.GetSnapshots(), _runtime.GetSourceSnapshots());
+        return new RuntimeStatus(_runtime.State, _runtime.StartedAt, _runtime.FaultReason, queues, _pools.GetSnapshots(), _sources.GetSnapshots());
     }
 
+    /// <summary>The state of every source.</summary>
+    public IReadOnlyList<SourceSnapshot> GetSources() => _sources.GetSnapshots();
+
+    /// <summary>The state of every pool.</summary>
+    public IReadOnlyList<WorkerPoolSnapshot> GetPools() => _pools.GetSnapshots();
+
     /// <summary>Pauses a source: it stops publishing until resumed.</summary>
-    public void PauseSource(string name) => _runtime.GetSource(name).Pause();
+    public ControlResult<SourceSnapshot> PauseSource(string name) => OnSource(name, s => s.Pause());
 
     /// <summary>Resumes a paused source.</summary>
-    public void ResumeSource(string name) => _runtime.GetSource(name).Resume();
+    public ControlResult<SourceSnapshot> ResumeSource(string name) => OnSource(name, s => s.Resume());
 
     /// <summary>Pauses a worker pool: workers finish the task in hand and take no more.</summary>
-    public void PausePool(string queue) => _supervisor.GetPool(queue).Pause();
+    public ControlResult<WorkerPoolSnapshot> PausePool(string queue) => OnPool(queue, p => p.Pause());
 
     /// <summary>Resumes a paused worker pool.</summary>
-    public void ResumePool(string queue) => _supervisor.GetPool(queue).Resume();
+    public ControlResult<WorkerPoolSnapshot> ResumePool(string queue) => OnPool(queue, p => p.Resume());
 
-    /// <summary>Scales a pool to <paramref name="workers"/> workers (at least 1).</summary>
-    public ValueTask ScalePoolAsync(string queue, int workers, CancellationToken cancellationToken = default) =>
-        _supervisor.GetPool(queue).ScaleAsync(workers, cancellationToken);
+    /// <summary>Scales a pool to <paramref name="workers"/> workers (1 to <see cref="PoolLimits.MaxWorkers"/>).</summary>
+    public async ValueTask<ControlResult<WorkerPoolSnapshot>> ScalePoolAsync(string queue, int workers, CancellationToken cancellationToken = default)
+    {
+        if (workers is < 1 or > PoolLimits.MaxWorkers)
+            return Invalid<WorkerPoolSnapshot>($"'workers' must be a whole number from 1 to {PoolLimits.MaxWorkers} (was {workers}).");
+        if (FindPool(queue, out var pool) is { } refused)
+            return refused;
+        try
+        {
+            await pool!.ScaleAsync(workers, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return Conflict<WorkerPoolSnapshot>($"worker pool '{queue}'", ex);
+        }
+        return new(ControlStatus.Ok, pool.GetSnapshot());
+    }
 
-    /// <summary>Lists a queue's dead letters.</summary>
-    public ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(string queue, int max = 100, CancellationToken cancellationToken = default) =>
-        GetQueue(queue).GetDeadLettersAsync(max, cancellationToken);
+    /// <summary>Lists up to <paramref name="max"/> (1 to <see cref="MaxDeadLetterListing"/>) of a queue's dead letters.</summary>
+    public async ValueTask<ControlResult<IReadOnlyList<DeadLetter>>> GetDeadLettersAsync(string queue, int max = 100, CancellationToken cancellationToken = default)
+    {
+        if (max is < 1 or > MaxDeadLetterListing)
+            return Invalid<IReadOnlyList<DeadLetter>>($"'max' must be a whole number from 1 to {MaxDeadLetterListing} (was {max}).");
+        if (!TryGetQueue(queue, out var q))
+            return NotFound<IReadOnlyList<DeadLetter>>("queue", queue);
+        return new(ControlStatus.Ok, await q.GetDeadLettersAsync(max, cancellationToken).ConfigureAwait(false));
+    }
 
-    /// <summary>Moves dead letters back into their queue (all when <paramref name="ids"/> is null).</summary>
-    public ValueTask<int> RetryDeadLettersAsync(string queue, IReadOnlyCollection<string>? ids = null, CancellationToken cancellationToken = default) =>
-        GetQueue(queue).RetryDeadLettersAsync(ids, cancellationToken);
+    /// <summary>Moves dead letters back into their queue (all when <paramref name="ids"/> is null); returns how many.</summary>
+    public ValueTask<ControlResult<int>> RetryDeadLettersAsync(string queue, IReadOnlyCollection<string>? ids = null, CancellationToken cancellationToken = default) =>
+        OnDeadLettersAsync(queue, ids, (q, i, ct) => q.RetryDeadLettersAsync(i, ct), cancellationToken);
 
-    /// <summary>Deletes dead letters (all when <paramref name="ids"/> is null).</summary>
-    public ValueTask<int> PurgeDeadLettersAsync(string queue, IReadOnlyCollection<string>? ids = null, CancellationToken cancellationToken = default) =>
-        GetQueue(queue).PurgeDeadLettersAsync(ids, cancellationToken);
+    /// <summary>Deletes dead letters (all when <paramref name="ids"/> is null); returns how many.</summary>
+    public ValueTask<ControlResult<int>> PurgeDeadLettersAsync(string queue, IReadOnlyCollection<string>? ids = null, CancellationToken cancellationToken = default) =>
+        OnDeadLettersAsync(queue, ids, (q, i, ct) => q.PurgeDeadLettersAsync(i, ct), cancellationToken);
 
-    /// <summary>Reloads configuration; an invalid result is refused and the last good configuration stays.</summary>
-    public ConfigReloadResult ReloadConfiguration() => _config.Reload();
+    /// <summary>Reloads configuration; an invalid result is refused (<see cref="ControlStatus.Unprocessable"/>) and the last good configuration stays.</summary>
+    public ControlResult<ConfigReloadResult> ReloadConfiguration()
+    {
+        if (NotRunning<ConfigReloadResult>() is { } refused)
+            return refused;
+        ConfigReloadResult result;
+        try
+        {
+            result = _config.Reload();
+        }
+        catch (ConfigValidationException ex)
+        {
+            return new(ControlStatus.Unprocessable, null, "The configuration is invalid; nothing was changed.", ex.Errors);
+        }
+        return result.Applied
+            ? new(ControlStatus.Ok, result)
+            : new(ControlStatus.Unprocessable, result, "The reloaded configuration is invalid and was refused; the previous configuration stays in effect.", result.Errors);
+    }
 
     /// <summary>The merged configuration, sorted, with secret values masked.</summary>
     public IReadOnlyDictionary<string, string> GetConfiguration() => _config.GetRedactedView();
@@ -104,9 +195,107 @@ public sealed class ControlPlaneService
     /// <summary>The most recent processed tasks with their trace ids.</summary>
     public IReadOnlyList<TaskTraceRecord> GetRecentTraces(int max = 100) => _trace.GetRecent(max);
 
-    /// <summary>Asks the host to stop the application gracefully.</summary>
-    public void RequestStop() => _runtime.RequestStop();
+    /// <summary>Asks the host to stop the application gracefully; accepted (again) while it is already stopping.</summary>
+    public ControlResult<RuntimeState> RequestStop()
+    {
+        var state = _runtime.State;
+        if (state is RuntimeState.Stopping or RuntimeState.Stopped)
+            return new(ControlStatus.Accepted, state);
+        try
+        {
+            _runtime.RequestStop();
+        }
+        catch (InvalidOperationException ex)
+        {
+            return Conflict<RuntimeState>("the runtime", ex);
+        }
+        return new(ControlStatus.Accepted, _runtime.State);
+    }
 
-    private ITaskQueue GetQueue(string name) =>
-        _queues.TryGet(name, out var q) ? q : throw new UnknownComponentException("queue", name);
+    private ControlResult<SourceSnapshot> OnSource(string name, Action<IRuntimeSource> action)
+    {
+        if (!NameValidation.IsValid(name))
+            return NotFound<SourceSnapshot>("source", name);
+        if (NotRunning<SourceSnapshot>() is { } refused)
+            return refused;
+        if (!_sources.TryGet(name, out var source))
+            return NotFound<SourceSnapshot>("source", name);
+        try
+        {
+            action(source);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return Conflict<SourceSnapshot>($"source '{name}'", ex);
+        }
+        return new(ControlStatus.Ok, source.GetSnapshot());
+    }
+
+    private ControlResult<WorkerPoolSnapshot> OnPool(string queue, Action<IWorkerPool> action)
+    {
+        if (FindPool(queue, out var pool) is { } refused)
+            return refused;
+        try
+        {
+            action(pool!);
+        }
+        catch (InvalidOperationException ex)
+        {
+            return Conflict<WorkerPoolSnapshot>($"worker pool '{queue}'", ex);
+        }
+        return new(ControlStatus.Ok, pool!.GetSnapshot());
+    }
+
+    /// <summary>The pool, or why it cannot be acted on (unknown, or the runtime is not running).</summary>
+    private ControlResult<WorkerPoolSnapshot>? FindPool(string queue, out IWorkerPool? pool)
+    {
+        pool = null;
+        if (!NameValidation.IsValid(queue))
+            return NotFound<WorkerPoolSnapshot>("worker pool", queue);
+        if (NotRunning<WorkerPoolSnapshot>() is { } refused)
+            return refused;
+        return _pools.TryGetPool(queue, out pool) ? null : NotFound<WorkerPoolSnapshot>("worker pool", queue);
+    }
+
+    private async ValueTask<ControlResult<int>> OnDeadLettersAsync(string queue, IReadOnlyCollection<string>? ids,
+        Func<ITaskQueue, IReadOnlyCollection<string>?, CancellationToken, ValueTask<int>> action, CancellationToken cancellationToken)
+    {
+        if (ids is not null && (ids.Count > MaxIdsPerAction || ids.Any(id => string.IsNullOrEmpty(id) || id.Length > 512)))
+            return Invalid<int>($"'ids' must be a list of at most {MaxIdsPerAction} non-empty task ids of at most 512 characters.");
+        if (!NameValidation.IsValid(queue))
+            return NotFound<int>("queue", queue);
+        if (NotRunning<int>() is { } refused)
+            return refused;
+        if (!TryGetQueue(queue, out var q))
+            return NotFound<int>("queue", queue);
+        try
+        {
+            return new(ControlStatus.Ok, await action(q, ids, cancellationToken).ConfigureAwait(false));
+        }
+        catch (InvalidOperationException ex)
+        {
+            return Conflict<int>($"queue '{queue}'", ex);
+        }
+    }
+
+    private bool TryGetQueue(string name, out ITaskQueue queue)
+    {
+        queue = null!;
+        return NameValidation.IsValid(name) && _queues.TryGet(name, out queue);
+    }
+
+    /// <summary>Pool, source, dead-letter and reload actions need a running runtime; before start and while stopping they are refused.</summary>
+    private ControlResult<T>? NotRunning<T>()
+    {
+        var state = _runtime.State;
+        return state == RuntimeState.Running ? null : new(ControlStatus.Conflict, default, $"The runtime is {state}; this action needs it Running.");
+    }
+
+    private static ControlResult<T> NotFound<T>(string kind, string name) =>
+        new(ControlStatus.NotFound, default, $"There is no {kind} named '{(name.Length <= 120 ? name : string.Concat(name.AsSpan(0, 120), "…"))}'.");
+
+    private static ControlResult<T> Invalid<T>(string error) => new(ControlStatus.Invalid, default, error);
+
+    private static ControlResult<T> Conflict<T>(string what, InvalidOperationException ex) =>
+        new(ControlStatus.Conflict, default, $"The action on {what} is not possible now: {ex.Message}");
 }

@@ -28,6 +28,22 @@ public static class AppRuntimeConsole
     /// <summary>The exit code when the configuration is invalid or a configuration provider cannot be read (sysexits EX_CONFIG).</summary>
     public const int InvalidConfigurationExitCode = 78;
 
+    /// <summary>The command-line switch for <see cref="RunMode.UntilDrained"/>.</summary>
+    public const string OnceSwitch = "--once";
+
+    /// <summary>
+    /// Translates the runtime's own command-line switches into configuration the host understands: <c>--once</c> becomes
+    /// <c>--AppRuntime:RunMode=UntilDrained</c> (run until every source has drained and everything has settled, then exit).
+    /// Pass the result to <c>Host.CreateApplicationBuilder</c>.
+    /// </summary>
+    public static string[] TranslateArgs(IEnumerable<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        return [.. args.Select(a => string.Equals(a, OnceSwitch, StringComparison.OrdinalIgnoreCase)
+            ? $"--{AppRuntimeOptions.SectionPath}:{nameof(AppRuntimeOptions.RunMode)}={nameof(RunMode.UntilDrained)}"
+            : a)];
+    }
+
     /// <summary>Runs <paramref name="host"/> until it stops, writing start-up failures to standard error.</summary>
     /// <returns>The process exit code: <see cref="SuccessExitCode"/>, <see cref="InvalidConfigurationExitCode"/> or <see cref="StartFailedExitCode"/>.</returns>
     public static Task<int> RunAsync(IHost host, CancellationToken cancellationToken = default) => RunAsync(host, Console.Error, cancellationToken);

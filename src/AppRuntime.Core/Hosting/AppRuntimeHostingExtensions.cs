@@ -1,5 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 using AppRuntime.Internal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,12 +19,8 @@ public static class AppRuntimeHostingExtensions
     public static IAppRuntimeBuilder AddAppRuntime(this IHostApplicationBuilder builder, Action<AppRuntimeOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var existing = Find(builder.Services);
-        if (existing is not null)
-        {
-            configure?.Invoke(existing.Options);
-            return existing;
-        }
+        if (Find(builder.Services) is not null)
+            return AddAppRuntime(builder.Services, builder.Configuration, configure);
         foreach (var name in new[] { "appruntime.json", $"appruntime.{builder.Environment.EnvironmentName}.json" })
         {
             // Only an existing file is watched: a watcher per absent optional file would spend inotify instances for nothing.
@@ -37,7 +31,10 @@ public static class AppRuntimeHostingExtensions
         return AddAppRuntime(builder.Services, builder.Configuration, configure);
     }
 
-    /// <summary>Adds the runtime to a service collection (for hosts built by hand and tests).</summary>
+    /// <summary>
+    /// Adds the runtime to a service collection (for hosts built by hand and tests). The <c>AppRuntime</c> section is bound
+    /// when the runtime starts, with every other section; <paramref name="configure"/> runs on the bound values and wins.
+    /// </summary>
     public static IAppRuntimeBuilder AddAppRuntime(this IServiceCollection services, IConfiguration configuration, Action<AppRuntimeOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -45,88 +42,64 @@ public static class AppRuntimeHostingExtensions
         var existing = Find(services);
         if (existing is not null)
         {
-            configure?.Invoke(existing.Options);
-            return existing;
+            if (configure is not null)
+                existing.Configure.Add(configure);
+            return existing.Builder;
         }
 
-        var options = ReadOptions(configuration);
-        configure?.Invoke(options);
         var registry = new RuntimeRegistry();
         var runtimeBuilder = new AppRuntimeBuilder(services, configuration, registry);
+        var marker = new BuilderMarker(runtimeBuilder, []);
+        if (configure is not null)
+            marker.Configure.Add(configure);
 
-        services.AddSingleton(new BuilderMarker(runtimeBuilder, options));
+        // The platform's own settings: bound by the generated binder, validated with every other section, code overrides applied.
+        runtimeBuilder.AddConfigSection(new ConfigSectionDefinition<AppRuntimeOptions>(AppRuntimeOptions.SectionPath, (section, errors) =>
+        {
+            var options = AppRuntimeOptions.BindConfigSection(section, errors);
+            foreach (var action in marker.Configure)
+                action(options);
+            return options;
+        }) { SecretKeys = AppRuntimeOptions.ConfigSecretKeys });
+
+        services.AddSingleton(marker);
         services.AddSingleton(registry);
-        services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
         services.TryAdd(ServiceDescriptor.Singleton(typeof(ILogger<>), typeof(Logger<>)));
         services.AddSingleton(_ => new TraceService());
         services.AddSingleton<ITraceFactory>(sp => sp.GetRequiredService<TraceService>());
-        services.AddSingleton(sp => new RuntimeServices(sp, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<TraceService>(), sp.GetRequiredService<ILoggerFactory>(), options));
+        services.AddSingleton(sp => new RuntimeServices(sp, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<TraceService>(), sp.GetRequiredService<ILoggerFactory>(),
+            () => sp.GetRequiredService<IConfigSection<AppRuntimeOptions>>().Current));
         services.AddSingleton<ITaskQueueBackend>(sp => new InMemoryQueueBackend(sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<RuntimeServices>(), sp.GetServices<ITaskQueueBackend>(), configuration));
+        services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<RuntimeServices>()));
         services.AddSingleton(sp => new ConfigurationManager(configuration, registry, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(_ => new WorkerSupervisor());
+        services.AddSingleton(_ => new SourceSupervisor());
         services.AddSingleton(sp => new RuntimeManager(registry, sp.GetRequiredService<RuntimeServices>(), sp.GetRequiredService<ConfigurationManager>(),
-            sp.GetRequiredService<QueueManager>(), sp.GetRequiredService<WorkerSupervisor>(), sp.GetService<IHostApplicationLifetime>()));
+            sp.GetRequiredService<QueueManager>(), sp.GetRequiredService<WorkerSupervisor>(), sp.GetRequiredService<SourceSupervisor>(),
+            sp.GetServices<ITaskQueueBackend>(), sp.GetService<IHostApplicationLifetime>()));
         services.AddSingleton(sp => new HealthRegistry(
             BuiltInHealth.Create(sp.GetRequiredService<RuntimeManager>, sp.GetRequiredService<WorkerSupervisor>(), sp.GetRequiredService<QueueManager>(),
-                sp.GetRequiredService<ConfigurationManager>(), () => sp.GetRequiredService<RuntimeManager>().GetSourceSnapshots()),
+                sp.GetRequiredService<ConfigurationManager>(), () => sp.GetRequiredService<SourceSupervisor>().GetSnapshots()),
             () => registry.HealthContributors.Select(f => f(sp))));
         services.AddSingleton(sp => new ControlPlaneService(sp.GetRequiredService<RuntimeManager>(), sp.GetRequiredService<WorkerSupervisor>(),
-            sp.GetRequiredService<QueueManager>(), sp.GetRequiredService<ConfigurationManager>(), registry, sp.GetRequiredService<TraceService>(),
-            sp.GetRequiredService<HealthRegistry>()));
+            sp.GetRequiredService<SourceSupervisor>(), sp.GetRequiredService<QueueManager>(), sp.GetRequiredService<ConfigurationManager>(), registry,
+            sp.GetRequiredService<TraceService>(), sp.GetRequiredService<HealthRegistry>()));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RuntimeManager>());
         return runtimeBuilder;
     }
 
-    private static AppRuntimeBuilderWithOptions? Find(IServiceCollection services)
+    private static BuilderMarker? Find(IServiceCollection services)
     {
         foreach (var d in services)
         {
             if (d.ServiceType == typeof(BuilderMarker) && d.ImplementationInstance is BuilderMarker marker)
-                return new AppRuntimeBuilderWithOptions(marker.Builder, marker.Options);
+                return marker;
         }
         return null;
     }
 
-    private static AppRuntimeOptions ReadOptions(IConfiguration configuration)
-    {
-        var options = new AppRuntimeOptions();
-        if (TryTime(configuration, "AppRuntime:DrainTimeout") is { } drain)
-            options.DrainTimeout = drain;
-        if (TryTime(configuration, "AppRuntime:ShutdownTimeout") is { } shutdown)
-            options.ShutdownTimeout = shutdown;
-        if (configuration["AppRuntime:DefaultBackend"] is { Length: > 0 } backend)
-            options.DefaultBackend = backend;
-        return options;
-    }
-
-    private static TimeSpan? TryTime(IConfiguration configuration, string key)
-    {
-        var value = configuration[key];
-        if (value is null)
-            return null;
-        if (TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var span) && span >= TimeSpan.Zero)
-            return span;
-        throw new ConfigValidationException([new ConfigError(key, $"'{value}' is not a valid non-negative time span (use hh:mm:ss)")]);
-    }
-
-    private sealed record BuilderMarker(AppRuntimeBuilder Builder, AppRuntimeOptions Options);
-
-    private sealed class AppRuntimeBuilderWithOptions(AppRuntimeBuilder inner, AppRuntimeOptions options) : IAppRuntimeBuilder
-    {
-        public AppRuntimeOptions Options { get; } = options;
-        public IServiceCollection Services => inner.Services;
-        public IConfiguration Configuration => inner.Configuration;
-        public bool AddModule(ModuleTopology topology) => inner.AddModule(topology);
-        public IAppRuntimeBuilder AddQueue<T>(QueueDefinition definition, TaskSerializer<T>? serializer = null) { inner.AddQueue(definition, serializer); return this; }
-        public IAppRuntimeBuilder AddWorkerPool(WorkerPoolDefinition definition) { inner.AddWorkerPool(definition); return this; }
-        public IAppRuntimeBuilder AddHandler<T>(string queue, Func<IServiceProvider, ITaskHandler<T>> factory) { inner.AddHandler(queue, factory); return this; }
-        public IAppRuntimeBuilder AddSource<T>(SourceDefinition definition, Func<IServiceProvider, ITaskSource<T>> factory) { inner.AddSource(definition, factory); return this; }
-        public IAppRuntimeBuilder AddOutcomeObserver<T>(string queue, Func<IServiceProvider, ITaskOutcomeObserver<T>> factory) { inner.AddOutcomeObserver(queue, factory); return this; }
-        public IAppRuntimeBuilder AddConfigSection<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T>(ConfigSectionDefinition<T> definition) where T : class { inner.AddConfigSection(definition); return this; }
-        public IAppRuntimeBuilder AddHealthContributor(Func<IServiceProvider, IHealthContributor> factory) { inner.AddHealthContributor(factory); return this; }
-        public IAppRuntimeBuilder AddConfigProvider(IConfigProvider provider) { inner.AddConfigProvider(provider); return this; }
-    }
+    /// <summary>The runtime's builder and the code overrides of its settings, found again when AddAppRuntime runs twice.</summary>
+    private sealed record BuilderMarker(AppRuntimeBuilder Builder, List<Action<AppRuntimeOptions>> Configure);
 }

@@ -1,17 +1,79 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
+
 namespace AppRuntime;
 
-/// <summary>Platform settings of the runtime (configuration section <c>AppRuntime</c>).</summary>
-public sealed class AppRuntimeOptions
+/// <summary>What the runtime does once it has started.</summary>
+public enum RunMode
 {
+    /// <summary>Run until the host is stopped (a service).</summary>
+    Service = 0,
+
+    /// <summary>
+    /// Run until every source has looked at all its input once and everything published has settled, then stop
+    /// (<c>--once</c>; see <see cref="AppRuntimeConsole.TranslateArgs"/>).
+    /// </summary>
+    UntilDrained = 1,
+}
+
+/// <summary>
+/// Platform settings of the runtime: the configuration section <c>AppRuntime</c>, bound and validated by the generated binder
+/// together with every other section when the runtime starts. Values set in code (<c>AddAppRuntime(o =&gt; ...)</c>) are applied
+/// after binding and win.
+/// </summary>
+[ConfigSection(SectionPath)]
+public sealed partial class AppRuntimeOptions
+{
+    /// <summary>The configuration section path, <c>AppRuntime</c>.</summary>
+    public const string SectionPath = "AppRuntime";
+
     /// <summary>How long, on stop, the runtime waits for queues to drain (ready and in-flight tasks done) before it stops the workers. Key <c>AppRuntime:DrainTimeout</c>.</summary>
+    [TimeRange("00:00:00", "1.00:00:00")]
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long workers may keep running the task in hand once they stop; after it, handlers are cancelled and their tasks go back to the queue. Key <c>AppRuntime:ShutdownTimeout</c>.</summary>
+    [TimeRange("00:00:00", "1.00:00:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>The backend of queues that neither pin one nor have <c>AppRuntime:Queues:&lt;name&gt;:Backend</c>. Key <c>AppRuntime:DefaultBackend</c>.</summary>
+    [StringLength(256, MinimumLength = 1)]
     public string DefaultBackend { get; set; } = "InMemory";
 
-    /// <summary>How often a source waiting for its queue to fall below the high watermark checks again.</summary>
+    /// <summary>How often a source waiting for its queue to fall below the high watermark checks again. Key <c>AppRuntime:BackpressureCheckInterval</c>.</summary>
+    [TimeRange("00:00:00.001", "00:01:00")]
     public TimeSpan BackpressureCheckInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Run as a service, or until drained (<c>--once</c>). Key <c>AppRuntime:RunMode</c>.</summary>
+    public RunMode RunMode { get; set; } = RunMode.Service;
+
+    /// <summary>Per-queue settings, by queue name: <c>AppRuntime:Queues:&lt;name&gt;:*</c>.</summary>
+    public Dictionary<string, QueueOptions> Queues { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Per-pool settings, by queue name: <c>AppRuntime:Pools:&lt;queue&gt;:*</c>.</summary>
+    public Dictionary<string, PoolOptions> Pools { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>Settings of one queue, <c>AppRuntime:Queues:&lt;name&gt;</c>.</summary>
+public sealed partial class QueueOptions
+{
+    /// <summary>The backend (<c>InMemory</c>, <c>Redis</c>, ...) unless the declaration pins one.</summary>
+    public string? Backend { get; set; }
+}
+
+/// <summary>Settings of one worker pool, <c>AppRuntime:Pools:&lt;queue&gt;</c>.</summary>
+public sealed partial class PoolOptions
+{
+    /// <summary>
+    /// Concurrent workers. The declaration's <c>Workers</c> is the default. A pool whose declaration names a
+    /// <c>WorkersConfigKey</c> reads that key instead (and this one must stay unset).
+    /// </summary>
+    [Range(1, PoolLimits.MaxWorkers)]
+    public int? Workers { get; set; }
+}
+
+/// <summary>Limits shared by the pool settings and the control plane.</summary>
+public static class PoolLimits
+{
+    /// <summary>The most workers one pool may have.</summary>
+    public const int MaxWorkers = 1024;
 }

@@ -1,4 +1,5 @@
 using AppRuntime.Internal;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -32,28 +33,34 @@ public enum RuntimeState
 /// <see cref="AppRuntimeOptions.DrainTimeout"/>, workers finish the task in hand (until <see cref="AppRuntimeOptions.ShutdownTimeout"/>
 /// or the host's shutdown token; then handlers are cancelled and their tasks released back to the queue), traces flush.
 /// </summary>
-public sealed partial class RuntimeManager : IHostedService
+public sealed partial class RuntimeManager : IHostedService, IDisposable
 {
     private readonly RuntimeRegistry _registry;
     private readonly RuntimeServices _services;
     private readonly ConfigurationManager _config;
     private readonly QueueManager _queues;
     private readonly WorkerSupervisor _supervisor;
+    private readonly SourceSupervisor _sources;
+    private readonly IReadOnlyList<ITaskQueueBackend> _backends;
     private readonly IHostApplicationLifetime? _lifetime;
     private readonly ILogger _logger;
     private readonly object _lock = new();
-    private readonly Dictionary<string, IRuntimeSource> _sources = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
     private volatile RuntimeState _state = RuntimeState.Created;
     private RuntimeMetrics? _metrics;
+    private RuntimePlan? _plan;
+    private Task? _untilDrained;
 
     internal RuntimeManager(RuntimeRegistry registry, RuntimeServices services, ConfigurationManager config, QueueManager queues,
-        WorkerSupervisor supervisor, IHostApplicationLifetime? lifetime)
+        WorkerSupervisor supervisor, SourceSupervisor sources, IEnumerable<ITaskQueueBackend> backends, IHostApplicationLifetime? lifetime)
     {
         _registry = registry;
         _services = services;
         _config = config;
         _queues = queues;
         _supervisor = supervisor;
+        _sources = sources;
+        _backends = [.. backends];
         _lifetime = lifetime;
         _logger = services.Loggers.CreateLogger("AppRuntime.Runtime");
     }
@@ -79,18 +86,11 @@ public sealed partial class RuntimeManager : IHostedService
     /// <summary>The worker supervisor.</summary>
     public WorkerSupervisor Supervisor => _supervisor;
 
-    /// <summary>The state of every source.</summary>
-    public IReadOnlyList<SourceSnapshot> GetSourceSnapshots()
-    {
-        lock (_lock)
-            return [.. _sources.Values.OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => s.GetSnapshot())];
-    }
+    /// <summary>The source supervisor.</summary>
+    public SourceSupervisor Sources => _sources;
 
-    internal IRuntimeSource GetSource(string name)
-    {
-        lock (_lock)
-            return _sources.TryGetValue(name, out var s) ? s : throw new UnknownComponentException("source", name);
-    }
+    /// <summary>The state of every source.</summary>
+    public IReadOnlyList<SourceSnapshot> GetSourceSnapshots() => _sources.GetSnapshots();
 
     /// <summary>Returns a queue by name, typed.</summary>
     public ITaskQueue<T> GetQueue<T>(string name) => _queues.Get<T>(name);
@@ -106,8 +106,9 @@ public sealed partial class RuntimeManager : IHostedService
         }
         try
         {
-            // 1. Configuration: every section bound and validated, every platform key checked, all errors at once.
-            var errors = CheckConfiguration(out var backends);
+            // 1. Configuration: every section (the application's and the platform's) bound and validated, and the plan made
+            //    from the declarations and the platform settings; all errors at once.
+            var errors = CheckConfiguration(out var plan);
             if (errors.Count > 0)
                 throw new ConfigValidationException(errors);
 
@@ -117,34 +118,30 @@ public sealed partial class RuntimeManager : IHostedService
                 throw new InvalidOperationException("The AppRuntime composition is invalid:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)));
 
             // 3. Queues.
-            _queues.CreateAll(_registry, backends);
+            _queues.CreateAll(plan!);
             _metrics ??= new RuntimeMetrics(_services.Trace.Meter, _queues, _supervisor);
 
             // 4. Worker pools.
-            foreach (var (queue, pool) in _registry.Pools.OrderBy(p => p.Key, StringComparer.Ordinal))
+            foreach (var pool in plan!.Pools)
             {
-                pool.Validate();
-                _queues.TryGet(queue, out var q);
-                var observers = _registry.Observers.Where(o => o.Queue == queue);
-                _supervisor.Add(_registry.Queues[queue].CreatePool(q, pool, _registry.Handlers[queue], observers, _services));
+                _queues.TryGet(pool.Definition.Queue, out var q);
+                _supervisor.Add(pool.Queue.CreatePool(q, pool.Definition, pool.Handler, pool.Observers, _services));
             }
             _supervisor.StartAll();
 
             // 5. Sources.
-            lock (_lock)
+            foreach (var source in plan.Sources)
             {
-                foreach (var source in _registry.Sources)
-                {
-                    _queues.TryGet(source.Definition.Queue, out var q);
-                    _sources[source.Definition.Name] = _registry.Queues[source.Definition.Queue].CreateSource(q, source, _services);
-                }
+                _queues.TryGet(source.Definition.Queue, out var q);
+                _sources.Add(_registry.Queues[source.Definition.Queue].CreateSource(q, source, _services));
             }
-            foreach (var source in _sources.Values)
-                source.Start();
+            _sources.StartAll();
 
             StartedAt = _services.Time.GetUtcNow();
             SetState(RuntimeState.Running);
-            Log.Started(_logger, _registry.Queues.Count, _registry.Pools.Count, _sources.Count);
+            Log.Started(_logger, plan.Queues.Count, plan.Pools.Count, plan.Sources.Count);
+            if (plan.Options.RunMode == RunMode.UntilDrained)
+                _untilDrained = RunUntilDrainedAsync();
         }
         catch (Exception ex)
         {
@@ -156,6 +153,67 @@ public sealed partial class RuntimeManager : IHostedService
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// True when every source has looked at all its input once, everything the sources published has settled, and every queue
+    /// that a pool consumes is empty (nothing ready, delayed or in flight), so work that handlers passed on is done too.
+    /// </summary>
+    public async ValueTask<bool> IsDrainedAsync(CancellationToken cancellationToken = default)
+    {
+        if (_state != RuntimeState.Running || !_sources.AllDrained)
+            return false;
+        foreach (var pool in _plan?.Pools ?? [])
+        {
+            if (!_queues.TryGet(pool.Definition.Queue, out var q))
+                continue;
+            var stats = await q.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+            if (stats.Depth + stats.Delayed + stats.InFlight > 0)
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>Waits until <see cref="IsDrainedAsync"/> is true: woken by every settlement and source report, and checked at least every 250 ms.</summary>
+    public async Task WaitUntilDrainedAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var change = _services.Settlements.NextChange;
+            if (await IsDrainedAsync(cancellationToken).ConfigureAwait(false))
+                return;
+            using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var recheck = Task.Delay(TimeSpan.FromMilliseconds(250), _services.Time, wake.Token);
+            await Task.WhenAny(change, recheck).ConfigureAwait(false);
+            await wake.CancelAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary><see cref="RunMode.UntilDrained"/>: once drained, tells every <see cref="IDrainObserver"/> and stops the application.</summary>
+    private async Task RunUntilDrainedAsync()
+    {
+        try
+        {
+            await WaitUntilDrainedAsync(_stopping.Token).ConfigureAwait(false);
+            Log.Drained(_logger);
+            foreach (var observer in _services.Services.GetServices<IDrainObserver>())
+                await observer.OnDrainedAsync(_stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            return; // stopped before it drained
+        }
+#pragma warning disable CA1031 // A failing drain observer must not keep the application running: it is logged, and the app stops.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.DrainObserverFailed(_logger, ex);
+        }
+        if (_lifetime is not null)
+            _lifetime.StopApplication();
+        else
+            Log.NoLifetime(_logger);
+    }
+
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -165,17 +223,15 @@ public sealed partial class RuntimeManager : IHostedService
                 return;
             SetState(RuntimeState.Stopping);
         }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_untilDrained is not null)
+            await _untilDrained.ConfigureAwait(false);
         var options = _services.Options;
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         abort.CancelAfter(options.ShutdownTimeout);
 
         // 1. Sources stop: nothing new comes in.
-        IRuntimeSource[] sources;
-        lock (_lock)
-            sources = [.. _sources.Values];
-        await Task.WhenAll(sources.Select(s => s.StopAsync())).ConfigureAwait(false);
-        foreach (var s in sources)
-            (s as IDisposable)?.Dispose();
+        await _sources.StopAllAsync().ConfigureAwait(false);
 
         // 2. Queues drain until the deadline.
         await DrainAsync(options.DrainTimeout, abort.Token).ConfigureAwait(false);
@@ -183,7 +239,24 @@ public sealed partial class RuntimeManager : IHostedService
         // 3. Workers finish the task in hand; whatever is left stays in (or is released back to) its queue.
         await _supervisor.StopAllAsync(abort.Token).ConfigureAwait(false);
 
-        // 4. Traces flush.
+        // 4. Queues close: a durable queue gives back what it leased ahead and no longer counts this process as a consumer.
+        var left = 0L;
+        foreach (var q in _queues.All)
+        {
+            try
+            {
+                var stats = await q.GetStatsAsync(abort.Token).ConfigureAwait(false);
+                left += stats.Depth + stats.Delayed + stats.InFlight;
+            }
+#pragma warning disable CA1031 // The count is for the log line only; a backend that is down must not stop the stop.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+        await _queues.CloseDurableQueuesAsync().ConfigureAwait(false);
+
+        // 5. Traces flush.
         try
         {
             await _services.Trace.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -195,12 +268,6 @@ public sealed partial class RuntimeManager : IHostedService
             Log.FlushFailed(_logger, ex);
         }
 
-        var left = 0L;
-        foreach (var q in _queues.All)
-        {
-            var stats = await q.GetStatsAsync(CancellationToken.None).ConfigureAwait(false);
-            left += stats.Depth + stats.Delayed + stats.InFlight;
-        }
         SetState(RuntimeState.Stopped);
         Log.Stopped(_logger, left);
     }
@@ -237,39 +304,36 @@ public sealed partial class RuntimeManager : IHostedService
     }
 
     /// <summary>
-    /// Binds and validates every configuration section and the platform keys (queue backends, pool sizes); returns every problem,
-    /// with secret values masked. Used at start and by <see cref="AppRuntimeConsole"/> before the host starts.
+    /// Binds and validates every configuration section (the application's and the platform's <c>AppRuntime</c> sections) and
+    /// makes the start plan (backends, worker counts); returns every problem, with secret values masked. Used at start and by
+    /// <see cref="AppRuntimeConsole"/> before the host starts. On success the bound values become current.
     /// </summary>
-    internal List<ConfigError> CheckConfiguration(out Dictionary<string, ITaskQueueBackend> backends)
+    internal List<ConfigError> CheckConfiguration(out RuntimePlan? plan)
     {
+        var (values, bindErrors) = _config.BindAll();
         var errors = new ConfigErrors();
-        try
+        errors.AddRange(bindErrors);
+        // The plan is checked even when a section is invalid, so that every problem is reported in one pass: a platform section
+        // with errors is bound once more, as far as it goes, for the plan's checks (its own errors are reported already).
+        var options = values.TryGetValue(AppRuntimeOptions.SectionPath, out var bound)
+            ? (AppRuntimeOptions)bound
+            : _registry.ConfigSections.First(s => s.Path == AppRuntimeOptions.SectionPath).Bind(_config.Configuration, new ConfigErrors()) as AppRuntimeOptions
+              ?? new AppRuntimeOptions();
+        plan = RuntimePlan.Build(_registry, options, _backends, _config.Configuration, errors);
+        if (errors.IsEmpty)
         {
-            _config.Initialize();
+            _config.Initialize(values);
+            _plan ??= plan;
         }
-        catch (ConfigValidationException ex)
+        else
         {
-            errors.AddRange(ex.Errors);
+            plan = null;
         }
-        backends = _queues.ResolveBackends(_registry, errors);
-        ReadPoolOverrides(errors);
         return [.. errors.Items.Select(_config.Redact)];
     }
 
-    private void ReadPoolOverrides(ConfigErrors errors)
-    {
-        foreach (var (queue, pool) in _registry.Pools.ToList())
-        {
-            var key = $"AppRuntime:Pools:{queue}:Workers";
-            var value = _config.Configuration[key];
-            if (value is null)
-                continue;
-            if (int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var workers) && workers >= 1)
-                _registry.Pools[queue] = pool with { Workers = workers };
-            else
-                errors.Add(key, $"must be a whole number of at least 1 (was '{value}')");
-        }
-    }
+    /// <inheritdoc />
+    public void Dispose() => _stopping.Dispose();
 
     internal void RequestStop()
     {
@@ -297,5 +361,14 @@ public sealed partial class RuntimeManager : IHostedService
 
         [LoggerMessage(33, LogLevel.Warning, "Flushing telemetry on stop failed")]
         public static partial void FlushFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(34, LogLevel.Information, "AppRuntime drained: every source looked at all its input and every task settled; stopping (RunMode UntilDrained)")]
+        public static partial void Drained(ILogger logger);
+
+        [LoggerMessage(35, LogLevel.Error, "A drain observer failed; stopping anyway")]
+        public static partial void DrainObserverFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(36, LogLevel.Warning, "AppRuntime drained (RunMode UntilDrained) but no host lifetime is registered to stop the application")]
+        public static partial void NoLifetime(ILogger logger);
     }
 }

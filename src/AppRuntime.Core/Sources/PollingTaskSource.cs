@@ -135,6 +135,7 @@ public abstract class PollingTaskSource<T> : ITaskSource<T>
                     {
                         ["lastPublished"] = published.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     });
+                    context.ReportCaughtUp();
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {

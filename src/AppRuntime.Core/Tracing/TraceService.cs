@@ -26,12 +26,7 @@ public sealed class TraceService : ITraceFactory, IDisposable
     {
         ActivitySource = new ActivitySource(SourceName, s_version);
         Meter = new Meter(SourceName, s_version);
-        Published = Meter.CreateCounter<long>("appruntime.tasks.published", "{task}", "Tasks published into queues.");
-        Processed = Meter.CreateCounter<long>("appruntime.tasks.processed", "{task}", "Tasks whose handler succeeded.");
-        Failed = Meter.CreateCounter<long>("appruntime.tasks.failed", "{task}", "Handler failures (each failed attempt).");
-        DeadLettered = Meter.CreateCounter<long>("appruntime.tasks.dead_lettered", "{task}", "Tasks moved to a dead-letter store.");
-        Duration = Meter.CreateHistogram<double>("appruntime.task.duration", "s", "Handler processing time.");
-        SourceEvents = Meter.CreateCounter<long>("appruntime.source.events", "{event}", "Source events such as polls, IDLE wake-ups and reconnects.");
+        Tasks = new TaskTelemetry(Meter, _recent);
     }
 
     /// <summary>The runtime's ActivitySource (<c>AppRuntime</c>).</summary>
@@ -40,12 +35,8 @@ public sealed class TraceService : ITraceFactory, IDisposable
     /// <summary>The runtime's Meter (<c>AppRuntime</c>).</summary>
     public Meter Meter { get; }
 
-    internal Counter<long> Published { get; }
-    internal Counter<long> Processed { get; }
-    internal Counter<long> Failed { get; }
-    internal Counter<long> DeadLettered { get; }
-    internal Histogram<double> Duration { get; }
-    internal Counter<long> SourceEvents { get; }
+    /// <summary>The task counters and recent-trace record.</summary>
+    internal TaskTelemetry Tasks { get; }
 
     /// <summary>The most recent processed tasks with their trace ids, newest first (bounded).</summary>
     public IReadOnlyList<TaskTraceRecord> GetRecent(int max = 100) => _recent.Snapshot(max);
@@ -81,13 +72,13 @@ public sealed class TraceService : ITraceFactory, IDisposable
         var activity = ActivitySource.StartActivity(SpanNames.Publish(queue), ActivityKind.Producer);
         if (activity is { IsAllDataRequested: true })
         {
-            activity.SetTag("messaging.system", MessagingSystem);
-            activity.SetTag("messaging.destination.name", queue);
-            activity.SetTag("messaging.operation.type", "send");
-            activity.SetTag("messaging.operation.name", "publish");
-            activity.SetTag("messaging.message.id", taskId);
+            activity.SetTag(TelemetryTags.MessagingSystem, MessagingSystem);
+            activity.SetTag(TelemetryTags.DestinationName, queue);
+            activity.SetTag(TelemetryTags.OperationType, "send");
+            activity.SetTag(TelemetryTags.OperationName, "publish");
+            activity.SetTag(TelemetryTags.MessageId, taskId);
             if (sourceName is not null)
-                activity.SetTag("appruntime.source", sourceName);
+                activity.SetTag(TelemetryTags.Source, sourceName);
         }
 
         var context = activity ?? Activity.Current;
@@ -152,30 +143,15 @@ public sealed class TraceService : ITraceFactory, IDisposable
         var activity = ActivitySource.StartActivity(SpanNames.Process(queue), ActivityKind.Consumer, parent);
         if (activity is { IsAllDataRequested: true })
         {
-            activity.SetTag("messaging.system", MessagingSystem);
-            activity.SetTag("messaging.destination.name", queue);
-            activity.SetTag("messaging.operation.type", "process");
-            activity.SetTag("messaging.message.id", envelope.Id);
-            activity.SetTag("messaging.message.delivery_attempt", envelope.Attempt);
-            activity.SetTag("appruntime.task.type", envelope.TaskType);
+            activity.SetTag(TelemetryTags.MessagingSystem, MessagingSystem);
+            activity.SetTag(TelemetryTags.DestinationName, queue);
+            activity.SetTag(TelemetryTags.OperationType, "process");
+            activity.SetTag(TelemetryTags.MessageId, envelope.Id);
+            activity.SetTag(TelemetryTags.DeliveryAttempt, envelope.Attempt);
+            activity.SetTag(TelemetryTags.TaskType, envelope.TaskType);
         }
         return activity;
     }
-
-    /// <summary>Remembers one delivery's outcome for the control plane, with the trace id of its span or, without one, of its headers.</summary>
-    internal void Record<T>(string queue, TaskEnvelope<T> envelope, Activity? activity, string outcome, TimeSpan duration, DateTimeOffset completedAt, string? error)
-    {
-        if (activity is not null)
-            _recent.Add(queue, envelope.Id, activity.TraceId, null, envelope.Attempt, outcome, duration, completedAt, error);
-        else if (envelope.Headers is TraceHeaders own)
-            _recent.Add(queue, envelope.Id, own.Context.TraceId, null, envelope.Attempt, outcome, duration, completedAt, error);
-        else
-            _recent.Add(queue, envelope.Id, default, TraceIdText(envelope.Headers), envelope.Attempt, outcome, duration, completedAt, error);
-    }
-
-    /// <summary>The trace id inside a <c>traceparent</c> header (<c>00-{trace-id}-{span-id}-{flags}</c>), if there is one.</summary>
-    private static string? TraceIdText(IReadOnlyDictionary<string, string> headers) =>
-        headers.Count > 0 && headers.TryGetValue(TaskHeaders.TraceParent, out var tp) && tp.Length >= 35 ? tp.Substring(3, 32) : null;
 
     /// <inheritdoc />
     public void Dispose()
@@ -190,11 +166,11 @@ public sealed class TraceService : ITraceFactory, IDisposable
 /// <param name="TaskId">The task id.</param>
 /// <param name="TraceId">The W3C trace id, when the task carried one.</param>
 /// <param name="Attempt">The attempt.</param>
-/// <param name="Outcome">succeeded, retried, dead-lettered or released.</param>
+/// <param name="Outcome">How the delivery ended.</param>
 /// <param name="Duration">Handler time.</param>
 /// <param name="CompletedAt">When it ended.</param>
 /// <param name="Error">The error, if it failed.</param>
-public sealed record TaskTraceRecord(string Queue, string TaskId, string? TraceId, int Attempt, string Outcome, TimeSpan Duration, DateTimeOffset CompletedAt, string? Error);
+public sealed record TaskTraceRecord(string Queue, string TaskId, string? TraceId, int Attempt, TaskOutcome Outcome, TimeSpan Duration, DateTimeOffset CompletedAt, string? Error);
 
 /// <summary>
 /// A fixed ring of the most recent task records, written by every worker of every pool without a lock and without an
@@ -216,7 +192,7 @@ internal sealed class RecentTraceBuffer(int capacity)
         return slots;
     }
 
-    public void Add(string queue, string taskId, ActivityTraceId traceId, string? traceIdText, int attempt, string outcome, TimeSpan duration,
+    public void Add(string queue, string taskId, ActivityTraceId traceId, string? traceIdText, int attempt, TaskOutcome outcome, TimeSpan duration,
         DateTimeOffset completedAt, string? error)
     {
         var sequence = Interlocked.Increment(ref _next) - 1;
@@ -257,7 +233,7 @@ internal sealed class RecentTraceBuffer(int capacity)
             if (Volatile.Read(ref slot.Sequence) != sequence)
                 continue;
             var traceId = copy.TraceIdText ?? (copy.TraceId == default ? null : copy.TraceId.ToHexString());
-            result.Add(new TaskTraceRecord(copy.Queue!, copy.TaskId!, traceId, copy.Attempt, copy.Outcome!, copy.Duration, copy.CompletedAt, copy.Error));
+            result.Add(new TaskTraceRecord(copy.Queue!, copy.TaskId!, traceId, copy.Attempt, copy.Outcome, copy.Duration, copy.CompletedAt, copy.Error));
         }
         return result;
     }
@@ -270,7 +246,7 @@ internal sealed class RecentTraceBuffer(int capacity)
         public ActivityTraceId TraceId;
         public string? TraceIdText;
         public int Attempt;
-        public string? Outcome;
+        public TaskOutcome Outcome;
         public TimeSpan Duration;
         public DateTimeOffset CompletedAt;
         public string? Error;

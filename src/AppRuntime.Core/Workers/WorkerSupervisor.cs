@@ -31,6 +31,17 @@ public sealed class WorkerSupervisor
             return _pools.TryGetValue(queue, out var pool) ? pool : throw new UnknownComponentException("worker pool", queue);
     }
 
+    /// <summary>Finds the pool of <paramref name="queue"/>.</summary>
+    public bool TryGetPool(string queue, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IWorkerPool? pool)
+    {
+        lock (_pools)
+        {
+            var found = _pools.TryGetValue(queue, out var p);
+            pool = p;
+            return found;
+        }
+    }
+
     /// <summary>State of every pool.</summary>
     public IReadOnlyList<WorkerPoolSnapshot> GetSnapshots() => [.. Pools.Select(p => p.GetSnapshot())];
 

@@ -117,7 +117,7 @@ public sealed class ConfigurationManagerTests : IDisposable
         using var _ = section.OnChange(s => seen.Add(s.Port));
 
         await File.WriteAllTextAsync(file, """{ "Mail": { "Host": "", "Port": -1 } }""");
-        var refused = rt.Control.ReloadConfiguration();
+        var refused = rt.Control.ReloadConfiguration().Value!;
 
         Assert.False(refused.Applied);
         Assert.Equal(2, refused.Errors.Count);
@@ -129,7 +129,7 @@ public sealed class ConfigurationManagerTests : IDisposable
         Assert.Contains("Mail:Port", degraded.Entries.Single(e => e.Name == "configuration").Result.Description, StringComparison.Ordinal);
 
         await File.WriteAllTextAsync(file, """{ "Mail": { "Host": "b.example", "Port": 10143 } }""");
-        var applied = rt.Control.ReloadConfiguration();
+        var applied = rt.Control.ReloadConfiguration().Value!;
 
         Assert.True(applied.Applied);
         Assert.Equal("b.example", section.Current.Host);

@@ -30,18 +30,18 @@ public sealed class ControlPlaneServiceTests
         var publisher = rt.Provider.GetRequiredService<ITaskPublisher<Job>>();
         foreach (var id in new[] { "a", "b", "c" })
             await publisher.PublishAsync(new Job(id[0]), new TaskPublishOptions { Id = id });
-        await Eventually.TrueAsync(async () => (await rt.Control.GetDeadLettersAsync("orders")).Count == 3, "all three dead-lettered");
+        await Eventually.TrueAsync(async () => (await rt.Control.GetDeadLettersAsync("orders")).Value!.Count == 3, "all three dead-lettered");
 
-        var dead = await rt.Control.GetDeadLettersAsync("orders");
+        var dead = (await rt.Control.GetDeadLettersAsync("orders")).Value!;
         Assert.All(dead, d => Assert.Contains("cannot process", d.Reason, StringComparison.Ordinal));
         Volatile.Write(ref fixedIt, true);
 
-        Assert.Equal(1, await rt.Control.RetryDeadLettersAsync("orders", ["b"]));
+        Assert.Equal(1, (await rt.Control.RetryDeadLettersAsync("orders", ["b"])).Value);
         await Eventually.TrueAsync(() => Volatile.Read(ref done) == 1, "the retried task is processed");
-        Assert.Equal(1, await rt.Control.PurgeDeadLettersAsync("orders", ["a"]));
-        Assert.Equal(["c"], (await rt.Control.GetDeadLettersAsync("orders")).Select(d => d.Id));
-        Assert.Equal(1, await rt.Control.PurgeDeadLettersAsync("orders"));
-        Assert.Empty(await rt.Control.GetDeadLettersAsync("orders"));
+        Assert.Equal(1, (await rt.Control.PurgeDeadLettersAsync("orders", ["a"])).Value);
+        Assert.Equal(["c"], (await rt.Control.GetDeadLettersAsync("orders")).Value!.Select(d => d.Id));
+        Assert.Equal(1, (await rt.Control.PurgeDeadLettersAsync("orders")).Value);
+        Assert.Empty((await rt.Control.GetDeadLettersAsync("orders")).Value!);
     }
 
     [Fact]
@@ -67,11 +67,13 @@ public sealed class ControlPlaneServiceTests
         await using var rt = Create((_, _) => ValueTask.CompletedTask);
         await rt.StartAsync();
 
-        var pool = Assert.Throws<UnknownComponentException>(() => rt.Control.PausePool("missing-pool"));
-        var queue = await Assert.ThrowsAsync<UnknownComponentException>(async () => await rt.Control.GetDeadLettersAsync("missing-queue"));
+        var pool = rt.Control.PausePool("missing-pool");
+        var queue = await rt.Control.GetDeadLettersAsync("missing-queue");
 
-        Assert.Equal("missing-pool", pool.Name);
-        Assert.Equal("There is no queue named 'missing-queue'.", queue.Message);
+        Assert.Equal(ControlStatus.NotFound, pool.Status);
+        Assert.Contains("'missing-pool'", pool.Error, StringComparison.Ordinal);
+        Assert.Equal(ControlStatus.NotFound, queue.Status);
+        Assert.Equal("There is no queue named 'missing-queue'.", queue.Error);
     }
 
     [Fact]

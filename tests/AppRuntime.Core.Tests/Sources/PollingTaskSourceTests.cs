@@ -148,15 +148,15 @@ public sealed class PollingTaskSourceTests
         var snapshot = rt.Runtime.GetSourceSnapshots()[0];
         Assert.Contains("crashed on first run", snapshot.LastError, StringComparison.Ordinal);
 
-        rt.Control.PauseSource("crashy");
+        Assert.True(rt.Control.PauseSource("crashy").Succeeded);
         Assert.True(rt.Runtime.GetSourceSnapshots()[0].Paused);
         Assert.Equal("paused", rt.Runtime.GetSourceSnapshots()[0].State);
         source.Release.Release();
         await Task.Yield();
         Assert.Equal(1, rt.Runtime.GetSourceSnapshots()[0].Published);
-        rt.Control.ResumeSource("crashy");
+        Assert.True(rt.Control.ResumeSource("crashy").Succeeded);
         await Eventually.TrueAsync(() => rt.Runtime.GetSourceSnapshots()[0].Published == 2, "publishes after resume");
-        Assert.Throws<UnknownComponentException>(() => rt.Control.PauseSource("nope"));
+        Assert.Equal(ControlStatus.NotFound, rt.Control.PauseSource("nope").Status);
     }
 
     private sealed class CrashOnceSource(Func<int> onRun) : ITaskSource<Job>

@@ -128,7 +128,7 @@ public sealed class RecentTraceBufferTests
         var buffer = new RecentTraceBuffer(4);
         var traceId = ActivityTraceId.CreateRandom();
         for (var i = 0; i < 10; i++)
-            buffer.Add("q", $"t{i}", i % 2 == 0 ? traceId : default, i == 3 ? "explicit" : null, 1, "succeeded", TimeSpan.FromMilliseconds(i), DateTimeOffset.UnixEpoch, null);
+            buffer.Add("q", $"t{i}", i % 2 == 0 ? traceId : default, i == 3 ? "explicit" : null, 1, TaskOutcome.Succeeded, TimeSpan.FromMilliseconds(i), DateTimeOffset.UnixEpoch, null);
 
         var all = buffer.Snapshot(100);
 
@@ -149,7 +149,7 @@ public sealed class RecentTraceBufferTests
             for (var i = 0; !stop.IsCancellationRequested; i++)
             {
                 var id = $"{w}:{i}";
-                buffer.Add("q", id, default, id, i, "succeeded", TimeSpan.FromTicks(i), DateTimeOffset.UnixEpoch.AddTicks(i), null);
+                buffer.Add("q", id, default, id, i, TaskOutcome.Succeeded, TimeSpan.FromTicks(i), DateTimeOffset.UnixEpoch.AddTicks(i), null);
             }
         })).ToArray();
 

@@ -51,7 +51,7 @@ public sealed class TracePropagationTests
         Assert.Equal(publish.TraceId.ToHexString(), handlerTraceId);
         Assert.Equal(1, process.GetTagItem("messaging.message.delivery_attempt"));
         Assert.Equal("appruntime", process.GetTagItem("messaging.system"));
-        Assert.Contains(rt.Control.GetRecentTraces(), r => r.Queue == queueName && r.TraceId == publish.TraceId.ToHexString() && r.Outcome == "succeeded");
+        Assert.Contains(rt.Control.GetRecentTraces(), r => r.Queue == queueName && r.TraceId == publish.TraceId.ToHexString() && r.Outcome == TaskOutcome.Succeeded);
     }
 
     [Fact]

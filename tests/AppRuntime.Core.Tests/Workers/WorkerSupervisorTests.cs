@@ -72,7 +72,7 @@ public sealed class WorkerSupervisorTests
         var (envelope, reason) = Assert.Single(recorder.DeadLettered);
         Assert.Equal("job-7", envelope.Id);
         Assert.Contains("boom on attempt 3", reason, StringComparison.Ordinal);
-        var dead = Assert.Single(await rt.Control.GetDeadLettersAsync("fail"));
+        var dead = Assert.Single((await rt.Control.GetDeadLettersAsync("fail")).Value!);
         Assert.Equal("job-7", dead.Id);
         Assert.Equal(3, dead.Attempts);
         Assert.Empty(recorder.Succeeded);
@@ -178,7 +178,7 @@ public sealed class WorkerSupervisorTests
         await Publisher(rt).PublishAsync(new Job(1), new TaskPublishOptions { Id = "first" });
         await Eventually.TrueAsync(() => pool.GetSnapshot().Workers[0] is { State: WorkerState.Busy, CurrentTaskId: "first" }, "worker busy with 'first'");
 
-        rt.Control.PausePool("pausable");
+        Assert.True(rt.Control.PausePool("pausable").Succeeded);
         await Publisher(rt).PublishAsync(new Job(2));
         gate.SetResult();
         await Eventually.TrueAsync(() => pool.GetSnapshot().Workers[0].State == WorkerState.Paused, "worker paused after finishing its task");
@@ -186,7 +186,7 @@ public sealed class WorkerSupervisorTests
         Assert.True(pool.GetSnapshot().Paused);
         Assert.Equal(1, (await rt.Queue<Job>("pausable").GetStatsAsync()).Depth);
 
-        rt.Control.ResumePool("pausable");
+        Assert.True(rt.Control.ResumePool("pausable").Succeeded);
         await Eventually.TrueAsync(() => handled.Count == 2, "the second task runs after resume");
     }
 
@@ -203,14 +203,14 @@ public sealed class WorkerSupervisorTests
         var pool = rt.Runtime.Supervisor.GetPool("scaled");
         Assert.Equal(2, pool.GetSnapshot().Workers.Count);
 
-        await rt.Control.ScalePoolAsync("scaled", 5);
+        Assert.True((await rt.Control.ScalePoolAsync("scaled", 5)).Succeeded);
         Assert.Equal(5, pool.GetSnapshot().Workers.Count);
         Assert.Equal(5, pool.GetSnapshot().DesiredWorkers);
 
-        await rt.Control.ScalePoolAsync("scaled", 1);
+        Assert.True((await rt.Control.ScalePoolAsync("scaled", 1)).Succeeded);
         Assert.Single(pool.GetSnapshot().Workers);
 
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await rt.Control.ScalePoolAsync("scaled", 0));
+        Assert.Equal(ControlStatus.Invalid, (await rt.Control.ScalePoolAsync("scaled", 0)).Status);
         for (var i = 0; i < 10; i++)
             await Publisher(rt).PublishAsync(new Job(i));
         await Eventually.TrueAsync(() => pool.GetSnapshot().Processed == 10, "the single remaining worker still processes");

@@ -62,7 +62,7 @@ namespace Shop.Orders
                 TaskSerializer_Shop_Orders_OrderPlaced.Instance);
 
             // Worker pools
-            builder.AddWorkerPool(new global::AppRuntime.WorkerPoolDefinition("orders") { Workers = ReadWorkerCount(builder.Configuration, "Shop:Orders:Workers", 4), MaxAttempts = 3, RetryDelay = global::System.TimeSpan.FromMilliseconds(500) });
+            builder.AddWorkerPool(new global::AppRuntime.WorkerPoolDefinition("orders") { Workers = 4, WorkersConfigKey = "Shop:Orders:Workers", MaxAttempts = 3, RetryDelay = global::System.TimeSpan.FromMilliseconds(500) });
 
             // Sources: one singleton each, also told task outcomes when it implements ITaskOutcomeObserver<T>
             global::Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<global::Shop.Orders.OrderFeed>(services, static sp => new global::Shop.Orders.OrderFeed(
@@ -377,17 +377,6 @@ namespace Shop.Orders
             foreach (var property in element.EnumerateObject())
                 dictionary[property.Name] = read(property.Value);
             return dictionary;
-        }
-
-        [global::System.CodeDom.Compiler.GeneratedCode("AppRuntime.Generators", "0.1.0")]
-        private static int ReadWorkerCount(global::Microsoft.Extensions.Configuration.IConfiguration configuration, string key, int declared)
-        {
-            var text = configuration[key];
-            if (text is null)
-                return declared;
-            if (int.TryParse(text, global::System.Globalization.NumberStyles.Integer, global::System.Globalization.CultureInfo.InvariantCulture, out var workers) && workers >= 1)
-                return workers;
-            throw new global::AppRuntime.ConfigValidationException(new[] { new global::AppRuntime.ConfigError(key, "'" + text + "' is not a worker count of at least 1.") });
         }
     }
 }

@@ -56,6 +56,15 @@ namespace Shop.Orders
                         errors.Add(s5.Path, "'" + t6 + "' is not a valid Int32.");
                 }
             }
+            this.ValidateConfig(section, errors);
         }
+
+        /// <summary>
+        /// Rules that involve several members (for example a value required only in one mode), checked after the members are bound.
+        /// Implement this partial method to add them: report each problem with <c>errors.Add(section.GetSection("Member").Path, "...")</c>,
+        /// so it appears with every other configuration error at start and on reload.
+        /// </summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("AppRuntime.Generators", "0.1.0")]
+        partial void ValidateConfig(global::Microsoft.Extensions.Configuration.IConfigurationSection section, global::AppRuntime.ConfigErrors errors);
     }
 }

@@ -67,12 +67,13 @@ internal abstract class QueueRegistration
 {
     protected QueueRegistration(QueueDefinition definition) => Definition = definition;
 
-    public QueueDefinition Definition { get; set; }
+    /// <summary>The queue as declared (the runtime's plan merges the pool's settings into a copy).</summary>
+    public QueueDefinition Definition { get; }
 
     public abstract bool Accepts(TypedRegistration registration);
 
-    /// <summary>Creates the queue with the chosen backend.</summary>
-    public abstract ITaskQueue CreateQueue(ITaskQueueBackend backend);
+    /// <summary>Creates the queue as <paramref name="definition"/> (the planned one) says, on the chosen backend.</summary>
+    public abstract ITaskQueue CreateQueue(QueueDefinition definition, ITaskQueueBackend backend);
 
     /// <summary>Creates the worker pool for this queue.</summary>
     public abstract IRuntimePool CreatePool(ITaskQueue queue, WorkerPoolDefinition pool, HandlerRegistration handler, IEnumerable<ObserverRegistration> observers, RuntimeServices services);
@@ -91,11 +92,12 @@ internal sealed class QueueRegistration<T>(QueueDefinition definition, TaskSeria
 
     public override bool Accepts(TypedRegistration registration) => registration.Matches(this);
 
-    public override ITaskQueue CreateQueue(ITaskQueueBackend backend)
+    public override ITaskQueue CreateQueue(QueueDefinition definition, ITaskQueueBackend backend)
     {
+        definition.Validate();
         if (backend.IsDurable && Serializer is null)
-            throw new InvalidOperationException($"Queue '{Definition.Name}' uses the durable backend '{backend.Name}' but has no serializer for {typeof(T).Name}; declare the queue through the generator or pass a TaskSerializer<{typeof(T).Name}>.");
-        return backend.Create(Definition, Serializer);
+            throw new InvalidOperationException($"Queue '{definition.Name}' uses the durable backend '{backend.Name}' but has no serializer for {typeof(T).Name}; declare the queue through the generator or pass a TaskSerializer<{typeof(T).Name}>.");
+        return backend.Create(definition, Serializer);
     }
 
     public override IRuntimePool CreatePool(ITaskQueue queue, WorkerPoolDefinition pool, HandlerRegistration handler, IEnumerable<ObserverRegistration> observers, RuntimeServices services)

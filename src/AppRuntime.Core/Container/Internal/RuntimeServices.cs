@@ -4,14 +4,17 @@ using Microsoft.Extensions.Logging;
 namespace AppRuntime.Internal;
 
 /// <summary>The shared services every pool and source runner needs, resolved once.</summary>
-internal sealed class RuntimeServices(IServiceProvider services, TimeProvider time, TraceService trace, ILoggerFactory loggers, AppRuntimeOptions options)
+internal sealed class RuntimeServices(IServiceProvider services, TimeProvider time, TraceService trace, ILoggerFactory loggers, Func<AppRuntimeOptions> options)
 {
     public IServiceProvider Services { get; } = services;
     public IServiceScopeFactory ScopeFactory { get; } = services.GetRequiredService<IServiceScopeFactory>();
     public TimeProvider Time { get; } = time;
     public TraceService Trace { get; } = trace;
     public ILoggerFactory Loggers { get; } = loggers;
-    public AppRuntimeOptions Options { get; } = options;
+    public Settlements Settlements { get; } = new();
+
+    /// <summary>The platform settings as last bound (valid once the configuration was checked at start; follows valid reloads).</summary>
+    public AppRuntimeOptions Options => options();
 }
 
 /// <summary>An awaitable open/closed gate (pause/resume) without polling.</summary>

@@ -1,11 +1,10 @@
-using Microsoft.Extensions.Configuration;
-
 namespace AppRuntime.Internal;
 
 /// <summary>Creates the declared queues with their backends when the runtime starts and hands them out by name.</summary>
-internal sealed class QueueManager(RuntimeServices services, IEnumerable<ITaskQueueBackend> backends, IConfiguration configuration)
+internal sealed class QueueManager(RuntimeServices services) : IAsyncDisposable
 {
     private readonly Dictionary<string, ITaskQueue> _queues = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _durable = new(StringComparer.Ordinal);
     private volatile bool _created;
 
     public RuntimeServices Services { get; } = services;
@@ -34,56 +33,42 @@ internal sealed class QueueManager(RuntimeServices services, IEnumerable<ITaskQu
         return queue as ITaskQueue<T> ?? throw new InvalidOperationException($"Queue '{name}' carries {queue.TaskType}, not {typeof(T).Name}.");
     }
 
-    /// <summary>Chooses each queue's backend and collects every problem with its configuration key.</summary>
-    public Dictionary<string, ITaskQueueBackend> ResolveBackends(RuntimeRegistry registry, ConfigErrors errors)
-    {
-        var byName = new Dictionary<string, ITaskQueueBackend>(StringComparer.OrdinalIgnoreCase);
-        foreach (var b in backends)
-            byName[b.Name] = b;
-        var chosen = new Dictionary<string, ITaskQueueBackend>(StringComparer.Ordinal);
-        foreach (var (name, reg) in registry.Queues)
-        {
-            var key = $"AppRuntime:Queues:{name}:Backend";
-            var backendName = reg.Definition.Backend ?? configuration[key] ?? Services.Options.DefaultBackend;
-            if (!byName.TryGetValue(backendName, out var backend))
-            {
-                errors.Add(reg.Definition.Backend is null ? key : $"queue '{name}'",
-                    $"unknown queue backend '{backendName}'; registered backends: {string.Join(", ", byName.Keys.Order(StringComparer.Ordinal))}" +
-                    (backendName.Equals("Redis", StringComparison.OrdinalIgnoreCase) ? " (add the Redis adapter with AddRedisQueues())" : ""));
-                continue;
-            }
-            if (backend.IsDurable && !reg.HasSerializer)
-            {
-                errors.Add(key, $"queue '{name}' uses the durable backend '{backend.Name}' but has no task serializer for {reg.Definition.TaskType}");
-                continue;
-            }
-            chosen[name] = backend;
-        }
-        return chosen;
-    }
-
-    public void CreateAll(RuntimeRegistry registry, Dictionary<string, ITaskQueueBackend> backends)
+    /// <summary>Creates the planned queues, each on its chosen backend.</summary>
+    public void CreateAll(RuntimePlan plan)
     {
         lock (_queues)
         {
-            foreach (var (name, reg) in registry.Queues)
+            foreach (var queue in plan.Queues)
             {
-                if (_queues.ContainsKey(name))
+                if (_queues.ContainsKey(queue.Definition.Name))
                     continue;
-                if (registry.Pools.TryGetValue(name, out var pool) && pool.MaxAttempts is { } max)
-                    reg.Definition = reg.Definition with { MaxAttempts = max };
-                reg.Definition.Validate();
-                _queues[name] = reg.CreateQueue(backends[name]);
+                _queues[queue.Definition.Name] = queue.Registration.CreateQueue(queue.Definition, queue.Backend);
+                if (queue.Backend.IsDurable)
+                    _durable.Add(queue.Definition.Name);
             }
         }
         _created = true;
     }
 
-    public async ValueTask DisposeQueuesAsync()
+    /// <summary>
+    /// Disposes the durable queues, once the workers stopped: a durable queue gives back the tasks it leased ahead and leaves
+    /// the consumers other processes see. In-memory queues hold nothing another process can see; they stay readable until the
+    /// host is disposed (<see cref="DisposeAsync"/>).
+    /// </summary>
+    public ValueTask CloseDurableQueuesAsync() => DisposeWhereAsync(name => _durable.Contains(name));
+
+    /// <summary>Disposes every queue that is still open.</summary>
+    public ValueTask DisposeAsync() => DisposeWhereAsync(_ => true);
+
+    private async ValueTask DisposeWhereAsync(Func<string, bool> which)
     {
         ITaskQueue[] queues;
         lock (_queues)
-            queues = [.. _queues.Values];
+        {
+            queues = [.. _queues.Values.Where(q => which(q.Name))];
+            foreach (var q in queues)
+                _queues.Remove(q.Name);
+        }
         foreach (var q in queues)
         {
             if (q is IAsyncDisposable d)

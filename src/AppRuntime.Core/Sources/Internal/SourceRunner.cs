@@ -2,40 +2,14 @@ using Microsoft.Extensions.Logging;
 
 namespace AppRuntime.Internal;
 
-/// <summary>Publishes tasks into a queue with a producer span (shared by source runners and <see cref="ITaskPublisher{T}"/>).</summary>
-internal static class Publishing
+/// <summary>
+/// Runs one source: gives it its context, restarts it with backoff when it faults, pauses it on request, and knows whether it
+/// has drained (looked at all its input once, and everything it published is settled).
+/// </summary>
+internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceContext<T>, ISettlementListener, IDisposable
 {
-    public static async ValueTask<string> PublishAsync<T>(ITaskQueue<T> queue, RuntimeServices services, string? sourceName, T task,
-        TaskPublishOptions? options, CancellationToken cancellationToken)
-    {
-        var id = options?.Id ?? TaskIds.Next();
-        using var activity = services.Trace.StartPublish(queue.Name, id, sourceName, options?.Headers, out var headers);
-        var now = services.Time.GetUtcNow();
-        var envelope = new TaskEnvelope<T>(id, queue.TaskType, task, now)
-        {
-            Headers = headers,
-            NotBefore = options?.Delay is { } delay && delay > TimeSpan.Zero ? now + delay : null,
-        };
-        await queue.PublishAsync(envelope, cancellationToken).ConfigureAwait(false);
-        services.Trace.Published.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", queue.Name));
-        return id;
-    }
-}
-
-/// <summary>The DI-resolvable publisher of a queue.</summary>
-internal sealed class TaskPublisher<T>(QueueManager queues, string queueName) : ITaskPublisher<T>
-{
-    private ITaskQueue<T>? _queue;
-
-    public string QueueName { get; } = queueName;
-
-    public ValueTask<string> PublishAsync(T task, TaskPublishOptions? options = null, CancellationToken cancellationToken = default) =>
-        Publishing.PublishAsync(_queue ??= queues.Get<T>(QueueName), queues.Services, sourceName: null, task, options, cancellationToken);
-}
-
-/// <summary>Runs one source: gives it its context, restarts it with backoff when it faults, pauses it on request.</summary>
-internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceContext<T>, IDisposable
-{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _unsettled = new(StringComparer.Ordinal);
+    private volatile bool _caughtUp;
     private readonly ITaskQueue<T> _queue;
     private readonly SourceRegistration<T> _registration;
     private readonly RuntimeServices _services;
@@ -98,6 +72,7 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
     public void Start()
     {
         var source = _registration.Factory(_services.Services);
+        _services.Settlements.For(Queue).Add(this);
         _run = Task.Run(() => RunAsync(source));
     }
 
@@ -106,6 +81,7 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
         _stop.Cancel();
         if (_run is not null)
             await _run.ConfigureAwait(false);
+        _services.Settlements.For(Queue).Remove(this);
     }
 
     public void Dispose() => _stop.Dispose();
@@ -120,7 +96,10 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
             {
                 await source.RunAsync(this, _stop.Token).ConfigureAwait(false);
                 if (!_stop.IsCancellationRequested)
+                {
                     SetState("completed");
+                    ReportCaughtUp(); // a source that ended has looked at all its input
+                }
                 break;
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -152,10 +131,38 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
     {
         if (!_resumed.IsOpen)
             await _resumed.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var id = await Publishing.PublishAsync(_queue, _services, Name, task, options, cancellationToken).ConfigureAwait(false);
+        var id = options?.Id ?? TaskIds.Next();
+        // Counted as unsettled before the publish: a fast worker may settle the task before PublishAsync returns.
+        var added = _unsettled.TryAdd(id, 0);
+        try
+        {
+            await TaskPublishing.PublishAsync(_queue, _services, Name, id, task, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (added)
+                _unsettled.TryRemove(id, out _);
+            throw;
+        }
         Interlocked.Increment(ref _published);
         return id;
     }
+
+    /// <summary>True once the source reported that it looked at all its input (or ended), and every task it published is settled.</summary>
+    public bool IsDrained => _caughtUp && _unsettled.IsEmpty;
+
+    /// <summary>Tasks this source published that have not settled yet (in this process's view).</summary>
+    public int Unsettled => _unsettled.Count;
+
+    public void ReportCaughtUp()
+    {
+        if (_caughtUp)
+            return;
+        _caughtUp = true;
+        _services.Settlements.Pulse();
+    }
+
+    void ISettlementListener.OnSettled(string taskId) => _unsettled.TryRemove(taskId, out _);
 
     public async ValueTask WaitUntilReadyAsync(CancellationToken cancellationToken)
     {
@@ -212,8 +219,7 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
         }
     }
 
-    public void RecordEvent(string name) =>
-        _services.Trace.SourceEvents.Add(1, new KeyValuePair<string, object?>("appruntime.source", Name), new KeyValuePair<string, object?>("appruntime.source.event", name));
+    public void RecordEvent(string name) => _services.Trace.Tasks.SourceEvent(Name, name);
 
     private void SetState(string state)
     {

@@ -30,14 +30,14 @@ internal sealed class RuntimeMetrics
         foreach (var q in _queues.All)
         {
             var stats = Stats(q);
-            yield return new Measurement<long>(pick(stats), new KeyValuePair<string, object?>("messaging.destination.name", q.Name));
+            yield return new Measurement<long>(pick(stats), TaskTelemetry.QueueTag(q.Name));
         }
     }
 
     private IEnumerable<Measurement<int>> ObserveBusy()
     {
         foreach (var pool in _supervisor.GetSnapshots())
-            yield return new Measurement<int>(pool.Workers.Count(w => w.State == WorkerState.Busy), new KeyValuePair<string, object?>("messaging.destination.name", pool.Queue));
+            yield return new Measurement<int>(pool.Workers.Count(w => w.State == WorkerState.Busy), TaskTelemetry.QueueTag(pool.Queue));
     }
 
     private QueueStats Stats(ITaskQueue queue)

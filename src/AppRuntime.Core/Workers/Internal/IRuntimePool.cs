@@ -20,6 +20,12 @@ internal interface IRuntimeSource
 
     SourceSnapshot GetSnapshot();
 
+    /// <summary>True once the source looked at all its input and everything it published is settled.</summary>
+    bool IsDrained { get; }
+
+    /// <summary>Tasks it published that have not settled yet.</summary>
+    int Unsettled { get; }
+
     void Pause();
 
     void Resume();

@@ -1,10 +1,11 @@
-using System.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace AppRuntime.Internal;
 
-/// <summary>N concurrent workers consuming one queue and running its handler (seed: Worker).</summary>
+/// <summary>
+/// N concurrent workers consuming one queue (seed: Worker): start, pause, resume, scale, restart of faulted worker loops, and
+/// renewal of the leases of long-running handlers. What happens to each delivery is the <see cref="TaskProcessor{T}"/>'s.
+/// </summary>
 internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
 {
     private readonly ITaskQueue<T> _queue;
@@ -18,7 +19,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly AsyncGate _resumed = new(open: true);
-    private ITaskOutcomeObserver<T>[] _observers = [];
+    private TaskProcessor<T>? _processor;
     private Worker[] _active = [];
     private ITimer? _renewTimer;
     private CancellationTokenSource _pauseCts = new();
@@ -43,8 +44,6 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
 
     public ITaskQueue TaskQueue => _queue;
 
-    private int MaxAttempts => _queue.Definition.MaxAttempts;
-
     public void Start()
     {
         lock (_lock)
@@ -52,7 +51,8 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
             if (_started)
                 return;
             _started = true;
-            _observers = [.. _observerFactories.Select(f => f(_services.Services))];
+            _processor = new TaskProcessor<T>(_queue, _handlerFactory, [.. _observerFactories.Select(f => f(_services.Services))],
+                new SettlementPolicy(_definition), _services);
             for (var i = 0; i < _desired; i++)
                 AddWorkerLocked();
             // One timer per pool renews the leases of long-running handlers: a lease is renewed once less than two thirds of
@@ -254,127 +254,18 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
 
     private async ValueTask ProcessAsync(Worker w, TaskLease<T> lease)
     {
-        var envelope = lease.Envelope;
-        var started = _services.Time.GetTimestamp();
         w.Begin(lease);
-        var trace = _services.Trace;
-        using var activity = trace.StartProcess(envelope, Queue);
-        string outcome;
-        string? error = null;
         try
         {
-            var scope = _services.ScopeFactory.CreateAsyncScope();
-            await using (scope.ConfigureAwait(false))
-            {
-                var context = new TaskContext(Queue, envelope.Id, envelope.Attempt, MaxAttempts, envelope.EnqueuedAt, envelope.Headers, scope.ServiceProvider);
-                var handler = _handlerFactory(scope.ServiceProvider);
-                await handler.HandleAsync(envelope.Payload, context, _abort.Token).ConfigureAwait(false);
-            }
-            w.EndRenewal();
-            if (await _queue.AckAsync(lease, CancellationToken.None).ConfigureAwait(false))
-            {
-                outcome = "succeeded";
+            var (outcome, failure) = await _processor!.ProcessAsync(lease, w.EndRenewal, _abort.Token).ConfigureAwait(false);
+            if (failure is not null)
+                w.HandlerFailed(failure);
+            else if (outcome == TaskOutcome.Succeeded)
                 w.Succeeded();
-                trace.Processed.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", Queue));
-                await NotifySucceededAsync(envelope).ConfigureAwait(false);
-            }
-            else
-            {
-                outcome = "lease-lost";
-                Log.LeaseLost(_logger, Queue, envelope.Id);
-            }
-        }
-        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
-        {
-            w.EndRenewal();
-            outcome = "released";
-            await _queue.ReleaseAsync(lease, CancellationToken.None).ConfigureAwait(false);
-            Log.TaskReleased(_logger, Queue, envelope.Id);
-        }
-#pragma warning disable CA1031 // Any handler failure is turned into a retry or a dead letter; nothing escapes to crash the worker.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            w.EndRenewal();
-            w.HandlerFailed(ex);
-            error = Describe(ex);
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            activity?.AddException(ex);
-            trace.Failed.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", Queue));
-            if (ex is PermanentTaskException or TaskDeserializationException)
-            {
-                outcome = "dead-lettered";
-                if (await _queue.DeadLetterAsync(lease, error, CancellationToken.None).ConfigureAwait(false))
-                {
-                    Log.TaskDeadLettered(_logger, ex, Queue, envelope.Id, envelope.Attempt, error);
-                    trace.DeadLettered.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", Queue));
-                    await NotifyDeadLetteredAsync(envelope, error).ConfigureAwait(false);
-                }
-            }
-            else
-            {
-                var delay = ex is RetryTaskException { RetryAfter: { } after }
-                    ? after
-                    : Backoff.Exponential(_definition.RetryDelay, _definition.MaxRetryDelay, envelope.Attempt);
-                var result = await _queue.NackAsync(lease, delay, error, CancellationToken.None).ConfigureAwait(false);
-                if (result == NackResult.DeadLettered)
-                {
-                    outcome = "dead-lettered";
-                    Log.TaskDeadLettered(_logger, ex, Queue, envelope.Id, envelope.Attempt, error);
-                    trace.DeadLettered.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", Queue));
-                    await NotifyDeadLetteredAsync(envelope, error).ConfigureAwait(false);
-                }
-                else
-                {
-                    outcome = "retried";
-                    Log.TaskRetried(_logger, ex, Queue, envelope.Id, envelope.Attempt, MaxAttempts, delay);
-                }
-            }
         }
         finally
         {
             w.End();
-        }
-
-        var elapsed = _services.Time.GetElapsedTime(started);
-        trace.Duration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("messaging.destination.name", Queue));
-        activity?.SetTag("appruntime.outcome", outcome);
-        trace.Record(Queue, envelope, activity, outcome, elapsed, _services.Time.GetUtcNow(), error);
-    }
-
-    private static string Describe(Exception ex) => $"{ex.GetType().Name}: {ex.Message}";
-
-    private async ValueTask NotifySucceededAsync(TaskEnvelope<T> envelope)
-    {
-        foreach (var observer in _observers)
-        {
-            try
-            {
-                await observer.OnSucceededAsync(envelope, _abort.Token).ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // The task is already settled; an observer failure is logged, not propagated.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                Log.ObserverFailed(_logger, ex, Queue, envelope.Id);
-            }
-        }
-    }
-
-    private async ValueTask NotifyDeadLetteredAsync(TaskEnvelope<T> envelope, string reason)
-    {
-        foreach (var observer in _observers)
-        {
-            try
-            {
-                await observer.OnDeadLetteredAsync(envelope, reason, _abort.Token).ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // The task is already dead-lettered; an observer failure is logged, not propagated.
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                Log.ObserverFailed(_logger, ex, Queue, envelope.Id);
-            }
         }
     }
 
@@ -505,22 +396,10 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         [LoggerMessage(5, LogLevel.Error, "Worker {Worker} of pool '{Queue}' faulted; restarting in {Delay}")]
         public static partial void WorkerFaulted(ILogger logger, Exception exception, string queue, int worker, TimeSpan delay);
 
-        [LoggerMessage(6, LogLevel.Warning, "Task {TaskId} on queue '{Queue}' failed on attempt {Attempt}/{MaxAttempts}; retrying in {Delay}")]
-        public static partial void TaskRetried(ILogger logger, Exception exception, string queue, string taskId, int attempt, int maxAttempts, TimeSpan delay);
-
-        [LoggerMessage(7, LogLevel.Error, "Task {TaskId} on queue '{Queue}' was dead-lettered after attempt {Attempt}: {Reason}")]
-        public static partial void TaskDeadLettered(ILogger logger, Exception exception, string queue, string taskId, int attempt, string reason);
-
-        [LoggerMessage(8, LogLevel.Information, "Task {TaskId} on queue '{Queue}' was released back to the queue on shutdown")]
-        public static partial void TaskReleased(ILogger logger, string queue, string taskId);
-
         [LoggerMessage(9, LogLevel.Warning, "Lease of task {TaskId} on queue '{Queue}' was lost (it expired and the task may run again)")]
         public static partial void LeaseLost(ILogger logger, string queue, string taskId);
 
         [LoggerMessage(10, LogLevel.Warning, "Renewing the lease of task {TaskId} on queue '{Queue}' failed")]
         public static partial void RenewFailed(ILogger logger, Exception exception, string queue, string taskId);
-
-        [LoggerMessage(11, LogLevel.Error, "An outcome observer of queue '{Queue}' failed for task {TaskId}")]
-        public static partial void ObserverFailed(ILogger logger, Exception exception, string queue, string taskId);
     }
 }

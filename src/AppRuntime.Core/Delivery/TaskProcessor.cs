@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AppRuntime.Internal;
+
+/// <summary>
+/// Runs one delivery from lease to outcome (seed: the worker's processing step), top to bottom:
+/// <list type="number">
+/// <item>a consumer span, parented to the publish span found in the envelope;</item>
+/// <item>a DI scope, the handler created in it and run with the task;</item>
+/// <item>the settlement the <see cref="SettlementPolicy"/> decides, told to the queue (ack, retry, dead letter or release);</item>
+/// <item>the outcome observers (a source marking its email read, say), once the queue recorded the outcome;</item>
+/// <item>the settlement reported to the sources that published the task (for <see cref="RuntimeManager.WaitUntilDrainedAsync"/>),
+/// and the outcome to the task telemetry (counters, duration, the recent-trace record).</item>
+/// </list>
+/// The worker pool around it owns consuming, pausing, scaling and lease renewal.
+/// </summary>
+internal sealed partial class TaskProcessor<T>
+{
+    private readonly ITaskQueue<T> _queue;
+    private readonly Func<IServiceProvider, ITaskHandler<T>> _handlerFactory;
+    private readonly ITaskOutcomeObserver<T>[] _observers;
+    private readonly SettlementPolicy _policy;
+    private readonly RuntimeServices _services;
+    private readonly QueueSettlements _settlements;
+    private readonly ILogger _logger;
+
+    public TaskProcessor(ITaskQueue<T> queue, Func<IServiceProvider, ITaskHandler<T>> handlerFactory, ITaskOutcomeObserver<T>[] observers,
+        SettlementPolicy policy, RuntimeServices services)
+    {
+        _queue = queue;
+        _handlerFactory = handlerFactory;
+        _observers = observers;
+        _policy = policy;
+        _services = services;
+        _settlements = services.Settlements.For(queue.Name);
+        _logger = services.Loggers.CreateLogger("AppRuntime.Delivery");
+    }
+
+    private string Queue => _queue.Name;
+
+    /// <summary>Processes <paramref name="lease"/>; <paramref name="handlerDone"/> runs as soon as the handler returned (the lease needs no more renewal).</summary>
+    /// <param name="lease">The delivery.</param>
+    /// <param name="handlerDone">Called once the handler has returned or thrown.</param>
+    /// <param name="stopping">Cancelled when the runtime stops handlers; the task is then released back to its queue.</param>
+    /// <returns>The outcome, and what the handler threw (null when it succeeded).</returns>
+    public async ValueTask<(TaskOutcome Outcome, Exception? Failure)> ProcessAsync(TaskLease<T> lease, Action handlerDone, CancellationToken stopping)
+    {
+        var envelope = lease.Envelope;
+        var telemetry = _services.Trace.Tasks;
+        var started = _services.Time.GetTimestamp();
+        using var activity = _services.Trace.StartProcess(envelope, Queue);
+
+        Exception? failure = null;
+        try
+        {
+            var scope = _services.ScopeFactory.CreateAsyncScope();
+            await using (scope.ConfigureAwait(false))
+            {
+                var context = new TaskContext(Queue, envelope.Id, envelope.Attempt, _queue.Definition.MaxAttempts, envelope.EnqueuedAt, envelope.Headers,
+                    scope.ServiceProvider);
+                var handler = _handlerFactory(scope.ServiceProvider);
+                await handler.HandleAsync(envelope.Payload, context, stopping).ConfigureAwait(false);
+            }
+        }
+#pragma warning disable CA1031 // Any handler failure is turned into a settlement; nothing escapes to crash the worker.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            failure = ex;
+        }
+        handlerDone();
+
+        var settlement = failure is null ? Settlement.Ack : _policy.OnFailure(failure, envelope.Attempt, stopping.IsCancellationRequested);
+        if (failure is not null && settlement.Kind != SettlementKind.Release)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
+            activity?.AddException(failure);
+            telemetry.Failed(Queue);
+        }
+
+        var outcome = await SettleAsync(lease, settlement, failure, stopping).ConfigureAwait(false);
+
+        var elapsed = _services.Time.GetElapsedTime(started);
+        telemetry.Completed(Queue, envelope, activity, outcome, elapsed, _services.Time.GetUtcNow(), settlement.Reason);
+        return (outcome, settlement.Kind == SettlementKind.Release ? null : failure);
+    }
+
+    private async ValueTask<TaskOutcome> SettleAsync(TaskLease<T> lease, Settlement settlement, Exception? failure, CancellationToken stopping)
+    {
+        var envelope = lease.Envelope;
+        switch (settlement.Kind)
+        {
+            case SettlementKind.Ack:
+                if (!await _queue.AckAsync(lease, CancellationToken.None).ConfigureAwait(false))
+                    return LeaseLost(envelope);
+                _services.Trace.Tasks.Succeeded(Queue);
+                foreach (var observer in _observers)
+                    await ObserveAsync(observer, envelope, null, stopping).ConfigureAwait(false);
+                _settlements.Settled(envelope.Id);
+                return TaskOutcome.Succeeded;
+
+            case SettlementKind.Release:
+                await _queue.ReleaseAsync(lease, CancellationToken.None).ConfigureAwait(false);
+                Log.TaskReleased(_logger, Queue, envelope.Id);
+                return TaskOutcome.Released;
+
+            case SettlementKind.DeadLetter:
+                if (!await _queue.DeadLetterAsync(lease, settlement.Reason!, CancellationToken.None).ConfigureAwait(false))
+                    return LeaseLost(envelope);
+                return await DeadLetteredAsync(envelope, settlement.Reason!, failure!, stopping).ConfigureAwait(false);
+
+            default:
+                var result = await _queue.NackAsync(lease, settlement.Delay, settlement.Reason!, CancellationToken.None).ConfigureAwait(false);
+                switch (result)
+                {
+                    case NackResult.DeadLettered:
+                        return await DeadLetteredAsync(envelope, settlement.Reason!, failure!, stopping).ConfigureAwait(false);
+                    case NackResult.Requeued:
+                        Log.TaskRetried(_logger, failure!, Queue, envelope.Id, envelope.Attempt, _queue.Definition.MaxAttempts, settlement.Delay);
+                        return TaskOutcome.Retried;
+                    default:
+                        return LeaseLost(envelope);
+                }
+        }
+    }
+
+    private async ValueTask<TaskOutcome> DeadLetteredAsync(TaskEnvelope<T> envelope, string reason, Exception failure, CancellationToken stopping)
+    {
+        Log.TaskDeadLettered(_logger, failure, Queue, envelope.Id, envelope.Attempt, reason);
+        _services.Trace.Tasks.DeadLettered(Queue);
+        foreach (var observer in _observers)
+            await ObserveAsync(observer, envelope, reason, stopping).ConfigureAwait(false);
+        _settlements.Settled(envelope.Id);
+        return TaskOutcome.DeadLettered;
+    }
+
+    private TaskOutcome LeaseLost(TaskEnvelope<T> envelope)
+    {
+        Log.LeaseLost(_logger, Queue, envelope.Id);
+        return TaskOutcome.LeaseLost;
+    }
+
+    /// <summary>Tells one observer the outcome (<paramref name="deadLetterReason"/> null: succeeded). The task is already settled, so a failure is logged only.</summary>
+    private async ValueTask ObserveAsync(ITaskOutcomeObserver<T> observer, TaskEnvelope<T> envelope, string? deadLetterReason, CancellationToken stopping)
+    {
+        try
+        {
+            if (deadLetterReason is null)
+                await observer.OnSucceededAsync(envelope, stopping).ConfigureAwait(false);
+            else
+                await observer.OnDeadLetteredAsync(envelope, deadLetterReason, stopping).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The outcome is recorded already; an observer failure is logged, not propagated.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.ObserverFailed(_logger, ex, Queue, envelope.Id);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(6, LogLevel.Warning, "Task {TaskId} on queue '{Queue}' failed on attempt {Attempt}/{MaxAttempts}; retrying in {Delay}")]
+        public static partial void TaskRetried(ILogger logger, Exception exception, string queue, string taskId, int attempt, int maxAttempts, TimeSpan delay);
+
+        [LoggerMessage(7, LogLevel.Error, "Task {TaskId} on queue '{Queue}' was dead-lettered after attempt {Attempt}: {Reason}")]
+        public static partial void TaskDeadLettered(ILogger logger, Exception exception, string queue, string taskId, int attempt, string reason);
+
+        [LoggerMessage(8, LogLevel.Information, "Task {TaskId} on queue '{Queue}' was released back to the queue on shutdown")]
+        public static partial void TaskReleased(ILogger logger, string queue, string taskId);
+
+        [LoggerMessage(9, LogLevel.Warning, "Lease of task {TaskId} on queue '{Queue}' was lost (it expired and the task may run again)")]
+        public static partial void LeaseLost(ILogger logger, string queue, string taskId);
+
+        [LoggerMessage(11, LogLevel.Error, "An outcome observer of queue '{Queue}' failed for task {TaskId}")]
+        public static partial void ObserverFailed(ILogger logger, Exception exception, string queue, string taskId);
+    }
+}
