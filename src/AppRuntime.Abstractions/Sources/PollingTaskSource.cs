@@ -94,12 +94,8 @@ public abstract class PollingTaskSource<T> : ITaskSource<T>
     }
 
     /// <summary>The delay after <paramref name="consecutiveErrors"/> failures in a row (1 = first failure).</summary>
-    protected TimeSpan BackoffFor(int consecutiveErrors)
-    {
-        var exponent = Math.Min(consecutiveErrors - 1, 30);
-        var ticks = Options.ErrorBackoff.Ticks * Math.Pow(2, exponent);
-        return ticks >= Options.MaxErrorBackoff.Ticks ? Options.MaxErrorBackoff : TimeSpan.FromTicks((long)ticks);
-    }
+    protected TimeSpan BackoffFor(int consecutiveErrors) =>
+        Internal.Backoff.Exponential(Options.ErrorBackoff, Options.MaxErrorBackoff, consecutiveErrors);
 
     /// <inheritdoc />
     public async Task RunAsync(ITaskSourceContext<T> context, CancellationToken cancellationToken)

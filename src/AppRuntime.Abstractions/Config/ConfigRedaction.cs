@@ -5,7 +5,7 @@ namespace AppRuntime;
 
 /// <summary>
 /// Hides secret configuration values wherever configuration is shown (control plane, logs, error output). A key is secret when
-/// it, or a section above it, is in the given set (<see cref="ConfigurationManager.SecretKeys"/>, from <c>[Secret]</c> members),
+/// it, or a section above it, is in the given set (<c>ConfigurationManager.SecretKeys</c> of AppRuntime.Core, from <c>[Secret]</c> members),
 /// when its last segment looks like a credential (contains <c>Password</c>, <c>Passwd</c>, <c>Pwd</c>, <c>Secret</c>,
 /// <c>Token</c>, <c>ApiKey</c>, <c>Api_Key</c>, <c>PrivateKey</c>, <c>Credential</c> or <c>ConnectionString</c>, ignoring case),
 /// or when it lies under the <c>ConnectionStrings</c> section.

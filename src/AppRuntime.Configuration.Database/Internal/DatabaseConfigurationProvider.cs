@@ -1,4 +1,4 @@
-// Shared by AppRuntime.Configuration.Sqlite and AppRuntime.Configuration.PostgreSql (linked into the second project):
+// Shared by AppRuntime.Configuration.Sqlite and AppRuntime.Configuration.PostgreSql (through InternalsVisibleTo):
 // the database-independent part of a settings-table configuration provider.
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
