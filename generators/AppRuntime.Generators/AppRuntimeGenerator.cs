@@ -48,6 +48,13 @@ public sealed class AppRuntimeGenerator : IIncrementalGenerator
             .Select(static (t, ct) => AppSettingsParser.Parse(t, ct))
             .WithTrackingName(TrackingNames.AppSettings);
 
+        var jsonContexts = context.SyntaxProvider.ForAttributeWithMetadataName(KnownNames.JsonSerializableAttribute,
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (ctx, _) => JsonContextParser.Parse(ctx))
+            .Where(static c => c is not null)
+            .Select(static (c, _) => c!)
+            .WithTrackingName(TrackingNames.JsonContexts);
+
         var input = modules.Collect()
             .Combine(sources.Collect())
             .Combine(handlers.Collect())
@@ -58,15 +65,17 @@ public sealed class AppRuntimeGenerator : IIncrementalGenerator
             .Combine(strayPools.Collect())
             .Combine(strayImports.Collect())
             .Combine(settings.Collect())
+            .Combine(jsonContexts.Collect())
             .Select(static (x, _) =>
             {
-                var (((((((((m, src), h), svc), hc), cs), sq), sp), si), st) = x;
+                var ((((((((((m, src), h), svc), hc), cs), sq), sp), si), st), jc) = x;
                 return new CompositionInput(
                     m.ToEquatableArray(),
                     src.Concat(h).Concat(svc).Concat(hc).ToEquatableArray(),
                     cs.ToEquatableArray(),
                     sq.Concat(sp).Concat(si).ToEquatableArray(),
-                    st.ToEquatableArray());
+                    st.ToEquatableArray(),
+                    jc.OrderBy(c => c.TypeFullyQualified, System.StringComparer.Ordinal).ToEquatableArray());
             })
             .WithTrackingName(TrackingNames.CompositionInput);
 

@@ -33,6 +33,9 @@ public static class TrackingNames
     /// <summary>appsettings*.json AdditionalFiles.</summary>
     public const string AppSettings = nameof(AppSettings);
 
+    /// <summary>JsonSerializerContext classes with [JsonSerializable].</summary>
+    public const string JsonContexts = nameof(JsonContexts);
+
     /// <summary>All inputs combined.</summary>
     public const string CompositionInput = nameof(CompositionInput);
 
@@ -58,6 +61,6 @@ public static class TrackingNames
     public static readonly string[] All =
     {
         Modules, StrayQueues, StrayPools, StrayImports, Sources, Handlers, Services, HealthContributors, ConfigSections,
-        AppSettings, CompositionInput, Composition, Diagnostics, DiagnosticsReport, ModuleOutputs, ConfigOutputs,
+        AppSettings, JsonContexts, CompositionInput, Composition, Diagnostics, DiagnosticsReport, ModuleOutputs, ConfigOutputs,
     };
 }

@@ -115,10 +115,20 @@ public sealed class CachingTests
         Assert.NotNull(compilation);
     }
 
+    /// <summary>A JsonSerializerContext (for a type that is no task type), so the JsonContexts step has an item.</summary>
+    private const string JsonContext = """
+        using System.Text.Json.Serialization;
+
+        namespace Shop.Orders;
+
+        [JsonSerializable(typeof(int))]
+        public partial class ShopJson : JsonSerializerContext;
+        """;
+
     private static (GeneratorDriver Driver, Compilation Compilation) FirstRun()
     {
         var compilation = TestReferences.Compile("Shop", TestReferences.All,
-            ("OrdersModule.cs", Samples.OrdersModule), ("Unrelated.cs", Samples.Unrelated));
+            ("OrdersModule.cs", Samples.OrdersModule), ("Unrelated.cs", Samples.Unrelated), ("Json.cs", JsonContext));
         var driver = TestReferences.Driver([Settings]).RunGenerators(compilation);
         var first = driver.GetRunResult().Results.Single();
         Assert.Empty(first.Diagnostics);

@@ -46,12 +46,13 @@ public sealed class CompileAndRunTests
 
         var result = await app.InvokeAsync<string[]>("Probe.Entry", "RoundTrip");
 
+        // System.Text.Json's default rules: CLR names as they are, enums as numbers (docs/serialization.md).
         Assert.Equal(
-            """{"id":"o-1","priority":"High","placedAt":"2026-01-02T03:04:05+00:00","lines":[{"sku":"sku-1","quantity":2,"price":1.25}],"counts":{"a":1},"note":null,"due":"00:05:00","key":"6f9619ff-8b86-d011-b42d-00c04fc964ff","codes":[7,8],"link":"https://example.com/o/1"}""",
+            """{"Id":"o-1","Priority":2,"PlacedAt":"2026-01-02T03:04:05+00:00","Lines":[{"Sku":"sku-1","Quantity":2,"Price":1.25}],"Counts":{"a":1},"Note":null,"Due":"00:05:00","Key":"6f9619ff-8b86-d011-b42d-00c04fc964ff","Codes":[7,8],"Link":"https://example.com/o/1"}""",
             result[0]);
         Assert.Equal(result[0], result[1]);
         Assert.Equal("True", result[2]);
-        Assert.StartsWith("Payload is not a valid Probe.Order:", result[3], StringComparison.Ordinal);
+        Assert.StartsWith("Payload is not a valid Probe.Order at $.Id (byte ", result[3], StringComparison.Ordinal);
         Assert.Equal(result[0], result[4]);
         Assert.Equal("True", result[5]);
     }

@@ -61,6 +61,9 @@ internal sealed class CompiledApp : IDisposable
         return result is Task<T> task ? await task : (T)result!;
     }
 
+    /// <summary>An assembly of the context by name (the app itself or one of the library images).</summary>
+    public Assembly Load(string name) => _context.LoadFromAssemblyName(new AssemblyName(name));
+
     public void Dispose() => _context.Unload();
 
     private sealed class Context : AssemblyLoadContext

@@ -320,7 +320,7 @@ internal static class RunSamples
                 var bytes = serializer.Serialize(order);
                 var back = serializer.Deserialize(bytes);
                 string invalid;
-                try { serializer.Deserialize(Encoding.UTF8.GetBytes("{\"id\": 5}")); invalid = "accepted"; }
+                try { serializer.Deserialize(Encoding.UTF8.GetBytes("{\"Id\": 5}")); invalid = "accepted"; }
                 catch (TaskDeserializationException ex) { invalid = ex.Message; }
                 // The per-thread buffer is reused: a payload of over 64 KiB, then the small one again, must not leave anything behind.
                 var big = order with { Lines = Enumerable.Range(0, 3000).Select(i => new Line("sku-" + i, i, 0.5m)).ToList() };

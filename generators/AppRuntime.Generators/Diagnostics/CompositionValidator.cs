@@ -89,7 +89,7 @@ internal static class CompositionValidator
         }
         else
         {
-            var primary = modules[0];
+            var primary = WithJsonContexts(modules[0], input.JsonContexts);
             foreach (var extra in modules.Skip(1))
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.MultipleModules, extra.Location, extra.Name, primary.Name));
             ct.ThrowIfCancellationRequested();
@@ -99,6 +99,32 @@ internal static class CompositionValidator
         }
 
         return new CompositionResult(diagnostics.ToEquatableArray(), emit.ToEquatableArray(), configTypes);
+    }
+
+    /// <summary>
+    /// A queue whose task type a JsonSerializerContext of the compilation lists is serialized by that context (the app's explicit
+    /// choice wins over the generated serializer); when several contexts list it, the first by fully qualified name.
+    /// </summary>
+    private static ModuleModel WithJsonContexts(ModuleModel module, EquatableArray<JsonContextModel> contexts)
+    {
+        if (contexts.IsEmpty)
+            return module;
+        var byType = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var context in contexts.OrderBy(c => c.TypeFullyQualified, StringComparer.Ordinal))
+        {
+            foreach (var type in context.Types)
+            {
+                if (!byType.ContainsKey(type))
+                    byType[type] = context.TypeFullyQualified;
+            }
+        }
+        return module with
+        {
+            Queues = module.Queues.Select(q => byType.TryGetValue(q.TaskType.FullyQualified, out var context)
+                ? q with { Serializer = new SerializerModel(q.Serializer.IsSupported, q.Serializer.Reason, null,
+                    EquatableArray<JsonObjectModel>.Empty, EquatableArray<JsonEnumModel>.Empty, context) }
+                : q).ToEquatableArray(),
+        };
     }
 
     private sealed class Provider(ComponentModel? service, LifetimeModel lifetime)
@@ -130,7 +156,7 @@ internal static class CompositionValidator
                 continue;
             }
             queues.Add(queue.Name, queue);
-            if (queue.Backend is { } backend && !string.Equals(backend, "InMemory", StringComparison.OrdinalIgnoreCase) && !queue.Serializer.IsSupported)
+            if (queue.Backend is { } backend && !string.Equals(backend, "InMemory", StringComparison.OrdinalIgnoreCase) && !queue.Serializer.HasSerializer)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.TaskTypeNotSerializable, queue.Location, queue.Name, backend,
                     queue.TaskType.Display, queue.Serializer.Reason ?? "unsupported type"));

@@ -111,7 +111,7 @@ internal static class Descriptors
 
     public static readonly DiagnosticDescriptor TaskTypeNotSerializable = Make(DiagnosticIds.TaskTypeNotSerializable,
         "Task type cannot be serialized for a durable queue",
-        "Queue '{0}' uses durable backend '{1}', but its task type {2} cannot be serialized by generated code: {3}",
+        "Queue '{0}' uses durable backend '{1}', but its task type {2} cannot be serialized by generated code: {3}; declare a JsonSerializerContext with [JsonSerializable(typeof({2}))]",
         Composition, DiagnosticSeverity.Error);
 
     public static readonly DiagnosticDescriptor MutableHandlerState = Make(DiagnosticIds.MutableHandlerState,

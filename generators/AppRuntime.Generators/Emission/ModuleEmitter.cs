@@ -26,7 +26,7 @@ internal static class ModuleEmitter
         EmitTopology(w, model);
         EmitAdd(w, model);
 
-        var serialized = module.Queues.Where(q => q.Serializer.IsSupported)
+        var serialized = module.Queues.Where(q => SerializerEmitter.EmitsClass(q.Serializer))
             .GroupBy(q => q.TaskType.FullyQualified, StringComparer.Ordinal)
             .Select(g => g.First())
             .OrderBy(q => q.TaskType.FullyQualified, StringComparer.Ordinal)
@@ -145,7 +145,7 @@ internal static class ModuleEmitter
                     settings.Add("MaxAttempts = " + Int(pool.MaxAttempts));
                 if (q.Backend is not null)
                     settings.Add("Backend = " + Lit(q.Backend));
-                var serializer = q.Serializer.IsSupported ? SerializerEmitter.ClassName(q.TaskType) + ".Instance" : "null";
+                var serializer = SerializerEmitter.Reference(q.TaskType, q.Serializer);
                 w.Line("builder.AddQueue<" + q.TaskType.FullyQualified + ">(");
                 w.Line("    new " + Rt + "QueueDefinition(" + Lit(q.Name) + ", " + Lit(q.TaskType.Display) + ") { " + string.Join(", ", settings) + " },");
                 w.Line("    " + serializer + ");");

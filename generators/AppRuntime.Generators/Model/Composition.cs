@@ -6,7 +6,8 @@ internal sealed record CompositionInput(
     EquatableArray<ComponentModel> Components,
     EquatableArray<ConfigSectionModel> Sections,
     EquatableArray<DiagnosticInfo> StrayDeclarations,
-    EquatableArray<AppSettingsModel> Settings);
+    EquatableArray<AppSettingsModel> Settings,
+    EquatableArray<JsonContextModel> JsonContexts);
 
 /// <summary>What one module's generated file contains.</summary>
 internal sealed record ModuleEmitModel(

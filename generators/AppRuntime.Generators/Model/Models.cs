@@ -153,16 +153,37 @@ internal sealed record ValueShape(
     public string ObjectKey => TypeFullyQualified;
 }
 
-/// <summary>One member of a JSON-serialized task type.</summary>
+/// <summary>When a member is left out on write ([JsonIgnore(Condition = ...)]); Always-ignored members are not in the model.</summary>
+internal enum JsonIgnoreMode
+{
+    None,
+    WhenWritingNull,
+    WhenWritingDefault,
+}
+
+/// <summary>One member (public property) of a JSON-serialized type, in System.Text.Json's order.</summary>
+/// <param name="Name">The CLR property name.</param>
+/// <param name="JsonName">The JSON name: [JsonPropertyName] or the CLR name as-is.</param>
+/// <param name="CanRead">Set from JSON: bound to a constructor parameter, or a public set/init accessor.</param>
+/// <param name="ConstructorIndex">The constructor parameter it binds to, or -1.</param>
+/// <param name="IsInitOnly">Has an init accessor (set in the object initializer, default when missing).</param>
+/// <param name="IsSettable">Has a public set accessor (assigned after construction, only when present).</param>
+/// <param name="IsRequired">C# <c>required</c> or [JsonRequired]: missing from JSON is an error.</param>
+/// <param name="EnumAsString">[JsonConverter(typeof(JsonStringEnumConverter&lt;T&gt;))] on the property.</param>
 internal sealed record JsonMemberModel(
     string Name,
     string JsonName,
     ValueShape Shape,
-    bool IsReferenceNonNullable,
+    JsonIgnoreMode Ignore,
     bool CanRead,
     int ConstructorIndex,
     bool IsInitOnly,
-    bool IsSettable);
+    bool IsSettable,
+    bool IsRequired,
+    bool EnumAsString);
+
+/// <summary>A constructor parameter: the member it reads (index into Members, -1 when ignored) and its value when missing.</summary>
+internal sealed record JsonParameterModel(int MemberIndex, string DefaultValue);
 
 /// <summary>A task type (or a type nested in one) the generated serializer handles.</summary>
 internal sealed record JsonObjectModel(
@@ -170,14 +191,37 @@ internal sealed record JsonObjectModel(
     string Display,
     bool IsValueType,
     EquatableArray<JsonMemberModel> Members,
-    int ConstructorParameterCount);
+    EquatableArray<JsonParameterModel> Parameters);
 
-/// <summary>Whether and how a queue's task type is serialized without reflection.</summary>
+/// <summary>An enum type met in a serialized type: numbers by default, names with JsonStringEnumConverter.</summary>
+/// <param name="Underlying">The underlying type keyword (int, byte, ...).</param>
+/// <param name="AsString">[JsonConverter(typeof(JsonStringEnumConverter&lt;T&gt;))] on the enum type.</param>
+/// <param name="Names">One member name per distinct value, the first declared.</param>
+internal sealed record JsonEnumModel(
+    string TypeFullyQualified,
+    string Display,
+    string Underlying,
+    bool AsString,
+    EquatableArray<string> Names);
+
+/// <summary>
+/// How a queue's task type is serialized without reflection: by generated code (<see cref="IsSupported"/>), or by the
+/// app's System.Text.Json context (<see cref="Context"/>, set by the composition when a context lists the type).
+/// </summary>
 internal sealed record SerializerModel(
     bool IsSupported,
     string? Reason,
     ValueShape? Root,
-    EquatableArray<JsonObjectModel> Objects);
+    EquatableArray<JsonObjectModel> Objects,
+    EquatableArray<JsonEnumModel> Enums,
+    string? Context = null)
+{
+    /// <summary>True when the module registers a serializer: the app's context, else generated code.</summary>
+    public bool HasSerializer => Context is not null || IsSupported;
+}
+
+/// <summary>A JsonSerializerContext subclass of the compilation and the types its [JsonSerializable] attributes list.</summary>
+internal sealed record JsonContextModel(string TypeFullyQualified, EquatableArray<string> Types);
 
 /// <summary>A validation rule from System.ComponentModel.DataAnnotations, with arguments as C# literals.</summary>
 internal sealed record ValidationRuleModel(string Kind, string? Argument1, string? Argument2);

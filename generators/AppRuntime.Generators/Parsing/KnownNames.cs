@@ -22,5 +22,8 @@ internal static class KnownNames
     public const string TaskPublisherInterface = "AppRuntime.ITaskPublisher`1";
     public const string ConfigSectionInterface = "AppRuntime.IConfigSection`1";
 
+    public const string JsonSerializableAttribute = "System.Text.Json.Serialization.JsonSerializableAttribute";
+    public const string JsonSerializerContext = "System.Text.Json.Serialization.JsonSerializerContext";
+
     public const string DataAnnotations = "System.ComponentModel.DataAnnotations.";
 }

@@ -4,6 +4,12 @@ namespace AppRuntime.Benchmarks.Micro;
 public sealed record GenTask(long Seq, string Text, int Priority);
 
 /// <summary>
+/// The same shape for System.Text.Json's source generator. GenTask itself must not be listed by a JsonSerializerContext of this
+/// assembly: the module would then use that context instead of generating a serializer (docs/serialization.md).
+/// </summary>
+public sealed record GenTaskStj(long Seq, string Text, int Priority);
+
+/// <summary>
 /// A module declared with attributes: the AppRuntime generator emits <c>AddBenchModule()</c>, which registers the queue (with
 /// its generated serializer), the pool and the handler factory (<c>static sp =&gt; new GeneratedCountingHandler(...)</c>).
 /// </summary>

@@ -12,7 +12,7 @@ public sealed record BenchTask(long Seq, long PublishedAt);
 /// <summary>Source-generated JSON metadata for the payloads (no reflection-based serialization).</summary>
 [JsonSerializable(typeof(BenchTask))]
 [JsonSerializable(typeof(OrderLike))]
-[JsonSerializable(typeof(Micro.GenTask))]
+[JsonSerializable(typeof(Micro.GenTaskStj))]
 public sealed partial class BenchJsonContext : JsonSerializerContext;
 
 /// <summary>A business-sized payload for the serialization micro benchmark.</summary>

@@ -85,7 +85,7 @@ namespace Shop.Orders
             return builder;
         }
 
-        /// <summary>Reflection-free JSON serializer for Shop.Orders.OrderPlaced.</summary>
+        /// <summary>Reflection-free JSON serializer for Shop.Orders.OrderPlaced, with System.Text.Json's default rules.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("AppRuntime.Generators", "0.1.0")]
         [global::System.Diagnostics.DebuggerStepThrough]
         private sealed class TaskSerializer_Shop_Orders_OrderPlaced : global::AppRuntime.TaskSerializer<global::Shop.Orders.OrderPlaced>
@@ -94,6 +94,17 @@ namespace Shop.Orders
 
             [global::System.ThreadStatic] private static global::System.Buffers.ArrayBufferWriter<byte>? t_buffer;
             [global::System.ThreadStatic] private static global::System.Text.Json.Utf8JsonWriter? t_writer;
+            private static readonly global::System.Text.Json.JsonEncodedText s_name0_0 = global::System.Text.Json.JsonEncodedText.Encode("Sku");
+            private static readonly global::System.Text.Json.JsonEncodedText s_name0_1 = global::System.Text.Json.JsonEncodedText.Encode("Quantity");
+            private static readonly global::System.Text.Json.JsonEncodedText s_name0_2 = global::System.Text.Json.JsonEncodedText.Encode("Price");
+            private static readonly global::System.Text.Json.JsonEncodedText s_name1_0 = global::System.Text.Json.JsonEncodedText.Encode("OrderId");
+            private static readonly global::System.Text.Json.JsonEncodedText s_name1_1 = global::System.Text.Json.JsonEncodedText.Encode("Customer");
+            private static readonly global::System.Text.Json.JsonEncodedText s_name1_2 = global::System.Text.Json.JsonEncodedText.Encode("PlacedAt");
+            private static readonly global::System.Text.Json.JsonEncodedText s_name1_3 = global::System.Text.Json.JsonEncodedText.Encode("Priority");
+            private static readonly global::System.Text.Json.JsonEncodedText s_name1_4 = global::System.Text.Json.JsonEncodedText.Encode("Lines");
+            private static readonly global::System.Text.Json.JsonEncodedText s_name1_5 = global::System.Text.Json.JsonEncodedText.Encode("Tags");
+            private static readonly global::System.Text.Json.JsonEncodedText s_name1_6 = global::System.Text.Json.JsonEncodedText.Encode("CorrelationId");
+            private static readonly global::System.Text.Json.JsonEncodedText s_name1_7 = global::System.Text.Json.JsonEncodedText.Encode("Note");
 
             public override byte[] Serialize(global::Shop.Orders.OrderPlaced payload)
             {
@@ -124,74 +135,111 @@ namespace Shop.Orders
 
             public override global::Shop.Orders.OrderPlaced Deserialize(global::System.ReadOnlySpan<byte> data)
             {
+                var reader = new global::System.Text.Json.Utf8JsonReader(data);
                 try
                 {
-                    var reader = new global::System.Text.Json.Utf8JsonReader(data);
-                    using var document = global::System.Text.Json.JsonDocument.ParseValue(ref reader);
-                    var root = document.RootElement;
-                    if (root.ValueKind == global::System.Text.Json.JsonValueKind.Null)
+                    reader.Read();
+                    if (reader.TokenType == global::System.Text.Json.JsonTokenType.Null)
                         throw new global::AppRuntime.TaskDeserializationException("Payload of type Shop.Orders.OrderPlaced was JSON null.");
-                    return Read1(root);
+                    global::Shop.Orders.OrderPlaced result;
+                    result = Read1(ref reader);
+                    reader.Read(); // throws when anything but white space follows the value
+                    return result;
                 }
-                catch (global::System.Exception ex) when (ex is global::System.Text.Json.JsonException or global::System.InvalidOperationException or global::System.FormatException or global::System.OverflowException or global::System.ArgumentException)
+                catch (global::System.Exception ex) when (AppRuntimeJson.IsReadError(ex))
                 {
-                    throw new global::AppRuntime.TaskDeserializationException("Payload is not a valid Shop.Orders.OrderPlaced: " + ex.Message, ex);
+                    throw AppRuntimeJson.Failure("Shop.Orders.OrderPlaced", ex, reader.BytesConsumed);
                 }
             }
 
             private static void Write0(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderLine value)
             {
                 writer.WriteStartObject();
-                writer.WritePropertyName("sku");
+                writer.WritePropertyName(s_name0_0);
                 if (value.Sku is { } r2)
                 {
                     writer.WriteStringValue(r2);
                 }
                 else
                     writer.WriteNullValue();
-                writer.WritePropertyName("quantity");
+                writer.WritePropertyName(s_name0_1);
                 writer.WriteNumberValue(value.Quantity);
-                writer.WritePropertyName("price");
+                writer.WritePropertyName(s_name0_2);
                 writer.WriteNumberValue(value.Price);
                 writer.WriteEndObject();
             }
 
-            private static global::Shop.Orders.OrderLine Read0(global::System.Text.Json.JsonElement element)
+            private static int Match0(global::System.ReadOnlySpan<byte> name)
             {
-                if (element.ValueKind == global::System.Text.Json.JsonValueKind.Null)
-                    return null!;
-                if (element.ValueKind != global::System.Text.Json.JsonValueKind.Object)
-                    throw new global::AppRuntime.TaskDeserializationException("Expected a JSON object for Shop.Orders.OrderLine.");
-                string m0 = default!;
-                var has0 = false;
-                int m1 = default!;
-                var has1 = false;
-                decimal m2 = default!;
-                var has2 = false;
-                foreach (var property in element.EnumerateObject())
+                switch (name.Length)
                 {
-                    if (property.NameEquals("sku") || property.NameEquals("Sku"))
+                    case 3:
+                        if (global::System.MemoryExtensions.SequenceEqual(name, "Sku"u8))
+                            return 0;
+                        break;
+                    case 5:
+                        if (global::System.MemoryExtensions.SequenceEqual(name, "Price"u8))
+                            return 2;
+                        break;
+                    case 8:
+                        if (global::System.MemoryExtensions.SequenceEqual(name, "Quantity"u8))
+                            return 1;
+                        break;
+                }
+                return -1;
+            }
+
+            private static global::Shop.Orders.OrderLine Read0(ref global::System.Text.Json.Utf8JsonReader reader)
+            {
+                if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
+                    throw AppRuntimeJson.Expected("an object for Shop.Orders.OrderLine", reader.TokenType);
+                string m0 = default!;
+                int m1 = default!;
+                decimal m2 = default!;
+                var member = -1;
+                try
+                {
+                    while (true)
                     {
-                        m0 = (property.Value.ValueKind == global::System.Text.Json.JsonValueKind.Null ? null! : property.Value.GetString()!);
-                        has0 = true;
-                    }
-                    else if (property.NameEquals("quantity") || property.NameEquals("Quantity"))
-                    {
-                        m1 = property.Value.GetInt32();
-                        has1 = true;
-                    }
-                    else if (property.NameEquals("price") || property.NameEquals("Price"))
-                    {
-                        m2 = property.Value.GetDecimal();
-                        has2 = true;
+                        reader.Read();
+                        if (reader.TokenType == global::System.Text.Json.JsonTokenType.EndObject)
+                            break;
+                        member = Match0(reader.ValueIsEscaped ? AppRuntimeJson.Unescape(ref reader) : reader.ValueSpan);
+                        reader.Read();
+                        switch (member)
+                        {
+                            case 0:
+                            {
+                                m0 = reader.GetString()!;
+                                break;
+                            }
+                            case 1:
+                            {
+                                m1 = reader.GetInt32();
+                                break;
+                            }
+                            case 2:
+                            {
+                                m2 = reader.GetDecimal();
+                                break;
+                            }
+                            default:
+                                reader.Skip();
+                                break;
+                        }
+                        member = -1;
                     }
                 }
-                if (!has0)
-                    throw new global::AppRuntime.TaskDeserializationException("Property 'sku' of Shop.Orders.OrderLine is missing.");
-                if (!has1)
-                    throw new global::AppRuntime.TaskDeserializationException("Property 'quantity' of Shop.Orders.OrderLine is missing.");
-                if (!has2)
-                    throw new global::AppRuntime.TaskDeserializationException("Property 'price' of Shop.Orders.OrderLine is missing.");
+                catch (global::System.Exception ex) when (member >= 0 && AppRuntimeJson.IsReadError(ex))
+                {
+                    throw AppRuntimeJson.AtMember(ex, member switch
+                    {
+                        0 => "Sku",
+                        1 => "Quantity",
+                        2 => "Price",
+                        _ => "?",
+                    });
+                }
                 var result = new global::Shop.Orders.OrderLine(m0, m1, m2);
                 return result;
             }
@@ -199,25 +247,25 @@ namespace Shop.Orders
             private static void Write1(global::System.Text.Json.Utf8JsonWriter writer, global::Shop.Orders.OrderPlaced value)
             {
                 writer.WriteStartObject();
-                writer.WritePropertyName("orderId");
+                writer.WritePropertyName(s_name1_0);
                 if (value.OrderId is { } r3)
                 {
                     writer.WriteStringValue(r3);
                 }
                 else
                     writer.WriteNullValue();
-                writer.WritePropertyName("customer");
+                writer.WritePropertyName(s_name1_1);
                 if (value.Customer is { } r4)
                 {
                     writer.WriteStringValue(r4);
                 }
                 else
                     writer.WriteNullValue();
-                writer.WritePropertyName("placedAt");
+                writer.WritePropertyName(s_name1_2);
                 writer.WriteStringValue(value.PlacedAt);
-                writer.WritePropertyName("priority");
-                writer.WriteStringValue(value.Priority.ToString());
-                writer.WritePropertyName("lines");
+                writer.WritePropertyName(s_name1_3);
+                writer.WriteNumberValue((int)value.Priority);
+                writer.WritePropertyName(s_name1_4);
                 if (value.Lines is { } r5)
                 {
                     writer.WriteStartArray();
@@ -234,7 +282,7 @@ namespace Shop.Orders
                 }
                 else
                     writer.WriteNullValue();
-                writer.WritePropertyName("tags");
+                writer.WritePropertyName(s_name1_5);
                 if (value.Tags is { } r8)
                 {
                     writer.WriteStartObject();
@@ -252,14 +300,14 @@ namespace Shop.Orders
                 }
                 else
                     writer.WriteNullValue();
-                writer.WritePropertyName("correlationId");
+                writer.WritePropertyName(s_name1_6);
                 if (value.CorrelationId is { } n11)
                 {
                     writer.WriteStringValue(n11);
                 }
                 else
                     writer.WriteNullValue();
-                writer.WritePropertyName("note");
+                writer.WritePropertyName(s_name1_7);
                 if (value.Note is { } r12)
                 {
                     writer.WriteStringValue(r12);
@@ -269,85 +317,192 @@ namespace Shop.Orders
                 writer.WriteEndObject();
             }
 
-            private static global::Shop.Orders.OrderPlaced Read1(global::System.Text.Json.JsonElement element)
+            private static int Match1(global::System.ReadOnlySpan<byte> name)
             {
-                if (element.ValueKind == global::System.Text.Json.JsonValueKind.Null)
-                    return null!;
-                if (element.ValueKind != global::System.Text.Json.JsonValueKind.Object)
-                    throw new global::AppRuntime.TaskDeserializationException("Expected a JSON object for Shop.Orders.OrderPlaced.");
+                switch (name.Length)
+                {
+                    case 4:
+                        if (global::System.MemoryExtensions.SequenceEqual(name, "Tags"u8))
+                            return 5;
+                        if (global::System.MemoryExtensions.SequenceEqual(name, "Note"u8))
+                            return 7;
+                        break;
+                    case 5:
+                        if (global::System.MemoryExtensions.SequenceEqual(name, "Lines"u8))
+                            return 4;
+                        break;
+                    case 7:
+                        if (global::System.MemoryExtensions.SequenceEqual(name, "OrderId"u8))
+                            return 0;
+                        break;
+                    case 8:
+                        if (global::System.MemoryExtensions.SequenceEqual(name, "Customer"u8))
+                            return 1;
+                        if (global::System.MemoryExtensions.SequenceEqual(name, "PlacedAt"u8))
+                            return 2;
+                        if (global::System.MemoryExtensions.SequenceEqual(name, "Priority"u8))
+                            return 3;
+                        break;
+                    case 13:
+                        if (global::System.MemoryExtensions.SequenceEqual(name, "CorrelationId"u8))
+                            return 6;
+                        break;
+                }
+                return -1;
+            }
+
+            private static global::Shop.Orders.OrderPlaced Read1(ref global::System.Text.Json.Utf8JsonReader reader)
+            {
+                if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
+                    throw AppRuntimeJson.Expected("an object for Shop.Orders.OrderPlaced", reader.TokenType);
                 string m0 = default!;
-                var has0 = false;
                 string m1 = default!;
-                var has1 = false;
                 global::System.DateTimeOffset m2 = default!;
-                var has2 = false;
                 global::Shop.Orders.Priority m3 = default!;
-                var has3 = false;
                 global::System.Collections.Generic.IReadOnlyList<global::Shop.Orders.OrderLine> m4 = default!;
-                var has4 = false;
                 global::System.Collections.Generic.Dictionary<string, string> m5 = default!;
-                var has5 = false;
                 global::System.Guid? m6 = default!;
-                var has6 = false;
                 string? m7 = default!;
                 var has7 = false;
-                foreach (var property in element.EnumerateObject())
+                var member = -1;
+                try
                 {
-                    if (property.NameEquals("orderId") || property.NameEquals("OrderId"))
+                    while (true)
                     {
-                        m0 = (property.Value.ValueKind == global::System.Text.Json.JsonValueKind.Null ? null! : property.Value.GetString()!);
-                        has0 = true;
-                    }
-                    else if (property.NameEquals("customer") || property.NameEquals("Customer"))
-                    {
-                        m1 = (property.Value.ValueKind == global::System.Text.Json.JsonValueKind.Null ? null! : property.Value.GetString()!);
-                        has1 = true;
-                    }
-                    else if (property.NameEquals("placedAt") || property.NameEquals("PlacedAt"))
-                    {
-                        m2 = property.Value.GetDateTimeOffset();
-                        has2 = true;
-                    }
-                    else if (property.NameEquals("priority") || property.NameEquals("Priority"))
-                    {
-                        m3 = global::System.Enum.Parse<global::Shop.Orders.Priority>(property.Value.GetString()!, true);
-                        has3 = true;
-                    }
-                    else if (property.NameEquals("lines") || property.NameEquals("Lines"))
-                    {
-                        m4 = (property.Value.ValueKind == global::System.Text.Json.JsonValueKind.Null ? null! : ReadList<global::Shop.Orders.OrderLine>(property.Value, static x1 => Read0(x1)));
-                        has4 = true;
-                    }
-                    else if (property.NameEquals("tags") || property.NameEquals("Tags"))
-                    {
-                        m5 = (property.Value.ValueKind == global::System.Text.Json.JsonValueKind.Null ? null! : ReadDictionary<string>(property.Value, static x1 => (x1.ValueKind == global::System.Text.Json.JsonValueKind.Null ? null! : x1.GetString()!)));
-                        has5 = true;
-                    }
-                    else if (property.NameEquals("correlationId") || property.NameEquals("CorrelationId"))
-                    {
-                        m6 = (property.Value.ValueKind == global::System.Text.Json.JsonValueKind.Null ? default(global::System.Guid?) : property.Value.GetGuid());
-                        has6 = true;
-                    }
-                    else if (property.NameEquals("note") || property.NameEquals("Note"))
-                    {
-                        m7 = (property.Value.ValueKind == global::System.Text.Json.JsonValueKind.Null ? null! : property.Value.GetString()!);
-                        has7 = true;
+                        reader.Read();
+                        if (reader.TokenType == global::System.Text.Json.JsonTokenType.EndObject)
+                            break;
+                        member = Match1(reader.ValueIsEscaped ? AppRuntimeJson.Unescape(ref reader) : reader.ValueSpan);
+                        reader.Read();
+                        switch (member)
+                        {
+                            case 0:
+                            {
+                                m0 = reader.GetString()!;
+                                break;
+                            }
+                            case 1:
+                            {
+                                m1 = reader.GetString()!;
+                                break;
+                            }
+                            case 2:
+                            {
+                                m2 = reader.GetDateTimeOffset();
+                                break;
+                            }
+                            case 3:
+                            {
+                                m3 = (global::Shop.Orders.Priority)reader.GetInt32();
+                                break;
+                            }
+                            case 4:
+                            {
+                                if (reader.TokenType == global::System.Text.Json.JsonTokenType.Null)
+                                    m4 = null!;
+                                else
+                                {
+                                    if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartArray)
+                                        throw AppRuntimeJson.Expected("an array", reader.TokenType);
+                                    var list13 = new global::System.Collections.Generic.List<global::Shop.Orders.OrderLine>();
+                                    var i14 = 0;
+                                    try
+                                    {
+                                        while (true)
+                                        {
+                                            reader.Read();
+                                            if (reader.TokenType == global::System.Text.Json.JsonTokenType.EndArray)
+                                                break;
+                                            global::Shop.Orders.OrderLine item15;
+                                            if (reader.TokenType == global::System.Text.Json.JsonTokenType.Null)
+                                                item15 = null!;
+                                            else
+                                            {
+                                                item15 = Read0(ref reader);
+                                            }
+                                            list13.Add(item15);
+                                            i14++;
+                                        }
+                                    }
+                                    catch (global::System.Exception ex) when (AppRuntimeJson.IsReadError(ex))
+                                    {
+                                        throw AppRuntimeJson.AtIndex(ex, i14);
+                                    }
+                                    m4 = list13;
+                                }
+                                break;
+                            }
+                            case 5:
+                            {
+                                if (reader.TokenType == global::System.Text.Json.JsonTokenType.Null)
+                                    m5 = null!;
+                                else
+                                {
+                                    if (reader.TokenType != global::System.Text.Json.JsonTokenType.StartObject)
+                                        throw AppRuntimeJson.Expected("an object", reader.TokenType);
+                                    var dictionary16 = new global::System.Collections.Generic.Dictionary<string, string>();
+                                    string? key17 = null;
+                                    try
+                                    {
+                                        while (true)
+                                        {
+                                            reader.Read();
+                                            if (reader.TokenType == global::System.Text.Json.JsonTokenType.EndObject)
+                                                break;
+                                            key17 = reader.GetString()!;
+                                            reader.Read();
+                                            string item18;
+                                            item18 = reader.GetString()!;
+                                            dictionary16[key17] = item18;
+                                            key17 = null;
+                                        }
+                                    }
+                                    catch (global::System.Exception ex) when (key17 is not null && AppRuntimeJson.IsReadError(ex))
+                                    {
+                                        throw AppRuntimeJson.AtMember(ex, key17);
+                                    }
+                                    m5 = dictionary16;
+                                }
+                                break;
+                            }
+                            case 6:
+                            {
+                                if (reader.TokenType == global::System.Text.Json.JsonTokenType.Null)
+                                    m6 = null;
+                                else
+                                {
+                                    m6 = reader.GetGuid();
+                                }
+                                break;
+                            }
+                            case 7:
+                            {
+                                m7 = reader.GetString()!;
+                                has7 = true;
+                                break;
+                            }
+                            default:
+                                reader.Skip();
+                                break;
+                        }
+                        member = -1;
                     }
                 }
-                if (!has0)
-                    throw new global::AppRuntime.TaskDeserializationException("Property 'orderId' of Shop.Orders.OrderPlaced is missing.");
-                if (!has1)
-                    throw new global::AppRuntime.TaskDeserializationException("Property 'customer' of Shop.Orders.OrderPlaced is missing.");
-                if (!has2)
-                    throw new global::AppRuntime.TaskDeserializationException("Property 'placedAt' of Shop.Orders.OrderPlaced is missing.");
-                if (!has3)
-                    throw new global::AppRuntime.TaskDeserializationException("Property 'priority' of Shop.Orders.OrderPlaced is missing.");
-                if (!has4)
-                    throw new global::AppRuntime.TaskDeserializationException("Property 'lines' of Shop.Orders.OrderPlaced is missing.");
-                if (!has5)
-                    throw new global::AppRuntime.TaskDeserializationException("Property 'tags' of Shop.Orders.OrderPlaced is missing.");
-                if (!has6)
-                    throw new global::AppRuntime.TaskDeserializationException("Property 'correlationId' of Shop.Orders.OrderPlaced is missing.");
+                catch (global::System.Exception ex) when (member >= 0 && AppRuntimeJson.IsReadError(ex))
+                {
+                    throw AppRuntimeJson.AtMember(ex, member switch
+                    {
+                        0 => "OrderId",
+                        1 => "Customer",
+                        2 => "PlacedAt",
+                        3 => "Priority",
+                        4 => "Lines",
+                        5 => "Tags",
+                        6 => "CorrelationId",
+                        7 => "Note",
+                        _ => "?",
+                    });
+                }
                 var result = new global::Shop.Orders.OrderPlaced(m0, m1, m2, m3, m4) { Tags = m5, CorrelationId = m6 };
                 if (has7)
                     result.Note = m7;
@@ -355,28 +510,85 @@ namespace Shop.Orders
             }
         }
 
+        /// <summary>Helpers of the generated task serializers.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("AppRuntime.Generators", "0.1.0")]
         [global::System.Diagnostics.DebuggerStepThrough]
-        private static global::System.Collections.Generic.List<T> ReadList<T>(global::System.Text.Json.JsonElement element, global::System.Func<global::System.Text.Json.JsonElement, T> read)
+        private static class AppRuntimeJson
         {
-            if (element.ValueKind != global::System.Text.Json.JsonValueKind.Array)
-                throw new global::AppRuntime.TaskDeserializationException("Expected a JSON array.");
-            var list = new global::System.Collections.Generic.List<T>(element.GetArrayLength());
-            foreach (var item in element.EnumerateArray())
-                list.Add(read(item));
-            return list;
-        }
+            /// <summary>A read error on its way out, with the JSON path below the member that caught it.</summary>
+            public sealed class PathException : global::System.Exception
+            {
+                public PathException(string path, global::System.Exception cause) : base(cause.Message, cause) => Path = path;
 
-        [global::System.CodeDom.Compiler.GeneratedCode("AppRuntime.Generators", "0.1.0")]
-        [global::System.Diagnostics.DebuggerStepThrough]
-        private static global::System.Collections.Generic.Dictionary<string, T> ReadDictionary<T>(global::System.Text.Json.JsonElement element, global::System.Func<global::System.Text.Json.JsonElement, T> read)
-        {
-            if (element.ValueKind != global::System.Text.Json.JsonValueKind.Object)
-                throw new global::AppRuntime.TaskDeserializationException("Expected a JSON object.");
-            var dictionary = new global::System.Collections.Generic.Dictionary<string, T>(global::System.StringComparer.Ordinal);
-            foreach (var property in element.EnumerateObject())
-                dictionary[property.Name] = read(property.Value);
-            return dictionary;
+                public string Path { get; }
+            }
+
+            public static bool IsReadError(global::System.Exception ex) =>
+                ex is global::System.Text.Json.JsonException or global::System.InvalidOperationException or global::System.FormatException
+                    or global::System.OverflowException or global::System.ArgumentException or PathException;
+
+            public static global::System.Exception AtMember(global::System.Exception ex, string name) => At(ex, "." + name);
+
+            public static global::System.Exception AtIndex(global::System.Exception ex, int index) =>
+                At(ex, "[" + index.ToString(global::System.Globalization.CultureInfo.InvariantCulture) + "]");
+
+            private static global::System.Exception At(global::System.Exception ex, string segment) =>
+                ex is PathException inner ? new PathException(segment + inner.Path, inner.InnerException!) : new PathException(segment, ex);
+
+            public static global::AppRuntime.TaskDeserializationException Failure(string type, global::System.Exception ex, long position)
+            {
+                var path = ex is PathException p ? "$" + p.Path : "$";
+                var cause = ex is PathException q ? q.InnerException! : ex;
+                return new global::AppRuntime.TaskDeserializationException("Payload is not a valid " + type + " at " + path + " (byte " +
+                    position.ToString(global::System.Globalization.CultureInfo.InvariantCulture) + "): " + cause.Message, cause);
+            }
+
+            public static global::System.Text.Json.JsonException Expected(string what, global::System.Text.Json.JsonTokenType found) =>
+                new global::System.Text.Json.JsonException("Expected " + what + ", found " + found.ToString() + ".");
+
+            public static global::System.Text.Json.JsonException MissingRequired(string type, global::System.Collections.Generic.List<string> names) =>
+                new global::System.Text.Json.JsonException("JSON deserialization for type '" + type + "' was missing required properties including: '" + string.Join("', '", names) + "'.");
+
+            public static global::System.ReadOnlySpan<byte> Unescape(ref global::System.Text.Json.Utf8JsonReader reader)
+            {
+                var buffer = new byte[reader.ValueSpan.Length];
+                return new global::System.ReadOnlySpan<byte>(buffer, 0, reader.CopyString(buffer));
+            }
+
+            public static char ReadChar(ref global::System.Text.Json.Utf8JsonReader reader)
+            {
+                var text = reader.TokenType == global::System.Text.Json.JsonTokenType.String ? reader.GetString()! : throw Expected("a string", reader.TokenType);
+                return text.Length == 1 ? text[0] : throw new global::System.FormatException("Expected a string of one character for a char.");
+            }
+
+            public static void WriteChar(global::System.Text.Json.Utf8JsonWriter writer, char value) => writer.WriteStringValue(new global::System.ReadOnlySpan<char>(in value));
+
+            /// <summary>The constant ("c") format, at most 26 characters, starting with a digit or '-', as System.Text.Json reads it.</summary>
+            public static global::System.TimeSpan ReadTimeSpan(ref global::System.Text.Json.Utf8JsonReader reader)
+            {
+                if (reader.TokenType != global::System.Text.Json.JsonTokenType.String)
+                    throw Expected("a string", reader.TokenType);
+                var source = reader.ValueIsEscaped ? Unescape(ref reader) : reader.ValueSpan;
+                if (source.Length < 1 || source.Length > 26 || !((source[0] >= (byte)'0' && source[0] <= (byte)'9') || source[0] == (byte)'-')
+                    || !global::System.Buffers.Text.Utf8Parser.TryParse(source, out global::System.TimeSpan value, out var consumed, 'c') || consumed != source.Length)
+                    throw new global::System.FormatException("The JSON value is not in a supported TimeSpan format.");
+                return value;
+            }
+
+            public static void WriteTimeSpan(global::System.Text.Json.Utf8JsonWriter writer, global::System.TimeSpan value)
+            {
+                global::System.Span<byte> buffer = stackalloc byte[26];
+                global::System.Buffers.Text.Utf8Formatter.TryFormat(value, buffer, out var written, 'c');
+                writer.WriteStringValue(buffer.Slice(0, written));
+            }
+
+            public static global::System.Uri ReadUri(ref global::System.Text.Json.Utf8JsonReader reader)
+            {
+                var text = reader.GetString();
+                return text is not null && global::System.Uri.TryCreate(text, global::System.UriKind.RelativeOrAbsolute, out var uri)
+                    ? uri
+                    : throw new global::System.Text.Json.JsonException("The JSON value is not a valid URI.");
+            }
         }
     }
 }
