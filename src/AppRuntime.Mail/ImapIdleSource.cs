@@ -136,6 +136,7 @@ public sealed class ImapIdleSource : ITaskSource<ImapMessage>, ITaskOutcomeObser
             _state = "searching";
             await _core.Scanner.PublishUnseenAsync(session, context, cancellationToken).ConfigureAwait(false);
             Interlocked.Increment(ref _searches);
+            context.ReportCaughtUp();
             _core.RequestReconcile();
 
             if (!useIdle)

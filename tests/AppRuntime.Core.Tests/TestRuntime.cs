@@ -81,6 +81,7 @@ internal sealed class ListSource<T>(IReadOnlyList<T> items) : ITaskSource<T>
             await context.PublishAsync(item, null, cancellationToken);
             Interlocked.Increment(ref Published);
         }
+        context.ReportCaughtUp(); // the whole list is published
         await Task.Delay(Timeout.Infinite, cancellationToken);
     }
 }

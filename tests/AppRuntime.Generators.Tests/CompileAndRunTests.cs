@@ -85,6 +85,7 @@ public sealed class CompileAndRunTests
         {
             "Shop:ApiUrl=not a url", "Shop:BatchSize=500", "Shop:Mode=Turbo", "Shop:Timeout=soon", "Shop:Rate=1,5x", "Shop:Limits:x=NaN",
             "Shop:Smtp:Port=0", "Shop:Relays:0:Port=70000", "Shop:Email=nobody", "Shop:Currency=euro", "Shop:Pin=12ab", "Shop:Hosts:0=",
+            "Shop:Grace=02:00:00", "Shop:Enabled=true",
         });
 
         Assert.Equal(
@@ -93,9 +94,11 @@ public sealed class CompileAndRunTests
             "Shop:BatchSize: must be between 1 and 100.",
             "Shop:Currency: does not match the pattern [A-Z]{3}.",
             "Shop:Email: must be an email address.",
+            "Shop:Grace: must be between 00:00:01 and 01:00:00.",
             "Shop:Limits:x: 'NaN' is not a valid Int32.",
             "Shop:Mode: 'Turbo' is not a valid value of Probe.Mode (case-insensitive name).",
             "Shop:Pin: the value is not a valid Int32.",
+            "Shop:Ports: is required when Shop:Enabled is true.",
             "Shop:Rate: '1,5x' is not a valid Decimal.",
             "Shop:Relays:0:Port: must be between 1 and 65535.",
             "Shop:Smtp:Port: must be between 1 and 65535.",

@@ -398,6 +398,12 @@ public sealed class DiagnosticTests
                 .WithArguments("Demo:Mail:Auth:Pasword", "appsettings.json", "Demo.SmtpAuth", ""));
 
     [Fact]
+    public Task APPRT0019_is_not_reported_for_a_pools_worker_key_inside_a_section_without_such_a_member() =>
+        VerifyAsync(Usings + Module.Replace("[WorkerPool(\"jobs\", Workers = 2)]", "[WorkerPool(\"jobs\", Workers = 2, WorkersConfigKey = \"Demo:Mail:Workers\")]", StringComparison.Ordinal)
+                + JobSource + JobHandler + MailSettings.Replace("{|#0:Host|}", "Host", StringComparison.Ordinal),
+            [("appsettings.json", """{ "Demo": { "Mail": { "Host": "smtp.example.com", "Workers": 3 } } }""")]);
+
+    [Fact]
     public Task APPRT0020_a_durable_queue_whose_task_type_cannot_be_serialized_is_an_error() =>
         VerifyAsync(Usings + """
             public sealed class Blob

@@ -262,6 +262,15 @@ internal static class RunSamples
             public string Currency { get; init; } = "EUR";
             [Secret]
             public int Pin { get; init; }
+            [TimeRange("00:00:01", "01:00:00")]
+            public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(30);
+
+            // A rule across members, checked with the rest by the generated binder.
+            partial void ValidateConfig(IConfigurationSection section, ConfigErrors errors)
+            {
+                if (Enabled && Ports.Length == 0)
+                    errors.Add(section.GetSection("Ports").Path, "is required when " + section.GetSection("Enabled").Path + " is true.");
+            }
         }
 
         public sealed partial class SmtpSettings

@@ -87,29 +87,66 @@ public sealed class RedisRuntimeIntegrationTests : IAsyncLifetime
         Assert.Equal((0L, 0L, 0L), (stats.Depth, stats.InFlight, stats.Nacked));
     }
 
-    private async Task<RuntimeManager> StartAsync(TimeSpan visibility, int workers, Func<WorkItem, TaskContext, ValueTask> handle)
+    [Fact]
+    public async Task On_stop_the_tasks_an_instance_leased_ahead_go_back_to_the_queue_at_once()
+    {
+        // Another process's view of the queue, through its own connection; it also publishes the ten tasks before the instance starts.
+        using var other = await RedisTestServer.ConnectAsync();
+        var observer = new RedisQueueBackend(other, new RedisQueueOptions { KeyPrefix = _prefix }).Create(
+            new QueueDefinition("orders", WorkItems.TaskType) { VisibilityTimeout = TimeSpan.FromMinutes(5) }, WorkItems.Serializer);
+        for (var i = 0; i < 10; i++)
+            await observer.PublishAsync(new TaskEnvelope<WorkItem>($"t{i}", WorkItems.TaskType, new WorkItem(i, $"order {i}"), DateTimeOffset.UtcNow));
+
+        // One worker and a prefetch of 8: the worker holds one task (blocked), the queue instance leases up to 8 more ahead of it.
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var runtime = await StartAsync(TimeSpan.FromMinutes(5), workers: 1, (_, _) => ValueTask.CompletedTask, prefetch: 8,
+            shutdownTimeout: TimeSpan.FromMilliseconds(500), handler: new HoldingHandler(holding));
+        await holding.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Eventually.TrueAsync(async () => (await observer.GetStatsAsync()).InFlight == 9, "the instance leased 8 tasks ahead of its worker");
+
+        await runtime.StopAsync(CancellationToken.None);
+
+        // Without waiting for the 5-minute visibility timeout: nothing is leased any more, all 10 are ready for another instance.
+        var stats = await observer.GetStatsAsync();
+        Assert.Equal((0L, 10L), (stats.InFlight, stats.Depth));
+        await ((IAsyncDisposable)observer).DisposeAsync();
+    }
+
+    private async Task<RuntimeManager> StartAsync(TimeSpan visibility, int workers, Func<WorkItem, TaskContext, ValueTask> handle, int prefetch = 0,
+        TimeSpan? shutdownTimeout = null, ITaskHandler<WorkItem>? handler = null)
     {
         var configuration = new Microsoft.Extensions.Configuration.ConfigurationManager();
         configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             [RedisAppRuntimeBuilderExtensions.ConfigurationKey] = RedisTestServer.Endpoint,
             [RedisAppRuntimeBuilderExtensions.KeyPrefixKey] = _prefix,
+            [RedisAppRuntimeBuilderExtensions.PrefetchKey] = prefetch.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["AppRuntime:Queues:orders:Backend"] = "Redis",
         });
         var services = new ServiceCollection();
         services.AddAppRuntime(configuration, o =>
             {
                 o.DrainTimeout = TimeSpan.Zero;
-                o.ShutdownTimeout = TimeSpan.FromSeconds(10);
+                o.ShutdownTimeout = shutdownTimeout ?? TimeSpan.FromSeconds(10);
             })
             .AddRedisQueues()
             .AddQueue(new QueueDefinition("orders", WorkItems.TaskType) { VisibilityTimeout = visibility }, WorkItems.Serializer)
             .AddWorkerPool(new WorkerPoolDefinition("orders") { Workers = workers })
-            .AddHandler<WorkItem>("orders", _ => new DelegateHandler(handle));
+            .AddHandler<WorkItem>("orders", _ => handler ?? new DelegateHandler(handle));
         _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         var runtime = _provider.GetRequiredService<RuntimeManager>();
         await runtime.StartAsync(CancellationToken.None);
         return runtime;
+    }
+
+    /// <summary>Holds every task until the runtime cancels it on stop.</summary>
+    private sealed class HoldingHandler(TaskCompletionSource holding) : ITaskHandler<WorkItem>
+    {
+        public async ValueTask HandleAsync(WorkItem task, TaskContext context, CancellationToken cancellationToken)
+        {
+            holding.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
     }
 
     private sealed class DelegateHandler(Func<WorkItem, TaskContext, ValueTask> handle) : ITaskHandler<WorkItem>

@@ -207,9 +207,7 @@ static async Task<LatencyResult> RunIdleLatencyAsync(ImapAccount imap, int count
     try
     {
         await run.Host.StartAsync(deadline.Token);
-        var source = run.Host.Services.GetRequiredService<OrderSource>();
-        while (!source.IsDrained)
-            await Task.Delay(TimeSpan.FromMilliseconds(20), deadline.Token);
+        await run.Host.Services.GetRequiredService<RuntimeManager>().WaitUntilDrainedAsync(deadline.Token);
 
         using var client = await Mailbox.ConnectAsync(imap, deadline.Token);
         var inbox = client.Inbox;

@@ -20,6 +20,9 @@ internal sealed class BotHost : IAsyncDisposable
 
     public OrderStats Stats => Host.Services.GetRequiredService<OrderStats>();
 
+    /// <summary>The runtime's drained signal: the source looked at its whole inbox once and every email it published is settled.</summary>
+    public async Task<bool> IsDrainedAsync() => await Host.Services.GetRequiredService<RuntimeManager>().IsDrainedAsync();
+
     public static Dictionary<string, string?> ImapConfig(string folder, SourceMode mode, int? port = null) => new()
     {
         ["MailOrderBot:Source:Mode"] = mode.ToString(),

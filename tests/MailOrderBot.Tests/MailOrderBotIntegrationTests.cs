@@ -77,7 +77,7 @@ public sealed class MailOrderBotIntegrationTests : IDisposable
 
         await using (var bot = await BotHost.StartAsync(_db, BotHost.ImapConfig(folder, SourceMode.ImapPolling)))
         {
-            await Eventually.TrueAsync(() => Orders().Count == 50 && bot.Source.IsDrained, "all 50 emails are stored and settled", TimeSpan.FromSeconds(60));
+            await Eventually.TrueAsync(async () => Orders().Count == 50 && await bot.IsDrainedAsync(), "all 50 emails are stored and settled", TimeSpan.FromSeconds(60));
             Assert.Equal(50, bot.Stats.Accepted + bot.Stats.Rejected);
             Assert.Equal(0, bot.Stats.Duplicates);
         }
@@ -95,7 +95,7 @@ public sealed class MailOrderBotIntegrationTests : IDisposable
         await ImapTestServer.EnsureRunningAsync();
         var folder = await ImapTestServer.CreateFolderAsync("botidle");
         await using var bot = await BotHost.StartAsync(_db, BotHost.ImapConfig(folder, SourceMode.ImapIdle)); // poll interval: 1 hour
-        await Eventually.TrueAsync(() => bot.Source.IsDrained, "the IDLE source caught up on the empty folder");
+        await Eventually.TrueAsync(bot.IsDrainedAsync, "the IDLE source caught up on the empty folder");
 
         var uid = await ImapTestServer.AppendAsync(folder, ImapTestServer.Message("Fresh", "SKU-2001 x 1\n", "fresh@test"));
 
@@ -183,7 +183,7 @@ public sealed class MailOrderBotIntegrationTests : IDisposable
         try
         {
             await using (var bot = await BotHost.StartAsync(_db, config))
-                await Eventually.TrueAsync(() => Orders().Count == batch.Count && bot.Source.IsDrained, $"{mode}: every email is processed and settled");
+                await Eventually.TrueAsync(async () => Orders().Count == batch.Count && await bot.IsDrainedAsync(), $"{mode}: every email is processed and settled");
 
             var orders = Orders();
             Assert.All(batch, b => Assert.Equal(b.Status, orders[b.Message.MessageId!]));

@@ -61,7 +61,7 @@ public sealed class MailTrafficIntegrationTests : IDisposable
     private static async Task<BotHost> StartIdleBotAsync(string db, Dictionary<string, string?> config)
     {
         var bot = await BotHost.StartAsync(db, config);
-        await Eventually.TrueAsync(() => bot.Source.IsDrained, "the bot has looked at its (empty) folder once");
+        await Eventually.TrueAsync(bot.IsDrainedAsync, "the bot has looked at its (empty) folder once");
         return bot;
     }
 

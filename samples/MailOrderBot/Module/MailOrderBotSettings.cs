@@ -16,14 +16,13 @@ public enum SourceMode
     ImapIdle = 2,
 }
 
-/// <summary>The bot's settings: the <c>MailOrderBot</c> configuration section.</summary>
+/// <summary>
+/// The bot's settings: the <c>MailOrderBot</c> configuration section. (<c>MailOrderBot:Workers</c> belongs to the runtime: it is
+/// the worker pool's <c>WorkersConfigKey</c>.)
+/// </summary>
 [ConfigSection("MailOrderBot")]
 public sealed partial class MailOrderBotSettings
 {
-    /// <summary>Concurrent workers of the order queue.</summary>
-    [System.ComponentModel.DataAnnotations.Range(1, 64)]
-    public int Workers { get; init; } = 4;
-
     /// <summary>Which source runs.</summary>
     public SourceSettings Source { get; init; } = new();
 
@@ -38,6 +37,21 @@ public sealed partial class MailOrderBotSettings
 
     /// <summary>The products, by SKU (matched case-insensitively).</summary>
     public Dictionary<string, ProductSettings> Catalog { get; init; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The rules that span members, checked by the generated binder with every other configuration value (at start and on
+    /// reload): an IMAP mode needs the IMAP server and login.
+    /// </summary>
+    partial void ValidateConfig(Microsoft.Extensions.Configuration.IConfigurationSection section, ConfigErrors errors)
+    {
+        if (Source.Mode is not (SourceMode.ImapPolling or SourceMode.ImapIdle))
+            return;
+        var mode = section.GetSection("Source:Mode").Path;
+        if (string.IsNullOrWhiteSpace(Imap.Host))
+            errors.Add(section.GetSection("Imap:Host").Path, $"is required when {mode} is {Source.Mode}.");
+        if (string.IsNullOrWhiteSpace(Imap.Username))
+            errors.Add(section.GetSection("Imap:Username").Path, $"is required when {mode} is {Source.Mode}.");
+    }
 }
 
 /// <summary><c>MailOrderBot:Source</c>.</summary>

@@ -70,6 +70,7 @@ public sealed partial class FolderSource : ITaskSource<ImapMessage>, ITaskOutcom
             {
                 var published = await ScanAsync(context, cancellationToken);
                 Interlocked.Increment(ref _scans);
+                context.ReportCaughtUp(); // every file that was there has been looked at once
                 context.ReportHealthy("polling", new Dictionary<string, string>(StringComparer.Ordinal)
                 {
                     ["directory"] = _directory,

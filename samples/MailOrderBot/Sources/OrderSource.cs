@@ -44,18 +44,6 @@ public sealed class OrderSource : ITaskSource<ImapMessage>, ITaskOutcomeObserver
     /// <summary>The mode in use.</summary>
     public SourceMode Mode { get; }
 
-    /// <summary>
-    /// True once the source has looked at its whole inbox at least once and every email it published has been settled
-    /// (used by <c>--once</c> to know when to stop).
-    /// </summary>
-    public bool IsDrained => _inner switch
-    {
-        FolderSource folder => folder.IsDrained,
-        ImapPollingSource polling => polling.Status.TotalPolls > 0 && polling.Status.ConsecutiveErrors == 0 && polling.InFlightCount == 0,
-        ImapIdleSource idle => idle.Searches > 0 && idle.InFlightCount == 0,
-        _ => false,
-    };
-
     /// <summary>The folder source when <see cref="Mode"/> is <see cref="SourceMode.Folder"/>, else null.</summary>
     public FolderSource? Folder { get; }
 
@@ -76,6 +64,7 @@ public sealed class OrderSource : ITaskSource<ImapMessage>, ITaskOutcomeObserver
     /// <summary>Closes the inner source's connections without waiting for a clean logout.</summary>
     public void Dispose() => (_inner as IDisposable)?.Dispose();
 
-    private static string ResolvePath(string path) =>
-        Path.IsPathRooted(path) ? path : Path.Combine(AppContext.BaseDirectory, path);
+    /// <summary>The folder source's directory: relative paths start at the application's directory.</summary>
+    internal static string ResolvePath(string path) =>
+        Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(AppContext.BaseDirectory, path));
 }

@@ -76,6 +76,17 @@ internal sealed class ConfigSectionRegistration<[DynamicallyAccessedMembers(Dyna
         services.AddSingleton<IConfigSection<T>>(sp => sp.GetRequiredService<ConfigurationManager>().GetSection<T>(path));
         services.AddSingleton<IOptions<T>>(sp => (SectionHolder<T>)sp.GetRequiredService<ConfigurationManager>().GetSection<T>(path));
         services.AddSingleton<IOptionsMonitor<T>>(sp => (SectionHolder<T>)sp.GetRequiredService<ConfigurationManager>().GetSection<T>(path));
+        // One value per scope (per task): a reload during a handler does not change what the handler sees.
+        services.AddScoped<IOptionsSnapshot<T>>(sp => new SectionSnapshot<T>(sp.GetRequiredService<ConfigurationManager>().GetSection<T>(path).Current));
         services.AddTransient(sp => sp.GetRequiredService<ConfigurationManager>().GetSection<T>(path).Current);
     }
+}
+
+/// <summary>The value of a section as it was when the scope first asked for it.</summary>
+internal sealed class SectionSnapshot<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T>(T value) : IOptionsSnapshot<T>
+    where T : class
+{
+    public T Value { get; } = value;
+
+    public T Get(string? name) => Value;
 }

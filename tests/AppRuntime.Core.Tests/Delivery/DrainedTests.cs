@@ -1,0 +1,115 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace AppRuntime.Core.Tests.Delivery;
+
+/// <summary>The drained signal and the run-until-drained mode (<c>--once</c>) for any app, without sample code.</summary>
+public sealed class DrainedTests
+{
+    private sealed record Followup(int Number);
+
+    private static TestRuntime Create(int jobs, Func<Job, ValueTask> handle, RunMode? mode = null, IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? services = null) => new(b =>
+    {
+        b.AddQueue<Job>(new QueueDefinition("work", "Job"));
+        b.AddQueue<Followup>(new QueueDefinition("next", "Followup"));
+        b.AddWorkerPool(new WorkerPoolDefinition("work") { Workers = 2, RetryDelay = TimeSpan.Zero, MaxRetryDelay = TimeSpan.Zero, MaxAttempts = 2 });
+        b.AddWorkerPool(new WorkerPoolDefinition("next"));
+        b.AddHandler<Job>("work", sp => new DelegateHandler<Job>(async (job, _, _) =>
+        {
+            await handle(job);
+            // Work passed on to a second queue counts too: drained means that is done as well.
+            await sp.GetRequiredService<ITaskPublisher<Followup>>().PublishAsync(new Followup(job.Number));
+        }));
+        b.AddHandler<Followup>("next", _ => new DelegateHandler<Followup>((_, _, _) => ValueTask.CompletedTask));
+        b.AddSource<Job>(new SourceDefinition("list", "work"), _ => new ListSource<Job>([.. Enumerable.Range(1, jobs).Select(i => new Job(i))]));
+    }, settings, options: o => o.RunMode = mode ?? o.RunMode, services: services);
+
+    [Fact]
+    public async Task The_runtime_is_drained_only_once_every_published_task_and_the_work_it_passed_on_is_settled()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handled = 0;
+        await using var rt = Create(20, async job =>
+        {
+            if (job.Number == 7)
+                await gate.Task; // one task is still being handled
+            Interlocked.Increment(ref handled);
+        });
+        await rt.StartAsync();
+
+        await AppRuntime.Testing.Eventually.TrueAsync(() => Volatile.Read(ref handled) == 19, "19 of 20 handled");
+        Assert.False(await rt.Runtime.IsDrainedAsync());
+        Assert.Equal([("list", 1)], rt.Runtime.Sources.Undrained());
+
+        gate.SetResult();
+        await rt.Runtime.WaitUntilDrainedAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        Assert.True(await rt.Runtime.IsDrainedAsync());
+        var stats = await rt.Queue<Followup>("next").GetStatsAsync();
+        Assert.Equal(20, stats.Acked); // the tasks handed on were processed before "drained"
+    }
+
+    [Fact]
+    public async Task A_dead_lettered_task_counts_as_settled()
+    {
+        await using var rt = Create(3, job => job.Number == 2 ? throw new PermanentTaskException("no") : ValueTask.CompletedTask);
+        await rt.StartAsync();
+
+        await rt.Runtime.WaitUntilDrainedAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        Assert.Single((await rt.Control.GetDeadLettersAsync("work")).Value!);
+    }
+
+    [Fact]
+    public async Task Run_until_drained_tells_the_drain_observers_then_stops_the_application()
+    {
+        var lifetime = new RecordingLifetime();
+        var observed = new List<string>();
+        await using var rt = Create(5, _ => ValueTask.CompletedTask, RunMode.UntilDrained, services: s =>
+        {
+            s.AddSingleton<IHostApplicationLifetime>(lifetime);
+            s.AddSingleton<IDrainObserver>(new Observer(() => observed.Add(lifetime.Stopped ? "after stop" : "before stop")));
+        });
+        await rt.StartAsync();
+
+        await lifetime.StoppedTask.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(["before stop"], observed);
+        Assert.True(await rt.Runtime.IsDrainedAsync());
+    }
+
+    [Fact]
+    public async Task The_once_switch_becomes_the_run_mode_key()
+    {
+        var args = AppRuntimeConsole.TranslateArgs(["--once", "--MailOrderBot:Workers=2"]);
+        Assert.Equal(["--AppRuntime:RunMode=UntilDrained", "--MailOrderBot:Workers=2"], args);
+
+        await using var rt = Create(1, _ => ValueTask.CompletedTask, settings: new Dictionary<string, string?> { ["AppRuntime:RunMode"] = "UntilDrained" });
+        await rt.StartAsync();
+        Assert.Equal(RunMode.UntilDrained, rt.Provider.GetRequiredService<IConfigSection<AppRuntimeOptions>>().Current.RunMode);
+    }
+
+    private sealed class Observer(Action onDrained) : IDrainObserver
+    {
+        public ValueTask OnDrainedAsync(CancellationToken cancellationToken)
+        {
+            onDrained();
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private sealed class RecordingLifetime : IHostApplicationLifetime
+    {
+        private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Stopped => _stopped.Task.IsCompleted;
+
+        public Task StoppedTask => _stopped.Task;
+
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+
+        public CancellationToken ApplicationStopping => CancellationToken.None;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication() => _stopped.TrySetResult();
+    }
+}
