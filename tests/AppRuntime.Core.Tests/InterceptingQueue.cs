@@ -24,6 +24,9 @@ internal sealed class InterceptingQueue<T>(ITaskQueue<T> inner, string backend, 
         consumeFault() is { } fault ? throw fault : inner.ConsumeAsync(cancellationToken);
 
     public ValueTask PublishAsync(TaskEnvelope<T> envelope, CancellationToken cancellationToken = default) => inner.PublishAsync(envelope, cancellationToken);
+
+    public ValueTask<bool> PublishOnceAsync(TaskEnvelope<T> envelope, TimeSpan window, CancellationToken cancellationToken = default) =>
+        inner.PublishOnceAsync(envelope, window, cancellationToken);
     public ValueTask<bool> AckAsync(TaskLease<T> lease, CancellationToken cancellationToken = default) => inner.AckAsync(lease, cancellationToken);
     public ValueTask<NackResult> NackAsync(TaskLease<T> lease, TimeSpan? retryDelay = null, string? error = null, CancellationToken cancellationToken = default) => inner.NackAsync(lease, retryDelay, error, cancellationToken);
     public ValueTask<bool> DeadLetterAsync(TaskLease<T> lease, string reason, CancellationToken cancellationToken = default) => inner.DeadLetterAsync(lease, reason, cancellationToken);

@@ -10,4 +10,11 @@ public interface ITaskPublisher<T>
     /// <summary>Publishes one task; waits while the queue is full.</summary>
     /// <returns>The task id.</returns>
     ValueTask<string> PublishAsync(T task, TaskPublishOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Publishes one task at most once per <see cref="TaskPublishOptions.Id"/> within <see cref="TaskPublishOptions.DeduplicationWindow"/>
+    /// (both required); a duplicate publishes nothing and says so.
+    /// </summary>
+    ValueTask<PublishResult> TryPublishAsync(T task, TaskPublishOptions options, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This publisher does not publish with deduplication.");
 }

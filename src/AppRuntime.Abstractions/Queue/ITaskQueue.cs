@@ -43,6 +43,16 @@ public interface ITaskQueue<T> : ITaskQueue
     /// </summary>
     ValueTask PublishAsync(TaskEnvelope<T> envelope, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Publishes a task unless a task with the same id was published through this method within <paramref name="window"/>
+    /// (whatever became of it since: ready, leased, done or dead-lettered); then nothing is published and the result is false.
+    /// The check and the publish are one atomic step, so concurrent publishers, in this process or in others sharing a durable
+    /// backend, publish an id once. Waits while the queue is full, like <see cref="PublishAsync"/>; a publish that is cancelled
+    /// while it waits does not claim the id.
+    /// </summary>
+    /// <returns>True when the task was published, false when it was a duplicate.</returns>
+    ValueTask<bool> PublishOnceAsync(TaskEnvelope<T> envelope, TimeSpan window, CancellationToken cancellationToken = default);
+
     /// <summary>Waits for the next due task and leases it to the caller. The returned envelope's attempt counts this delivery.</summary>
     ValueTask<TaskLease<T>> ConsumeAsync(CancellationToken cancellationToken = default);
 

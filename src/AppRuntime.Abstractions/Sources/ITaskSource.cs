@@ -30,6 +30,13 @@ public interface ITaskSourceContext<T>
     /// <returns>The task id.</returns>
     ValueTask<string> PublishAsync(T task, TaskPublishOptions? options = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Publishes one task at most once per <see cref="TaskPublishOptions.Id"/> within <see cref="TaskPublishOptions.DeduplicationWindow"/>
+    /// (both required): a duplicate publishes nothing and says so. Atomic on the queue's backend, so it holds across instances.
+    /// </summary>
+    ValueTask<PublishResult> TryPublishAsync(T task, TaskPublishOptions options, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This source context does not publish with deduplication.");
+
     /// <summary>Waits while the source is paused by an operator or its queue is above the high watermark.</summary>
     ValueTask WaitUntilReadyAsync(CancellationToken cancellationToken);
 
@@ -79,7 +86,19 @@ public sealed record TaskPublishOptions
 
     /// <summary>Deliver no earlier than this delay from now.</summary>
     public TimeSpan? Delay { get; init; }
+
+    /// <summary>
+    /// When set (with <see cref="Id"/>), the task is published at most once per id within this window: a publish of an id seen
+    /// in the window publishes nothing (<see cref="PublishResult.Published"/> false). The id is remembered by the queue's
+    /// backend (in Redis across instances and restarts; in memory in a bounded store of the process).
+    /// </summary>
+    public TimeSpan? DeduplicationWindow { get; init; }
 }
+
+/// <summary>The result of a publish that may be deduplicated.</summary>
+/// <param name="TaskId">The task id (for a duplicate: the id of the task published first).</param>
+/// <param name="Published">True when this call published the task; false when it was a duplicate within the window.</param>
+public readonly record struct PublishResult(string TaskId, bool Published);
 
 /// <summary>A source's state as the runtime last saw it.</summary>
 /// <param name="Name">The source name.</param>

@@ -3,8 +3,11 @@ namespace AppRuntime.Internal;
 /// <summary>Publishes tasks into a queue with a producer span (shared by source runners and <see cref="ITaskPublisher{T}"/>).</summary>
 internal static class TaskPublishing
 {
-    /// <summary>Publishes <paramref name="task"/> with the id <paramref name="id"/> (from the options, or a new one).</summary>
-    public static async ValueTask PublishAsync<T>(ITaskQueue<T> queue, RuntimeServices services, string? sourceName, string id, T task,
+    /// <summary>
+    /// Publishes <paramref name="task"/> with the id <paramref name="id"/> (from the options, or a new one); with
+    /// <see cref="TaskPublishOptions.DeduplicationWindow"/> at most once per id in the window. False: a duplicate, nothing published.
+    /// </summary>
+    public static async ValueTask<bool> PublishAsync<T>(ITaskQueue<T> queue, RuntimeServices services, string? sourceName, string id, T task,
         TaskPublishOptions? options, CancellationToken cancellationToken)
     {
         using var activity = services.Trace.StartPublish(queue.Name, id, sourceName, options?.Headers, out var headers);
@@ -14,8 +17,27 @@ internal static class TaskPublishing
             Headers = headers,
             NotBefore = options?.Delay is { } delay && delay > TimeSpan.Zero ? now + delay : null,
         };
-        await queue.PublishAsync(envelope, cancellationToken).ConfigureAwait(false);
+        if (options?.DeduplicationWindow is { } window)
+        {
+            if (!await queue.PublishOnceAsync(envelope, window, cancellationToken).ConfigureAwait(false))
+                return false;
+        }
+        else
+        {
+            await queue.PublishAsync(envelope, cancellationToken).ConfigureAwait(false);
+        }
         services.Trace.Tasks.Published(queue.Name);
+        return true;
+    }
+
+    /// <summary>Checks the options of a deduplicated publish: an id and a positive window.</summary>
+    public static void ThrowIfNotDeduplicated(TaskPublishOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrEmpty(options.Id))
+            throw new ArgumentException("A deduplicated publish needs TaskPublishOptions.Id.", nameof(options));
+        if (options.DeduplicationWindow is not { } window || window <= TimeSpan.Zero)
+            throw new ArgumentException("A deduplicated publish needs a positive TaskPublishOptions.DeduplicationWindow.", nameof(options));
     }
 }
 
@@ -32,5 +54,13 @@ internal sealed class TaskPublisher<T>(QueueManager queues, string queueName) : 
         await TaskPublishing.PublishAsync(_queue ??= queues.Get<T>(QueueName), queues.Services, sourceName: null, id, task, options, cancellationToken)
             .ConfigureAwait(false);
         return id;
+    }
+
+    public async ValueTask<PublishResult> TryPublishAsync(T task, TaskPublishOptions options, CancellationToken cancellationToken = default)
+    {
+        TaskPublishing.ThrowIfNotDeduplicated(options);
+        var published = await TaskPublishing.PublishAsync(_queue ??= queues.Get<T>(QueueName), queues.Services, sourceName: null, options.Id!, task, options,
+            cancellationToken).ConfigureAwait(false);
+        return new PublishResult(options.Id!, published);
     }
 }

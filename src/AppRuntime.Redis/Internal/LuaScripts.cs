@@ -50,10 +50,13 @@ internal static class LuaScripts
         """;
 
     /// <summary>
-    /// KEYS: ready, delayed, leases, stats, waiting, consumers. ARGV: tprefix, id, capacity, dueMs, nowMs, channel, payload,
-    /// type, attempt, enqueuedTicks, notBeforeTicks, headers, lastError, instance, handoffToken ('' none), leaseUntilMs,
-    /// consumerBeat ('' skips it). Returns 1 published, 2 published and leased to the publishing instance (hand-off), 0 full,
-    /// -1 the id is already in the queue.
+    /// KEYS: ready, delayed, leases, stats, waiting, consumers, once (the id's deduplication key). ARGV: tprefix, id, capacity,
+    /// dueMs, nowMs, channel, payload, type, attempt, enqueuedTicks, notBeforeTicks, headers, lastError, instance, handoffToken
+    /// ('' none), leaseUntilMs, consumerBeat ('' skips it), onceWindowMs ('0': no deduplication). Returns 1 published, 2 published
+    /// and leased to the publishing instance (hand-off), 0 full, -1 the id is already in the queue or (with a window) was
+    /// published within it. The deduplication key holds the end of the window on the publisher's clock (as every due time and
+    /// lease here does) and expires with it; it is set only when the task is published, in the same script, so a full queue or
+    /// a failed call never claims the id.
     /// A hand-off happens when the publishing instance has a parked consumer (it passes a token) and the ready list is
     /// empty (so no older task is overtaken): the task goes straight to <c>leases</c> with attempt + 1, as a consume would
     /// leave it. Otherwise a ready task is announced ('r') only when a queue instance other than the publishing one may be
@@ -65,6 +68,11 @@ internal static class LuaScripts
         if redis.call('EXISTS', tk) == 1 then return -1 end
         local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
         if n >= tonumber(ARGV[3]) then return 0 end
+        if ARGV[18] ~= '0' then
+          local seen = redis.call('GET', KEYS[7])
+          if seen and tonumber(seen) > tonumber(ARGV[5]) then return -1 end
+          redis.call('SET', KEYS[7], tonumber(ARGV[5]) + tonumber(ARGV[18]), 'PX', ARGV[18])
+        end
         redis.call('HSET', tk, 'p', ARGV[7], 'ty', ARGV[8], 'a', ARGV[9], 'e', ARGV[10], 'nb', ARGV[11], 'h', ARGV[12], 'err', ARGV[13])
         redis.call('HINCRBY', KEYS[4], 'published', 1)
         if tonumber(ARGV[4]) > tonumber(ARGV[5]) then

@@ -20,6 +20,7 @@ internal sealed class RedisQueueKeys
         Consumers = root + ":consumers";
         Waiting = root + ":waiting";
         TaskPrefix = root + ":t:";
+        OncePrefix = root + ":once:";
         Channel = RedisChannel.Literal(root + ":events");
     }
 
@@ -49,6 +50,9 @@ internal sealed class RedisQueueKeys
 
     /// <summary>Prefix of the per-task HASH keys (<c>prefix:{queue}:t:&lt;id&gt;</c>).</summary>
     public string TaskPrefix { get; }
+
+    /// <summary>Prefix of the deduplication keys of <c>PublishOnceAsync</c> (<c>prefix:{queue}:once:&lt;id&gt;</c>, expiring with the window).</summary>
+    public string OncePrefix { get; }
 
     /// <summary>Pub/sub channel: 'r' a task became ready, 'f' capacity was freed.</summary>
     public RedisChannel Channel { get; }

@@ -85,10 +85,25 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
 
     public async ValueTask PublishAsync(TaskEnvelope<T> envelope, CancellationToken cancellationToken = default)
     {
+        if (!await PublishCoreAsync(envelope, TimeSpan.Zero, cancellationToken).ConfigureAwait(false))
+            Log.DuplicateIgnored(_logger, Name, envelope.Id);
+    }
+
+    public ValueTask<bool> PublishOnceAsync(TaskEnvelope<T> envelope, TimeSpan window, CancellationToken cancellationToken = default)
+    {
+        if (window <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(window), window, "The deduplication window must be positive.");
+        return PublishCoreAsync(envelope, window, cancellationToken);
+    }
+
+    /// <summary>Publishes (with a deduplication window when it is positive); false when the id was a duplicate.</summary>
+    private async ValueTask<bool> PublishCoreAsync(TaskEnvelope<T> envelope, TimeSpan window, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(envelope);
         var payload = _serializer.Serialize(envelope.Payload);
         var headers = HeaderCodec.Encode(envelope.Headers);
-        RedisKey[] keys = [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting, _keys.Consumers];
+        var windowMs = window <= TimeSpan.Zero ? 0L : Math.Max(1L, (long)Math.Ceiling(window.TotalMilliseconds));
+        RedisKey[] keys = [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting, _keys.Consumers, _keys.OncePrefix + envelope.Id];
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -103,7 +118,7 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
                 _keys.TaskPrefix, envelope.Id, Definition.Capacity, dueMs, now.ToUnixTimeMilliseconds(), (string)_keys.Channel!,
                 payload, envelope.TaskType, envelope.Attempt, envelope.EnqueuedAt.UtcTicks,
                 envelope.NotBefore is { } nb ? nb.UtcTicks : RedisValue.EmptyString, headers, envelope.LastError ?? string.Empty, _consumerId,
-                token, CeilingMs(leasedUntil), handoff ? ConsumerBeat(now) : string.Empty,
+                token, CeilingMs(leasedUntil), handoff ? ConsumerBeat(now) : string.Empty, windowMs,
             ];
             long result = -2;
             try
@@ -120,20 +135,17 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
             if (result == 2)
             {
                 HandOff(envelope, payload, headers, token, leasedUntil);
-                return;
+                return true;
             }
             if (result == 1)
             {
                 // This instance's own consumers are woken here, not through Redis (the script announces to the others).
                 if (dueMs == 0)
                     _gate.Signal();
-                return;
+                return true;
             }
             if (result == -1)
-            {
-                Log.DuplicateIgnored(_logger, Name, envelope.Id);
-                return;
-            }
+                return false;
             await _freed.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
         }
     }

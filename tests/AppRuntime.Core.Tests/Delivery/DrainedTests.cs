@@ -87,6 +87,45 @@ public sealed class DrainedTests
         Assert.Equal(RunMode.UntilDrained, rt.Provider.GetRequiredService<IConfigSection<AppRuntimeOptions>>().Current.RunMode);
     }
 
+    [Fact]
+    public async Task A_source_publishing_an_id_twice_within_the_window_publishes_it_once_and_still_drains()
+    {
+        var handled = 0;
+        var results = new List<PublishResult>();
+        await using var rt = new TestRuntime(b =>
+        {
+            b.AddQueue<Job>(new QueueDefinition("work", "Job"));
+            b.AddWorkerPool(new WorkerPoolDefinition("work"));
+            b.AddHandler<Job>("work", _ => new DelegateHandler<Job>((_, _, _) =>
+            {
+                Interlocked.Increment(ref handled);
+                return ValueTask.CompletedTask;
+            }));
+            b.AddSource<Job>(new SourceDefinition("twice", "work"), _ => new DuplicatingSource(results));
+        });
+        await rt.StartAsync();
+
+        await rt.Runtime.WaitUntilDrainedAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        Assert.Equal([new PublishResult("evt-1", true), new PublishResult("evt-1", false), new PublishResult("evt-2", true)], results);
+        Assert.Equal(2, Volatile.Read(ref handled));
+        Assert.Equal(2, rt.Control.GetSources().Single().Published);
+
+        var publisher = rt.Provider.GetRequiredService<ITaskPublisher<Job>>();
+        Assert.False((await publisher.TryPublishAsync(new Job(9), new TaskPublishOptions { Id = "evt-2", DeduplicationWindow = TimeSpan.FromHours(1) })).Published);
+        await Assert.ThrowsAsync<ArgumentException>(async () => await publisher.TryPublishAsync(new Job(9), new TaskPublishOptions { Id = "evt-3" }));
+    }
+
+    private sealed class DuplicatingSource(List<PublishResult> results) : ITaskSource<Job>
+    {
+        public async Task RunAsync(ITaskSourceContext<Job> context, CancellationToken cancellationToken)
+        {
+            foreach (var id in new[] { "evt-1", "evt-1", "evt-2" })
+                results.Add(await context.TryPublishAsync(new Job(1), new TaskPublishOptions { Id = id, DeduplicationWindow = TimeSpan.FromHours(1) }, cancellationToken));
+            context.ReportCaughtUp();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+    }
+
     private sealed class Observer(Action onDrained) : IDrainObserver
     {
         public ValueTask OnDrainedAsync(CancellationToken cancellationToken)

@@ -592,6 +592,72 @@ public abstract class TaskQueueContractTests : IAsyncLifetime
         await AssertNothingDeliverableAsync(queue, "the cancelled publish enqueued nothing");
     }
 
+    // ----------------------------------------------------------------------------------------------------------------
+    // Publish once (deduplicated publish)
+
+    [Fact]
+    public async Task Publish_once_publishes_an_id_once_within_the_window_even_after_the_task_is_done()
+    {
+        var queue = await NewQueueAsync(Define());
+        var task = NewTask();
+        var window = TimeSpan.FromMinutes(10);
+
+        Assert.True(await queue.PublishOnceAsync(task, window));
+        Assert.False(await queue.PublishOnceAsync(task with { Payload = new ContractTask(-1, "a redelivery") }, window));
+        var lease = await ConsumeOrFailAsync(queue);
+        Assert.Equal(task.Payload, lease.Envelope.Payload);
+        Assert.True(await queue.AckAsync(lease));
+        Assert.False(await queue.PublishOnceAsync(task, window), "the id is remembered for the window, not only while the task is queued");
+        await AssertNothingDeliverableAsync(queue, "duplicates publish nothing");
+
+        Assert.True(await queue.PublishOnceAsync(NewTask(), window), "another id is published");
+        Assert.Equal(2, (await queue.GetStatsAsync()).Published);
+    }
+
+    [Fact]
+    public async Task Concurrent_publishes_once_of_one_id_publish_it_once()
+    {
+        var queue = await NewQueueAsync(Define());
+        var task = NewTask();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => queue.PublishOnceAsync(task, TimeSpan.FromMinutes(10)).AsTask()));
+
+        Assert.Single(results, r => r);
+        Assert.Equal(task.Id, (await ConsumeOrFailAsync(queue)).Envelope.Id);
+        await AssertNothingDeliverableAsync(queue, "one of sixteen concurrent publishes of an id was published");
+    }
+
+    [Fact]
+    public async Task Publish_once_publishes_the_id_again_after_its_window()
+    {
+        var queue = await NewQueueAsync(Define());
+        var task = NewTask();
+
+        Assert.True(await queue.PublishOnceAsync(task, ShortDelay));
+        Assert.True(await queue.AckAsync(await ConsumeOrFailAsync(queue)));
+        await AdvanceTimeAsync(ShortDelay + ExpiryMargin);
+
+        Assert.True(await queue.PublishOnceAsync(task, ShortDelay), "the window ended: the id is new again");
+        Assert.Equal(task.Id, (await ConsumeOrFailAsync(queue)).Envelope.Id);
+    }
+
+    [Fact]
+    public async Task A_publish_once_cancelled_while_the_queue_is_full_does_not_claim_the_id()
+    {
+        var queue = await NewQueueAsync(Define(capacity: 1));
+        await queue.PublishAsync(NewTask());
+        var task = NewTask();
+        using var cts = new CancellationTokenSource();
+        var blocked = queue.PublishOnceAsync(task, TimeSpan.FromMinutes(10), cts.Token).AsTask();
+        await AssertStillPendingAsync(blocked, "the queue is full");
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => blocked.WaitAsync(DeliveryDeadline));
+
+        Assert.True(await queue.AckAsync(await ConsumeOrFailAsync(queue)));
+        Assert.True(await queue.PublishOnceAsync(task, TimeSpan.FromMinutes(10)), "the cancelled publish did not claim the id");
+        Assert.Equal(task.Id, (await ConsumeOrFailAsync(queue)).Envelope.Id);
+    }
+
     [Fact]
     public async Task Dead_lettering_frees_a_capacity_slot()
     {

@@ -37,6 +37,7 @@ internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
     private readonly ITimer _timer;
     private readonly TimeSpan _visibilityTimeout;
     private readonly int _maxAttempts;
+    private readonly DeduplicationMemory _once = new(DeduplicationMemory.DefaultCapacity);
 
     // Guarded by _lock.
     private InMemoryQueueEntry<T>? _inFlightHead;
@@ -110,6 +111,25 @@ internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
             return PublishWhenRoomAsync(envelope, cancellationToken);
         Enqueue(envelope);
         return default;
+    }
+
+    public async ValueTask<bool> PublishOnceAsync(TaskEnvelope<T> envelope, TimeSpan window, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        var now = _time.GetUtcNow();
+        if (!_once.TryClaim(envelope.Id, now, now + window))
+            return false;
+        try
+        {
+            await PublishAsync(envelope, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch
+        {
+            _once.Release(envelope.Id); // not published: a later publish of the id is not a duplicate
+            throw;
+        }
     }
 
     public ValueTask<TaskLease<T>> ConsumeAsync(CancellationToken cancellationToken = default)

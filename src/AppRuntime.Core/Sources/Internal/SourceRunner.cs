@@ -129,14 +129,27 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
 
     public async ValueTask<string> PublishAsync(T task, TaskPublishOptions? options = null, CancellationToken cancellationToken = default)
     {
+        var id = options?.Id ?? TaskIds.Next();
+        await PublishCoreAsync(id, task, options, cancellationToken).ConfigureAwait(false);
+        return id;
+    }
+
+    public async ValueTask<PublishResult> TryPublishAsync(T task, TaskPublishOptions options, CancellationToken cancellationToken = default)
+    {
+        TaskPublishing.ThrowIfNotDeduplicated(options);
+        return new PublishResult(options.Id!, await PublishCoreAsync(options.Id!, task, options, cancellationToken).ConfigureAwait(false));
+    }
+
+    private async ValueTask<bool> PublishCoreAsync(string id, T task, TaskPublishOptions? options, CancellationToken cancellationToken)
+    {
         if (!_resumed.IsOpen)
             await _resumed.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var id = options?.Id ?? TaskIds.Next();
         // Counted as unsettled before the publish: a fast worker may settle the task before PublishAsync returns.
         var added = _unsettled.TryAdd(id, 0);
+        bool published;
         try
         {
-            await TaskPublishing.PublishAsync(_queue, _services, Name, id, task, options, cancellationToken).ConfigureAwait(false);
+            published = await TaskPublishing.PublishAsync(_queue, _services, Name, id, task, options, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -144,8 +157,15 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
                 _unsettled.TryRemove(id, out _);
             throw;
         }
+        if (!published)
+        {
+            // A duplicate: nothing of this publish waits to be settled (the first publish's task is tracked by whoever published it).
+            if (added)
+                _unsettled.TryRemove(id, out _);
+            return false;
+        }
         Interlocked.Increment(ref _published);
-        return id;
+        return true;
     }
 
     /// <summary>True once the source reported that it looked at all its input (or ended), and every task it published is settled.</summary>
