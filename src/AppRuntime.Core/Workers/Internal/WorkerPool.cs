@@ -257,7 +257,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         w.Begin(lease);
         try
         {
-            var (outcome, failure) = await _processor!.ProcessAsync(lease, w.EndRenewal, _abort.Token).ConfigureAwait(false);
+            var (outcome, failure) = await _processor!.ProcessAsync(lease, w.EndRenewalCallback, _abort.Token).ConfigureAwait(false);
             if (failure is not null)
                 w.HandlerFailed(failure);
             else if (outcome == TaskOutcome.Succeeded)
@@ -305,7 +305,14 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         private volatile string? _currentTaskId;
         private volatile WorkerState _state = WorkerState.Idle;
 
-        public Worker(int id) => Id = id;
+        public Worker(int id)
+        {
+            Id = id;
+            EndRenewalCallback = EndRenewal; // one delegate per worker, not one per task
+        }
+
+        /// <summary><see cref="EndRenewal"/> as a callback for the processor.</summary>
+        public Action EndRenewalCallback { get; }
 
         public int Id { get; }
         public CancellationTokenSource Retire { get; } = new();
