@@ -110,7 +110,13 @@ public sealed class TelemetryTests
         await app.StartAsync();
         var queue = app.Services.GetRequiredService<RuntimeManager>().GetQueue<Order>("orders");
         await Eventually.TrueAsync(async () => (await queue.GetStatsAsync()) is { Acked: 8, DeadLettered: 2 }, "8 orders processed and 2 dead-lettered");
-        app.Services.GetRequiredService<MeterProvider>().ForceFlush();
+        // The counters are recorded once the queue has confirmed each outcome, so the last ones may lag the queue's own stats
+        // by a moment: collect until the last outcome's counter is in, then compare everything.
+        await Eventually.TrueAsync(() =>
+        {
+            app.Services.GetRequiredService<MeterProvider>().ForceFlush();
+            return Sum("appruntime.tasks.dead_lettered") == 2 && Sum("appruntime.tasks.processed") == 8;
+        }, "the counters of the last outcomes are collected");
 
         long Sum(string name)
         {
