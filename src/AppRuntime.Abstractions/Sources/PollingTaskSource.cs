@@ -95,7 +95,7 @@ public abstract class PollingTaskSource<T> : ITaskSource<T>
 
     /// <summary>The delay after <paramref name="consecutiveErrors"/> failures in a row (1 = first failure).</summary>
     protected TimeSpan BackoffFor(int consecutiveErrors) =>
-        Internal.Backoff.Exponential(Options.ErrorBackoff, Options.MaxErrorBackoff, consecutiveErrors);
+        Backoff.Exponential(Options.ErrorBackoff, Options.MaxErrorBackoff, consecutiveErrors);
 
     /// <inheritdoc />
     public async Task RunAsync(ITaskSourceContext<T> context, CancellationToken cancellationToken)

@@ -31,12 +31,7 @@ internal sealed class ImapSourceCore : IAsyncDisposable, IDisposable
 
     public ImapScanner Scanner { get; }
 
-    public TimeSpan BackoffFor(int consecutiveFailures)
-    {
-        var exponent = Math.Min(Math.Max(consecutiveFailures - 1, 0), 30);
-        var ticks = Options.ReconnectBackoff.Ticks * Math.Pow(2, exponent);
-        return ticks >= Options.MaxReconnectBackoff.Ticks ? Options.MaxReconnectBackoff : TimeSpan.FromTicks((long)ticks);
-    }
+    public TimeSpan BackoffFor(int consecutiveFailures) => Backoff.Exponential(Options.ReconnectBackoff, Options.MaxReconnectBackoff, consecutiveFailures);
 
     /// <summary>Asks the reconciler to run now (after a search) instead of at its next interval.</summary>
     public void RequestReconcile() =>

@@ -1,10 +1,10 @@
-namespace AppRuntime.Internal;
+namespace AppRuntime;
 
 /// <summary>
-/// The one exponential backoff of AppRuntime: <see cref="PollingTaskSource{T}"/> uses it after failed polls, and AppRuntime.Core
-/// (through InternalsVisibleTo) for worker and source restarts and for retry delays.
+/// The one exponential backoff of AppRuntime: the runtime uses it for retry delays and for restarts of workers and sources,
+/// <see cref="PollingTaskSource{T}"/> after failed polls, and a source of its own can use it for reconnects.
 /// </summary>
-internal static class Backoff
+public static class Backoff
 {
     /// <summary><paramref name="initial"/> doubled per step after the first, capped at <paramref name="max"/>.</summary>
     public static TimeSpan Exponential(TimeSpan initial, TimeSpan max, int step)
