@@ -32,6 +32,14 @@ public sealed class AppRuntimeGenerator : IIncrementalGenerator
         var strayImports = Stray(context, KnownNames.ImportServiceAttribute, "ImportService", TrackingNames.StrayImports);
 
         var sources = Components(context, KnownNames.TaskSourceAttribute, ComponentKind.Source, TrackingNames.Sources);
+        var webhooks = context.SyntaxProvider.ForAttributeWithMetadataName(KnownNames.WebhookSourceAttribute,
+                static (node, _) => node is ClassDeclarationSyntax or RecordDeclarationSyntax,
+                static (ctx, ct) => WebhookParser.Parse(ctx, ct))
+            .Where(static c => c is not null)
+            .Select(static (c, _) => c!)
+            .WithTrackingName(TrackingNames.WebhookSources);
+        // Webhook sources are sources: they join the other sources' list, so every source rule applies to them too.
+        var allSources = sources.Collect().Combine(webhooks.Collect()).Select(static (x, _) => x.Left.AddRange(x.Right));
         var handlers = Components(context, KnownNames.TaskHandlerAttribute, ComponentKind.Handler, TrackingNames.Handlers);
         var services = Components(context, KnownNames.ServiceAttribute, ComponentKind.Service, TrackingNames.Services);
         var health = Components(context, KnownNames.HealthContributorAttribute, ComponentKind.HealthContributor, TrackingNames.HealthContributors);
@@ -56,7 +64,7 @@ public sealed class AppRuntimeGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.JsonContexts);
 
         var input = modules.Collect()
-            .Combine(sources.Collect())
+            .Combine(allSources)
             .Combine(handlers.Collect())
             .Combine(services.Collect())
             .Combine(health.Collect())

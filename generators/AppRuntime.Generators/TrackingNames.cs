@@ -18,6 +18,9 @@ public static class TrackingNames
     /// <summary>[TaskSource] classes.</summary>
     public const string Sources = nameof(Sources);
 
+    /// <summary>[WebhookSource] classes (AppRuntime.Webhooks).</summary>
+    public const string WebhookSources = nameof(WebhookSources);
+
     /// <summary>[TaskHandler] classes.</summary>
     public const string Handlers = nameof(Handlers);
 
@@ -60,7 +63,7 @@ public static class TrackingNames
     /// <summary>Every tracked step, for tests.</summary>
     public static readonly string[] All =
     {
-        Modules, StrayQueues, StrayPools, StrayImports, Sources, Handlers, Services, HealthContributors, ConfigSections,
+        Modules, StrayQueues, StrayPools, StrayImports, Sources, WebhookSources, Handlers, Services, HealthContributors, ConfigSections,
         AppSettings, JsonContexts, CompositionInput, Composition, Diagnostics, DiagnosticsReport, ModuleOutputs, ConfigOutputs,
     };
 }

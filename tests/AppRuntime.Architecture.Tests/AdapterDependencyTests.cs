@@ -20,6 +20,7 @@ public sealed class AdapterDependencyTests
         "AppRuntime.Configuration.Database",
         "AppRuntime.Configuration.Sqlite",
         "AppRuntime.Configuration.PostgreSql",
+        "AppRuntime.Webhooks",
     ];
 
     /// <summary>What the compiled code uses: the assembly references in the adapter's metadata.</summary>

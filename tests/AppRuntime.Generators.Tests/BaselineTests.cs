@@ -53,6 +53,27 @@ public sealed class BaselineTests
     }
 
     [Fact]
+    public void Generated_code_of_webhook_sources_matches_the_baseline()
+    {
+        var compilation = TestReferences.Compile("Shop", TestReferences.All, ("HooksModule.cs", Samples.HooksModule));
+        var (result, output, diagnostics) = TestReferences.Run(compilation);
+
+        var generated = result.Results.Single().GeneratedSources.Single();
+        Assert.Equal("Shop.Hooks.HooksModule.g.cs", generated.HintName);
+        var path = Path.Combine(BaselineDirectory, generated.HintName);
+        var actual = generated.SourceText.ToString();
+        if (Environment.GetEnvironmentVariable("APPRUNTIME_UPDATE_BASELINES") == "1")
+            File.WriteAllText(path, actual);
+
+        Assert.Empty(diagnostics);
+        var errors = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+        Assert.True(errors.Count == 0, "The generated code must compile without warnings:\n" + string.Join("\n", errors));
+        Assert.True(File.Exists(path), $"Missing baseline {path}; run the tests with APPRUNTIME_UPDATE_BASELINES=1 to create it.");
+        var expected = File.ReadAllText(path).ReplaceLineEndings("\n");
+        Assert.True(expected == actual, "Generated code differs from the baseline (set APPRUNTIME_UPDATE_BASELINES=1 to accept): " + FirstDifference(expected, actual));
+    }
+
+    [Fact]
     public void Generation_is_deterministic_across_runs_and_declaration_order()
     {
         var first = TestReferences.Run(TestReferences.Compile("Shop", TestReferences.All, ("OrdersModule.cs", Samples.OrdersModule)));

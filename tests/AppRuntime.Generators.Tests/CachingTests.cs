@@ -17,7 +17,7 @@ public sealed class CachingTests
     private static readonly string[] ModelSteps = TrackingNames.All.Where(n => n != TrackingNames.DiagnosticsReport).ToArray();
 
     private static readonly AdditionalText Settings = new InMemoryAdditionalText("/app/appsettings.json",
-        """{ "Shop": { "Orders": { "ApiBaseUrl": "https://shop.example.com", "Warehouses": [ "north" ] } } }""");
+        """{ "Shop": { "Orders": { "ApiBaseUrl": "https://shop.example.com", "Warehouses": [ "north" ] } }, "AppRuntime": { "Webhooks": { "Sources": { "checkout": { "Secrets": [] } } } } }""");
 
     [Fact]
     public void An_unrelated_edit_leaves_every_step_cached_or_unchanged()
@@ -125,10 +125,29 @@ public sealed class CachingTests
         public partial class ShopJson : JsonSerializerContext;
         """;
 
+    /// <summary>A webhook source with a request type of its own, so the WebhookSources step has an item.</summary>
+    private const string Hooks = """
+        using System;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using AppRuntime;
+
+        namespace Shop.Orders;
+
+        public sealed record CheckoutRequest(string Id, string Customer);
+
+        [WebhookSource("orders", Name = "checkout", Path = "/hooks/checkout", Signature = WebhookSignature.Stripe)]
+        public sealed class CheckoutHook : IWebhookSource<CheckoutRequest, OrderPlaced>
+        {
+            public ValueTask<WebhookMapping<OrderPlaced>> MapAsync(CheckoutRequest request, WebhookRequest webhook, CancellationToken cancellationToken) =>
+                new(WebhookMapping<OrderPlaced>.Accept(new OrderPlaced(request.Id, request.Customer, webhook.ReceivedAt, Priority.Normal, Array.Empty<OrderLine>())));
+        }
+        """;
+
     private static (GeneratorDriver Driver, Compilation Compilation) FirstRun()
     {
         var compilation = TestReferences.Compile("Shop", TestReferences.All,
-            ("OrdersModule.cs", Samples.OrdersModule), ("Unrelated.cs", Samples.Unrelated), ("Json.cs", JsonContext));
+            ("OrdersModule.cs", Samples.OrdersModule), ("Unrelated.cs", Samples.Unrelated), ("Json.cs", JsonContext), ("Hooks.cs", Hooks));
         var driver = TestReferences.Driver([Settings]).RunGenerators(compilation);
         var first = driver.GetRunResult().Results.Single();
         Assert.Empty(first.Diagnostics);

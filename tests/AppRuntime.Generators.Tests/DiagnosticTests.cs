@@ -539,4 +539,167 @@ public sealed class DiagnosticTests
             [("appsettings.json", "{ \"Demo\": }")],
             Diagnostic(DiagnosticIds.InvalidSettingsFile, DiagnosticSeverity.Warning).WithSpan("appsettings.json", 1, 11, 1, 12)
                 .WithArguments("appsettings.json", "unexpected character '}' at line 1, column 11"));
+
+    private const string JobHook = """
+        [WebhookSource("jobs", Path = "/hooks/jobs")]
+        public sealed class JobHook : IWebhookSource<Job>;
+
+        """;
+
+    private const string MappedHook = """
+        public sealed record JobRequest(int Number);
+
+        [WebhookSource("jobs", Name = "mapped", Path = "/hooks/mapped", Signature = WebhookSignature.GitHub)]
+        public sealed class MappedHook(ILogger<MappedHook> logger) : IWebhookSource<JobRequest, Job>
+        {
+            public ValueTask<WebhookMapping<Job>> MapAsync(JobRequest request, WebhookRequest webhook, CancellationToken cancellationToken)
+            {
+                logger.LogInformation("webhook {Id}", webhook.EventId);
+                return new(request.Number < 0 ? WebhookMapping<Job>.Reject("negative") : WebhookMapping<Job>.Accept(new Job(request.Number)));
+            }
+        }
+
+        """;
+
+    private const string Secrets = """
+        { "AppRuntime": { "Webhooks": { "Sources": { "job-hook": { "Secrets": [ "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" ] }, "mapped": { "Secrets": [] } } } } }
+        """;
+
+    [Fact]
+    public Task A_valid_module_with_webhook_sources_has_no_diagnostics_and_its_registration_compiles() =>
+        VerifyAsync(Usings + Module + JobHandler + JobHook + MappedHook, [("appsettings.json", Secrets)]);
+
+    [Fact]
+    public Task APPRT0040_two_webhook_sources_on_one_path_is_an_error() =>
+        VerifyAsync(Usings + Module + JobHandler + JobHook + """
+            [WebhookSource("jobs", Name = "other", {|#0:Path = "/HOOKS/jobs"|})]
+            public sealed class OtherHook : IWebhookSource<Job>;
+            """,
+            Diagnostic(DiagnosticIds.DuplicateWebhookPath, DiagnosticSeverity.Error).WithLocation(0).WithArguments("other", "/HOOKS/jobs", "job-hook"));
+
+    [Theory]
+    [InlineData("hooks/jobs", "it must start with '/'")]
+    [InlineData("/hooks/{id}", "'{' is not allowed (use letters, digits and - . _ ~)")]
+    [InlineData("/hooks//jobs", "it has an empty segment ('//')")]
+    [InlineData("/hooks/../admin", "it has a '.' or '..' segment")]
+    [InlineData("/hooks/jobs/", "it must not end with '/'")]
+    [InlineData("/hooks/jobs?x=1", "'?' is not allowed (use letters, digits and - . _ ~)")]
+    public Task APPRT0041_an_invalid_webhook_path_is_an_error(string path, string problem) =>
+        VerifyAsync(Usings + Module + JobHandler + $$"""
+            [WebhookSource("jobs", {|#0:Path = "{{path}}"|})]
+            public sealed class JobHook : IWebhookSource<Job>;
+            """,
+            Diagnostic(DiagnosticIds.InvalidWebhookPath, DiagnosticSeverity.Error).WithLocation(0).WithArguments(path, "job-hook", problem));
+
+    [Fact]
+    public Task APPRT0042_a_webhook_request_type_that_needs_reflection_is_an_error() =>
+        VerifyAsync(Usings + Module + JobHandler + """
+            public sealed record Stamped(System.DateOnly Day);
+
+            [WebhookSource("jobs", Path = "/hooks/stamped")]
+            public sealed class {|#0:StampedHook|} : IWebhookSource<Stamped, Job>
+            {
+                public ValueTask<WebhookMapping<Job>> MapAsync(Stamped request, WebhookRequest webhook, CancellationToken cancellationToken) =>
+                    new(WebhookMapping<Job>.Accept(new Job(request.Day.Day)));
+            }
+            """,
+            Diagnostic(DiagnosticIds.WebhookTypeNotSerializable, DiagnosticSeverity.Error).WithLocation(0)
+                .WithArguments("request", "Demo.Stamped", "stamped-hook", "property Demo.Stamped.Day: System.DateOnly has a System.Text.Json converter of its own, which the generated serializer does not reproduce"));
+
+    [Fact]
+    public Task APPRT0042_is_not_reported_when_a_JsonSerializerContext_lists_the_request_type() =>
+        VerifyAsync(Usings + Module + JobHandler + """
+            public sealed record Stamped(System.DateOnly Day);
+
+            // Written out here because this test does not run System.Text.Json's generator, which would complete a partial context.
+            [System.Text.Json.Serialization.JsonSerializable(typeof(Stamped))]
+            internal sealed class StampedJson() : System.Text.Json.Serialization.JsonSerializerContext(null)
+            {
+                public static StampedJson Default { get; } = new();
+                protected override System.Text.Json.JsonSerializerOptions? GeneratedSerializerOptions => null;
+                public override System.Text.Json.Serialization.Metadata.JsonTypeInfo? GetTypeInfo(System.Type type) => null;
+            }
+
+            [WebhookSource("jobs", Path = "/hooks/stamped")]
+            public sealed class StampedHook : IWebhookSource<Stamped, Job>
+            {
+                public ValueTask<WebhookMapping<Job>> MapAsync(Stamped request, WebhookRequest webhook, CancellationToken cancellationToken) =>
+                    new(WebhookMapping<Job>.Accept(new Job(request.Day.Day)));
+            }
+            """);
+
+    [Fact]
+    public Task APPRT0042_a_webhook_task_type_that_needs_reflection_is_an_error() =>
+        VerifyAsync(Usings + """
+            public sealed record Stamped(System.DateOnly Day);
+
+            [ApplicationModule("demo")]
+            [TaskQueue<Stamped>("stamps")]
+            public static partial class DemoModule;
+
+            [TaskHandler("stamps")]
+            public sealed class StampHandler : ITaskHandler<Stamped>
+            {
+                public ValueTask HandleAsync(Stamped task, TaskContext context, CancellationToken cancellationToken) => default;
+            }
+
+            [WebhookSource("stamps")]
+            public sealed class {|#0:StampHook|} : IWebhookSource<Stamped>;
+            """,
+            Diagnostic(DiagnosticIds.WebhookTypeNotSerializable, DiagnosticSeverity.Error).WithLocation(0)
+                .WithArguments("request and task", "Demo.Stamped", "stamp-hook", "property Demo.Stamped.Day: System.DateOnly has a System.Text.Json converter of its own, which the generated serializer does not reproduce"));
+
+    [Fact]
+    public Task APPRT0043_a_webhook_secret_missing_from_appsettings_is_a_warning() =>
+        VerifyAsync(Usings + Module + JobHandler + """
+            [{|#0:WebhookSource("jobs", Path = "/hooks/jobs")|}]
+            public sealed class JobHook : IWebhookSource<Job>;
+
+            [WebhookSource("jobs", Name = "stripe", Path = "/hooks/stripe", {|#1:Signature = WebhookSignature.Stripe|})]
+            public sealed class StripeHook : IWebhookSource<Job>;
+
+            [WebhookSource("jobs", Name = "open", Path = "/hooks/open", Signature = WebhookSignature.None)]
+            public sealed class OpenHook : IWebhookSource<Job>;
+            """,
+            [("appsettings.json", """{ "AppRuntime": { "Webhooks": { "Urls": "http://0.0.0.0:8080" } } }""")],
+            Diagnostic(DiagnosticIds.MissingWebhookSecret, DiagnosticSeverity.Warning).WithLocation(0).WithArguments("job-hook", "StandardWebhooks", "appsettings.json"),
+            Diagnostic(DiagnosticIds.MissingWebhookSecret, DiagnosticSeverity.Warning).WithLocation(1).WithArguments("stripe", "Stripe", "appsettings.json"));
+
+    [Fact]
+    public Task APPRT0043_is_not_reported_when_another_appsettings_file_declares_the_secrets_key() =>
+        VerifyAsync(Usings + Module + JobHandler + JobHook,
+            [("appsettings.json", """{ "Logging": {} }"""),
+             ("appsettings.Development.json", """{ "AppRuntime": { "Webhooks": { "Sources": { "job-hook": { "Secrets": [] } } } } }""")]);
+
+    [Theory]
+    [InlineData("Signature = WebhookSignature.Hmac", "the Hmac scheme needs SignatureHeader")]
+    [InlineData("SignatureHeader = \"X-Sig\"", "SignatureHeader and SignaturePrefix apply to the Hmac scheme only, not to StandardWebhooks")]
+    [InlineData("Signature = WebhookSignature.Hmac, SignatureHeader = \"X Sig\"", "SignatureHeader 'X Sig' is not a header name")]
+    [InlineData("EventIdHeader = \"X-Id\", EventIdJsonPath = \"id\"", "set EventIdHeader or EventIdJsonPath, not both")]
+    [InlineData("EventIdJsonPath = \"data..id\"", "EventIdJsonPath 'data..id' must be member names separated by '.' (such as 'id' or 'data.id')")]
+    [InlineData("Signature = (WebhookSignature)9", "Signature 9 is not a WebhookSignature value")]
+    public Task APPRT0044_webhook_signature_settings_that_do_not_fit_together_are_an_error(string settings, string problem) =>
+        VerifyAsync(Usings + Module + JobHandler + $$"""
+            [{|#0:WebhookSource("jobs", {{settings}})|}]
+            public sealed class JobHook : IWebhookSource<Job>;
+            """,
+            Diagnostic(DiagnosticIds.InvalidWebhookSettings, DiagnosticSeverity.Error).WithLocation(0).WithArguments("job-hook", problem));
+
+    [Fact]
+    public Task A_webhook_source_name_with_a_colon_is_an_invalid_name() =>
+        VerifyAsync(Usings + Module + JobHandler + """
+            [WebhookSource("jobs", {|#0:Name = "a:b"|})]
+            public sealed class JobHook : IWebhookSource<Job>;
+            """,
+            Diagnostic(DiagnosticIds.InvalidName, DiagnosticSeverity.Error).WithLocation(0)
+                .WithArguments("Webhook source name", "a:b", "use 1-100 characters of letters, digits, '-', '_' or '.' (the name is a configuration key segment)"));
+
+    [Fact]
+    public Task A_webhook_source_without_the_interface_is_an_error() =>
+        VerifyAsync(Usings + Module + JobHandler + JobSource + """
+            [WebhookSource("jobs")]
+            public sealed class {|#0:NotAHook|};
+            """,
+            Diagnostic(DiagnosticIds.MissingInterface, DiagnosticSeverity.Error).WithLocation(0)
+                .WithArguments("Demo.NotAHook", "WebhookSource", "AppRuntime.IWebhookSource<TTask> or AppRuntime.IWebhookSource<TRequest, TTask>"));
 }

@@ -152,6 +152,75 @@ internal static class Samples
         }
         """;
 
+    /// <summary>
+    /// Webhook sources: one whose body is the task (Standard Webhooks), one that maps a request type of its own to the task (GitHub,
+    /// observing outcomes, with a dependency), and one with a custom HMAC reading its event id from the body.
+    /// </summary>
+    public const string HooksModule = """
+        using System;
+        using System.Text.Json.Serialization;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using AppRuntime;
+        using Microsoft.Extensions.Logging;
+
+        namespace Shop.Hooks;
+
+        public sealed record Payment([property: JsonPropertyName("id")] string Id, [property: JsonPropertyName("amount")] decimal Amount);
+
+        public sealed class PushRequest
+        {
+            [JsonPropertyName("ref")]
+            public string? Ref { get; set; }
+
+            [JsonPropertyName("commits")]
+            public int[] Commits { get; set; } = Array.Empty<int>();
+        }
+
+        public sealed record Build(string Ref, int Commits);
+
+        [ApplicationModule("shop-hooks")]
+        [TaskQueue<Payment>("payments", Backend = "Redis")]
+        [TaskQueue<Build>("builds")]
+        [WorkerPool("payments", Workers = 2)]
+        [WorkerPool("builds")]
+        public static partial class HooksModule;
+
+        [WebhookSource("payments", Path = "/hooks/payments")]
+        public sealed class PaymentHook : IWebhookSource<Payment>;
+
+        [WebhookSource("payments", Name = "partner", Path = "/hooks/partner", Signature = WebhookSignature.Hmac, SignatureHeader = "X-Partner-Signature",
+            SignatureEncoding = WebhookSignatureEncoding.Base64, SignaturePrefix = "sha256=", EventIdJsonPath = "id")]
+        public sealed class PartnerHook : IWebhookSource<Payment>;
+
+        [WebhookSource("builds", Path = "/hooks/github", Signature = WebhookSignature.GitHub)]
+        public sealed class GitHubHook(ILogger<GitHubHook> logger) : IWebhookSource<PushRequest, Build>, ITaskOutcomeObserver<Build>
+        {
+            public ValueTask<WebhookMapping<Build>> MapAsync(PushRequest request, WebhookRequest webhook, CancellationToken cancellationToken) =>
+                new(request.Ref is null ? WebhookMapping<Build>.Ignore("no ref") : WebhookMapping<Build>.Accept(new Build(request.Ref, request.Commits.Length)));
+
+            public ValueTask OnSucceededAsync(TaskEnvelope<Build> envelope, CancellationToken cancellationToken)
+            {
+                logger.LogInformation("built {Ref}", envelope.Payload.Ref);
+                return default;
+            }
+
+            public ValueTask OnDeadLetteredAsync(TaskEnvelope<Build> envelope, string reason, CancellationToken cancellationToken) => default;
+        }
+
+        [TaskHandler("payments")]
+        public sealed class PaymentHandler : ITaskHandler<Payment>
+        {
+            public ValueTask HandleAsync(Payment task, TaskContext context, CancellationToken cancellationToken) => default;
+        }
+
+        [TaskHandler("builds")]
+        public sealed class BuildHandler : ITaskHandler<Build>
+        {
+            public ValueTask HandleAsync(Build task, TaskContext context, CancellationToken cancellationToken) => default;
+        }
+        """;
+
     public const string Unrelated = """
         namespace Shop.Orders;
 

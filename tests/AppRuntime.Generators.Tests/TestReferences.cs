@@ -18,10 +18,11 @@ internal static class TestReferences
     public static readonly ReferenceAssemblies Net10 = new("net10.0",
         new PackageIdentity("Microsoft.NETCore.App.Ref", "10.0.12"), Path.Combine("ref", "net10.0"));
 
-    /// <summary>AppRuntime.Abstractions and the Microsoft.Extensions assemblies generated code and test sources use.</summary>
+    /// <summary>AppRuntime.Abstractions, AppRuntime.Webhooks and the Microsoft.Extensions assemblies generated code and test sources use.</summary>
     public static readonly ImmutableArray<MetadataReference> Libraries = new[]
     {
         typeof(ApplicationModuleAttribute).Assembly,
+        typeof(WebhookSourceAttribute).Assembly,
         typeof(IServiceCollection).Assembly,
         typeof(ServiceProviderServiceExtensions).Assembly,
         typeof(IConfiguration).Assembly,

@@ -3,7 +3,8 @@
 # that both succeed with identical results:
 #   1. the bundled demo inbox with --once (Folder source, SQLite store);
 #   2. IMAP IDLE against Dovecot with the Redis queue backend, with --once;
-#   3. IMAP IDLE with mail trickling in while the bot runs: every email must end \Seen.
+#   3. IMAP IDLE with mail trickling in while the bot runs: every email must end \Seen;
+#   4. the webhook test app's native binary through the webhook process tests (signature vectors, replay, kill -9 on Redis).
 # Needs: bash tests/aot/publish.sh (run first if the builds are missing), and Dovecot and Redis from tests/infra.
 # Prints one line per check and ends with "N passed, N failed".
 set -uo pipefail
@@ -18,6 +19,7 @@ check() { # name, condition result (0 = ok), detail
 }
 
 [ -x "$out/native/MailOrderBot" ] && [ -f "$out/jit/MailOrderBot.dll" ] && [ -x "$out/compat/AppRuntime.AotCompatibility.TestApp" ] \
+  && [ -x "$out/webhooks/AppRuntime.Webhooks.TestApp" ] \
   || bash tests/aot/publish.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 # 0. The compatibility app (every src/ assembly rooted) runs natively.
@@ -129,6 +131,19 @@ for flavour in jit native; do
   check "trickle ($flavour): 20 emails arriving while the bot runs all end \\Seen" $? "$seen of 20 \\Seen ($unseen), see $log"
   check "trickle ($flavour): SIGTERM stops the bot with exit 0" "$code" "exit $code, see $log"
 done
+
+# 4. The webhook test app's native binary passes the same signature, replay and kill -9 tests as its JIT build (which
+#    tests/AppRuntime.Webhooks.Tests runs in the normal test pass): the process tests, pointed at the native binary.
+if [ -x "$out/webhooks/AppRuntime.Webhooks.TestApp" ]; then
+  APPRUNTIME_WEBHOOKS_APP="$out/webhooks/AppRuntime.Webhooks.TestApp" timeout 600 dotnet test tests/AppRuntime.Webhooks.Tests -c Release --no-build \
+    --filter "FullyQualifiedName~AppProcessTests|FullyQualifiedName~KillTests" >"$work/webhooks-native.log" 2>&1
+  code=$?
+  summary=$(grep -E "^(Passed|Failed)! +- Failed:" "$work/webhooks-native.log" | tail -1)
+  echo "  webhooks native: ${summary:-no test summary}"
+  check "webhook test app (native AOT): signature, replay and kill -9 process tests pass" "$code" "exit $code, see $work/webhooks-native.log"
+else
+  check "webhook test app (native AOT) was published" 1 "$out/webhooks/AppRuntime.Webhooks.TestApp is missing: run tests/aot/publish.sh"
+fi
 
 echo "aot e2e logs: $work"
 echo "$passed passed, $failed failed"

@@ -84,7 +84,7 @@ internal static class CompositionValidator
             foreach (var component in components)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.NoModule, component.Location, component.Type.Display,
-                    ComponentParser.AttributeName(component.Kind)));
+                    component.Webhook is null ? ComponentParser.AttributeName(component.Kind) : WebhookParser.AttributeName));
             }
         }
         else
@@ -93,7 +93,7 @@ internal static class CompositionValidator
             foreach (var extra in modules.Skip(1))
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.MultipleModules, extra.Location, extra.Name, primary.Name));
             ct.ThrowIfCancellationRequested();
-            var model = ValidateModule(primary, components, sections, diagnostics);
+            var model = ValidateModule(primary, components, sections, input.Settings.ToList(), input.JsonContexts, diagnostics);
             if (model is not null)
                 emit.Add(model);
         }
@@ -135,7 +135,7 @@ internal static class CompositionValidator
     }
 
     private static ModuleEmitModel? ValidateModule(ModuleModel module, List<ComponentModel> components,
-        List<ConfigSectionModel> sections, List<DiagnosticInfo> diagnostics)
+        List<ConfigSectionModel> sections, List<AppSettingsModel> settings, EquatableArray<JsonContextModel> jsonContexts, List<DiagnosticInfo> diagnostics)
     {
         // Queues and pools: names, settings, duplicates.
         var queues = new Dictionary<string, QueueModel>(StringComparer.Ordinal);
@@ -295,6 +295,7 @@ internal static class CompositionValidator
         }
 
         FindCycles(services.Where(s => s.IsUsable).ToList(), providers, diagnostics);
+        sources = WebhookValidator.Validate(sources, queues, settings, jsonContexts, diagnostics);
 
         foreach (var queue in queues.Values)
         {
@@ -334,6 +335,7 @@ internal static class CompositionValidator
         SourceNameLocation = null,
         MutableFields = EquatableArray<MutableFieldModel>.Empty,
         Dependencies = c.Dependencies.Select(d => d with { Location = null }).ToEquatableArray(),
+        Webhook = c.Webhook is null ? null : c.Webhook with { PathLocation = null, SignatureLocation = null },
     };
 
     /// <summary>A configuration type for emission: member locations dropped so moving code does not re-emit binders.</summary>

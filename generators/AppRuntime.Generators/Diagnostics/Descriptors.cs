@@ -159,6 +159,31 @@ internal static class Descriptors
         "{0} is not valid JSON ({1}), so its keys were not checked",
         Configuration, DiagnosticSeverity.Warning);
 
+    public static readonly DiagnosticDescriptor DuplicateWebhookPath = Make(DiagnosticIds.DuplicateWebhookPath,
+        "Two webhook sources share a path",
+        "Webhook source '{0}' listens on '{1}', which webhook source '{2}' already uses (paths are matched ignoring case)",
+        Composition, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor InvalidWebhookPath = Make(DiagnosticIds.InvalidWebhookPath,
+        "Invalid webhook path",
+        "Path '{0}' of webhook source '{1}' is invalid: {2}",
+        Declaration, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor WebhookTypeNotSerializable = Make(DiagnosticIds.WebhookTypeNotSerializable,
+        "Webhook type cannot be deserialized without reflection",
+        "The {0} type {1} of webhook source '{2}' cannot be deserialized without reflection ({3}); declare a JsonSerializerContext with [JsonSerializable(typeof({1}))]",
+        Composition, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor MissingWebhookSecret = Make(DiagnosticIds.MissingWebhookSecret,
+        "Webhook secret is missing from appsettings",
+        "Webhook source '{0}' checks {1} signatures, but {2} has no key AppRuntime:Webhooks:Sources:{0}:Secrets; the runtime refuses to start without a secret",
+        Configuration, DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor InvalidWebhookSettings = Make(DiagnosticIds.InvalidWebhookSettings,
+        "Webhook signature settings do not fit together",
+        "Webhook source '{0}': {1}",
+        Declaration, DiagnosticSeverity.Error);
+
     public static DiagnosticDescriptor Get(string id) => ById[id];
 
     /// <summary>

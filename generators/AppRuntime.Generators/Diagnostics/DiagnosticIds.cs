@@ -89,4 +89,19 @@ public static class DiagnosticIds
 
     /// <summary>An appsettings*.json file could not be read.</summary>
     public const string InvalidSettingsFile = "APPRT0029";
+
+    /// <summary>Two webhook sources listen on one path.</summary>
+    public const string DuplicateWebhookPath = "APPRT0040";
+
+    /// <summary>A webhook source's path is not a valid path.</summary>
+    public const string InvalidWebhookPath = "APPRT0041";
+
+    /// <summary>A webhook source's request or task type cannot be deserialized without reflection.</summary>
+    public const string WebhookTypeNotSerializable = "APPRT0042";
+
+    /// <summary>A webhook source checks signatures, but its secret key is in no appsettings*.json.</summary>
+    public const string MissingWebhookSecret = "APPRT0043";
+
+    /// <summary>A webhook source's signature or event id settings do not fit together.</summary>
+    public const string InvalidWebhookSettings = "APPRT0044";
 }

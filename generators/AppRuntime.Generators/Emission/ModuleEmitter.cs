@@ -36,7 +36,20 @@ internal static class ModuleEmitter
             w.Line();
             SerializerEmitter.Emit(w, queue.TaskType, queue.Serializer);
         }
-        if (serialized.Count > 0)
+        // Request types of mapped webhook sources that are no queue's task type get a serializer of their own.
+        var requests = model.Sources.Where(s => s.Webhook is { IsMapped: true } wh && SerializerEmitter.EmitsClass(wh.RequestSerializer)
+                && !module.Queues.Any(q => q.TaskType.FullyQualified == wh.RequestType.FullyQualified))
+            .Select(s => s.Webhook!)
+            .GroupBy(wh => wh.RequestType.FullyQualified, StringComparer.Ordinal)
+            .Select(g => g.First())
+            .OrderBy(wh => wh.RequestType.FullyQualified, StringComparer.Ordinal)
+            .ToList();
+        foreach (var request in requests)
+        {
+            w.Line();
+            SerializerEmitter.Emit(w, request.RequestType, request.RequestSerializer);
+        }
+        if (serialized.Count + requests.Count > 0)
         {
             w.Line();
             SerializerEmitter.EmitHelpers(w);
@@ -175,6 +188,11 @@ internal static class ModuleEmitter
                 var queueTask = module.Queues.First(q => q.Name == s.Queue).TaskType.FullyQualified;
                 if (s.TaskTypes.Any(t => t.FullyQualified == queueTask))
                     task = queueTask;
+                if (s.Webhook is { } webhook)
+                {
+                    EmitWebhookSource(w, module, s, webhook, task);
+                    continue;
+                }
                 w.Line(Di + "ServiceCollectionServiceExtensions.AddSingleton<" + s.Type.FullyQualified + ">(services, static sp => " + New(s) + ");");
                 w.Line("builder.AddSource<" + task + ">(new " + Rt + "SourceDefinition(" + Lit(s.SourceName!) + ", " + Lit(s.Queue!) + "), static sp => " +
                     Resolve(s.Type.FullyQualified) + ");");
@@ -205,6 +223,51 @@ internal static class ModuleEmitter
         w.Line();
         w.Line("return builder;");
         w.Close();
+    }
+
+    /// <summary>
+    /// A [WebhookSource]: its definition and serializer passed to AppRuntime.Webhooks' <c>AddWebhookSource</c>; the class itself is
+    /// created (as a singleton) only when it maps requests or observes outcomes.
+    /// </summary>
+    private static void EmitWebhookSource(CodeWriter w, ModuleModel module, ComponentModel s, WebhookModel webhook, string task)
+    {
+        var observer = s.ObserverTaskTypes.Contains(task);
+        if (webhook.IsMapped || observer)
+            w.Line(Di + "ServiceCollectionServiceExtensions.AddSingleton<" + s.Type.FullyQualified + ">(services, static sp => " + New(s) + ");");
+        var settings = new List<string> { "Signature = " + Rt + "WebhookSignature." + webhook.Signature };
+        if (webhook.SignatureHeader is not null)
+            settings.Add("SignatureHeader = " + Lit(webhook.SignatureHeader));
+        if (webhook.SignatureEncoding != "Hex")
+            settings.Add("SignatureEncoding = " + Rt + "WebhookSignatureEncoding." + webhook.SignatureEncoding);
+        if (webhook.SignaturePrefix is not null)
+            settings.Add("SignaturePrefix = " + Lit(webhook.SignaturePrefix));
+        if (webhook.EventIdHeader is not null)
+            settings.Add("EventIdHeader = " + Lit(webhook.EventIdHeader));
+        if (webhook.EventIdJsonPath is not null)
+            settings.Add("EventIdJsonPath = " + Lit(webhook.EventIdJsonPath));
+        var definition = "new " + Rt + "WebhookSourceDefinition(" + Lit(s.SourceName!) + ", " + Lit(s.Queue!) + ", " + Lit(webhook.Path) + ") { " +
+            string.Join(", ", settings) + " }";
+        var queue = module.Queues.First(q => q.Name == s.Queue);
+        if (webhook.IsMapped)
+        {
+            var request = webhook.RequestType.FullyQualified;
+            var sameAsQueue = module.Queues.FirstOrDefault(q => q.TaskType.FullyQualified == request);
+            var serializer = sameAsQueue is not null
+                ? SerializerEmitter.Reference(sameAsQueue.TaskType, sameAsQueue.Serializer)
+                : SerializerEmitter.Reference(webhook.RequestType, webhook.RequestSerializer);
+            w.Line(Rt + "WebhookAppRuntimeBuilderExtensions.AddWebhookSource<" + request + ", " + task + ">(builder,");
+            w.Line("    " + definition + ",");
+            w.Line("    " + serializer + ",");
+            w.Line("    static sp => " + Resolve(s.Type.FullyQualified) + ");");
+        }
+        else
+        {
+            w.Line(Rt + "WebhookAppRuntimeBuilderExtensions.AddWebhookSource<" + task + ">(builder,");
+            w.Line("    " + definition + ",");
+            w.Line("    " + SerializerEmitter.Reference(queue.TaskType, queue.Serializer) + ");");
+        }
+        if (observer)
+            w.Line("builder.AddOutcomeObserver<" + task + ">(" + Lit(s.Queue!) + ", static sp => " + Resolve(s.Type.FullyQualified) + ");");
     }
 
     /// <summary><c>new T(sp.GetRequiredService&lt;A&gt;(), ...)</c> for the chosen constructor.</summary>

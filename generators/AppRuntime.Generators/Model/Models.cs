@@ -45,7 +45,8 @@ internal sealed record ComponentModel(
     EquatableArray<string> ObserverTaskTypes,
     EquatableArray<DependencyModel> Dependencies,
     EquatableArray<MutableFieldModel> MutableFields,
-    EquatableArray<DiagnosticInfo> Diagnostics)
+    EquatableArray<DiagnosticInfo> Diagnostics,
+    WebhookModel? Webhook = null)
 {
     /// <summary>True when the type itself is valid enough to be registered.</summary>
     public bool IsUsable => Diagnostics.IsEmpty;
@@ -55,6 +56,28 @@ internal sealed record ComponentModel(
 }
 
 internal sealed record MutableFieldModel(string Name, LocationInfo? Location);
+
+/// <summary>
+/// What a [WebhookSource] declares besides being a source: its path, signature settings (enum values as their names) and the
+/// type its body is read as (<see cref="RequestType"/>; the task type itself when <see cref="IsMapped"/> is false).
+/// </summary>
+internal sealed record WebhookModel(
+    string Path,
+    string Signature,
+    string? SignatureHeader,
+    string SignatureEncoding,
+    string? SignaturePrefix,
+    string? EventIdHeader,
+    string? EventIdJsonPath,
+    bool IsMapped,
+    TypeRef RequestType,
+    SerializerModel RequestSerializer,
+    LocationInfo? PathLocation,
+    LocationInfo? SignatureLocation)
+{
+    /// <summary>Every scheme but None verifies with secrets from configuration.</summary>
+    public bool NeedsSecrets => Signature != "None";
+}
 
 /// <summary>A [TaskQueue&lt;T&gt;] declaration on a module.</summary>
 internal sealed record QueueModel(

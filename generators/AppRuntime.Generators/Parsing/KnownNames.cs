@@ -22,6 +22,10 @@ internal static class KnownNames
     public const string TaskPublisherInterface = "AppRuntime.ITaskPublisher`1";
     public const string ConfigSectionInterface = "AppRuntime.IConfigSection`1";
 
+    public const string WebhookSourceAttribute = "AppRuntime.WebhookSourceAttribute";
+    public const string WebhookSourceInterface = "AppRuntime.IWebhookSource`1";
+    public const string WebhookMappingInterface = "AppRuntime.IWebhookSource`2";
+
     public const string JsonSerializableAttribute = "System.Text.Json.Serialization.JsonSerializableAttribute";
     public const string JsonSerializerContext = "System.Text.Json.Serialization.JsonSerializerContext";
 

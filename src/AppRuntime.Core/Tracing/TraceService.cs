@@ -45,6 +45,11 @@ public sealed class TraceService : ITraceFactory, IDisposable
     public Activity? StartActivity(string name, ActivityKind kind = ActivityKind.Internal, IEnumerable<KeyValuePair<string, object?>>? tags = null) =>
         ActivitySource.StartActivity(name, kind, parentContext: default, tags);
 
+    /// <inheritdoc />
+    public Activity? StartActivity(string name, ActivityKind kind, ActivityContext parentContext, IEnumerable<KeyValuePair<string, object?>>? tags = null,
+        IEnumerable<ActivityLink>? links = null) =>
+        ActivitySource.StartActivity(name, kind, parentContext, tags, links);
+
     /// <summary>Registers a callback that flushes exported telemetry; called when the runtime stops.</summary>
     public void RegisterFlush(Func<CancellationToken, ValueTask> flush)
     {
