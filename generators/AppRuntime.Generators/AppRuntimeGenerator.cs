@@ -32,6 +32,12 @@ public sealed class AppRuntimeGenerator : IIncrementalGenerator
         var strayImports = Stray(context, KnownNames.ImportServiceAttribute, "ImportService", TrackingNames.StrayImports);
 
         var sources = Components(context, KnownNames.TaskSourceAttribute, ComponentKind.Source, TrackingNames.Sources);
+        var scheduled = context.SyntaxProvider.ForAttributeWithMetadataName(KnownNames.ScheduledSourceAttribute,
+                static (node, _) => node is ClassDeclarationSyntax or RecordDeclarationSyntax,
+                static (ctx, ct) => ComponentParser.ParseScheduled(ctx, ct))
+            .Where(static c => c is not null)
+            .Select(static (c, _) => c!)
+            .WithTrackingName(TrackingNames.ScheduledSources);
         var handlers = Components(context, KnownNames.TaskHandlerAttribute, ComponentKind.Handler, TrackingNames.Handlers);
         var services = Components(context, KnownNames.ServiceAttribute, ComponentKind.Service, TrackingNames.Services);
         var health = Components(context, KnownNames.HealthContributorAttribute, ComponentKind.HealthContributor, TrackingNames.HealthContributors);
@@ -56,7 +62,7 @@ public sealed class AppRuntimeGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.JsonContexts);
 
         var input = modules.Collect()
-            .Combine(sources.Collect())
+            .Combine(sources.Collect().Combine(scheduled.Collect()).Select(static (x, _) => x.Left.AddRange(x.Right)))
             .Combine(handlers.Collect())
             .Combine(services.Collect())
             .Combine(health.Collect())

@@ -18,6 +18,9 @@ public static class TrackingNames
     /// <summary>[TaskSource] classes.</summary>
     public const string Sources = nameof(Sources);
 
+    /// <summary>[ScheduledSource] classes.</summary>
+    public const string ScheduledSources = nameof(ScheduledSources);
+
     /// <summary>[TaskHandler] classes.</summary>
     public const string Handlers = nameof(Handlers);
 

@@ -84,7 +84,7 @@ internal static class CompositionValidator
             foreach (var component in components)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.NoModule, component.Location, component.Type.Display,
-                    ComponentParser.AttributeName(component.Kind)));
+                    ComponentParser.AttributeName(component)));
             }
         }
         else
@@ -274,7 +274,7 @@ internal static class CompositionValidator
                 {
                     if (singleton && provider.Lifetime == LifetimeModel.Scoped)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.LifetimeMismatch, dependency.Location ?? component.Location,
-                            component.Kind == ComponentKind.Service ? "Singleton service" : ComponentParser.AttributeName(component.Kind),
+                            component.Kind == ComponentKind.Service ? "Singleton service" : ComponentParser.AttributeName(component),
                             component.Type.Display, dependency.Type.Display));
                     continue;
                 }
@@ -334,6 +334,8 @@ internal static class CompositionValidator
         SourceNameLocation = null,
         MutableFields = EquatableArray<MutableFieldModel>.Empty,
         Dependencies = c.Dependencies.Select(d => d with { Location = null }).ToEquatableArray(),
+        Schedule = c.Schedule is null ? null : c.Schedule with { CronLocation = null, TimeZoneLocation = null },
+        Diagnostics = EquatableArray<DiagnosticInfo>.Empty,
     };
 
     /// <summary>A configuration type for emission: member locations dropped so moving code does not re-emit binders.</summary>

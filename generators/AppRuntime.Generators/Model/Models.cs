@@ -1,3 +1,5 @@
+using System.Linq;
+
 namespace AppRuntime.Generators.Model;
 
 /// <summary>A type referenced by generated code.</summary>
@@ -45,16 +47,21 @@ internal sealed record ComponentModel(
     EquatableArray<string> ObserverTaskTypes,
     EquatableArray<DependencyModel> Dependencies,
     EquatableArray<MutableFieldModel> MutableFields,
-    EquatableArray<DiagnosticInfo> Diagnostics)
+    EquatableArray<DiagnosticInfo> Diagnostics,
+    ScheduleModel? Schedule = null)
 {
     /// <summary>True when the type itself is valid enough to be registered.</summary>
-    public bool IsUsable => Diagnostics.IsEmpty;
+    /// <remarks>Warnings about the component (a schedule that never fires) do not keep it from being registered.</remarks>
+    public bool IsUsable => !Diagnostics.Any(d => AppRuntime.Generators.Diagnostics.Descriptors.Get(d.Id).DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
 
     /// <summary>The DI key it is registered as ([Service] only).</summary>
     public TypeRef RegisteredAs => AsType ?? Type;
 }
 
 internal sealed record MutableFieldModel(string Name, LocationInfo? Location);
+
+/// <summary>The schedule of a [ScheduledSource]: the expression, the time zone and the policies (enum values as declared).</summary>
+internal sealed record ScheduleModel(string Cron, string TimeZone, int Missed, int Overlap, LocationInfo? CronLocation, LocationInfo? TimeZoneLocation);
 
 /// <summary>A [TaskQueue&lt;T&gt;] declaration on a module.</summary>
 internal sealed record QueueModel(

@@ -23,6 +23,14 @@ internal sealed partial class ScheduledTaskSource<T> : ITaskSource<T>
     internal const string LastFiredCheckpoint = "schedule.lastFired";
     internal const string LastTaskCheckpoint = "schedule.lastTask";
 
+    /// <summary>
+    /// The source's detail <c>waitingFor</c>: the occurrence (UTC) its timer is armed for, set once the timer is armed and cleared
+    /// while it computes or fires (a test on a fake clock moves the clock only when it names the expected occurrence).
+    /// </summary>
+    internal const string WaitingForDetail = "waitingFor";
+
+    private static readonly Dictionary<string, string> NotWaiting = new(StringComparer.Ordinal) { [WaitingForDetail] = "" };
+
     /// <summary>The longest single wait: long waits are cut so a wall-clock step (NTP, a resumed VM) is noticed within a minute.</summary>
     private static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(1);
 
@@ -72,6 +80,7 @@ internal sealed partial class ScheduledTaskSource<T> : ITaskSource<T>
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            context.ReportHealthy("scheduling", NotWaiting);
             var changed = ChangeSignal();
             var settings = _settings.Current;
             if (!ReferenceEquals(settings, applied))
@@ -90,7 +99,7 @@ internal sealed partial class ScheduledTaskSource<T> : ITaskSource<T>
 
             var schedule = settings.Schedule;
             var next = schedule.GetNextOccurrence(cursor);
-            Report(context, settings, cursor, next is null ? "never" : "waiting");
+            Report(context, settings, cursor);
             if (!caughtUp && (next is null || next.Value > time.GetUtcNow()))
             {
                 // Everything missed before start has been dealt with: the source has looked at all its input once.
@@ -104,7 +113,7 @@ internal sealed partial class ScheduledTaskSource<T> : ITaskSource<T>
                     _reportedNever = true;
                     Log.NeverFires(_logger, _name, schedule.ToString());
                 }
-                await WaitAsync(Timeout.InfiniteTimeSpan, changed, time, cancellationToken).ConfigureAwait(false);
+                await WaitAsync(Timeout.InfiniteTimeSpan, changed, time, () => context.ReportHealthy("never", NotWaiting), cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
@@ -116,10 +125,12 @@ internal sealed partial class ScheduledTaskSource<T> : ITaskSource<T>
                     wait = MaxWait;
                 // Whole milliseconds, rounded up: a timer never fires before the occurrence because of rounding.
                 wait = TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds));
-                await WaitAsync(wait, changed, time, cancellationToken).ConfigureAwait(false);
+                var waitingFor = new Dictionary<string, string>(StringComparer.Ordinal) { [WaitingForDetail] = ScheduledTaskIds.Format(next.Value) };
+                await WaitAsync(wait, changed, time, () => context.ReportHealthy("waiting", waitingFor), cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
+            context.ReportHealthy("firing", NotWaiting);
             cursor = await FireDueAsync(context, settings, cursor, now, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -298,7 +309,7 @@ internal sealed partial class ScheduledTaskSource<T> : ITaskSource<T>
     private ScheduledOccurrence Occurrence(CronSchedule schedule, DateTimeOffset at) =>
         new(_name, at.ToUniversalTime(), schedule.ToLocal(at), schedule.TimeZoneId);
 
-    private void Report(ITaskSourceContext<T> context, ScheduleSettings settings, DateTimeOffset cursor, string state)
+    private void Report(ITaskSourceContext<T> context, ScheduleSettings settings, DateTimeOffset cursor)
     {
         var schedule = settings.Schedule;
         var next = schedule.GetNextOccurrences(cursor, 3).Select(t => new ScheduleTime(t.ToUniversalTime(), schedule.ToLocal(t))).ToList();
@@ -317,7 +328,6 @@ internal sealed partial class ScheduledTaskSource<T> : ITaskSource<T>
             Missed = Interlocked.Read(ref _missed),
             CatchUps = Interlocked.Read(ref _catchUps),
         });
-        context.ReportHealthy(state);
     }
 
     private Task ChangeSignal()
@@ -337,11 +347,15 @@ internal sealed partial class ScheduledTaskSource<T> : ITaskSource<T>
         changed.TrySetResult();
     }
 
-    /// <summary>Waits for <paramref name="delay"/> on the context's clock, or until the settings change.</summary>
-    private static async Task WaitAsync(TimeSpan delay, Task changed, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for <paramref name="delay"/> on the context's clock, or until the settings change. <paramref name="armed"/> runs once the
+    /// timer is set (the source's state turns <c>waiting</c> only then, so a test driving a fake clock knows when to move it).
+    /// </summary>
+    private static async Task WaitAsync(TimeSpan delay, Task changed, TimeProvider time, Action armed, CancellationToken cancellationToken)
     {
         using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var delayed = Task.Delay(delay, time, wake.Token);
+        armed();
         if (await Task.WhenAny(delayed, changed).ConfigureAwait(false) != delayed)
             await wake.CancelAsync().ConfigureAwait(false);
         try
