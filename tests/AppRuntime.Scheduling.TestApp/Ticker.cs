@@ -34,8 +34,9 @@ public sealed partial class TickerSettings
 }
 
 /// <summary>
-/// Records each delivery in Redis, through its own connection: <c>handled</c> (task id → first deliveries, attempt 1),
-/// <c>redelivered</c> (task id → later deliveries), <c>by-publisher</c> and <c>by-handler</c> (process id → tasks). With
+/// Records each delivery in Redis, through its own connection: <c>handled</c> (task id → first deliveries, attempt 1: a second
+/// task for one occurrence would count 2), <c>redelivered</c> (task id → later deliveries of the same task), <c>by-publisher</c>
+/// and <c>by-handler</c> (process id → tasks, first deliveries). With
 /// <c>Measure</c>, keeps how late each task started (handler start − occurrence) and stops the app after that many.
 /// </summary>
 [Service]
@@ -52,10 +53,17 @@ public sealed class TickRecorder(TickerSettings settings, IHostApplicationLifeti
             _redis ??= await ConnectionMultiplexer.ConnectAsync(Environment.GetEnvironmentVariable("TICKER_REDIS") ?? "127.0.0.1:6390");
             var db = _redis.GetDatabase();
             var pid = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-            await Task.WhenAll(
-                db.HashIncrementAsync(record + (context.Attempt == 1 ? ":handled" : ":redelivered"), context.TaskId),
-                db.HashIncrementAsync(record + ":by-publisher", task.PublishedBy.ToString(CultureInfo.InvariantCulture)),
-                db.HashIncrementAsync(record + ":by-handler", pid));
+            if (context.Attempt == 1)
+            {
+                await Task.WhenAll(
+                    db.HashIncrementAsync(record + ":handled", context.TaskId),
+                    db.HashIncrementAsync(record + ":by-publisher", task.PublishedBy.ToString(CultureInfo.InvariantCulture)),
+                    db.HashIncrementAsync(record + ":by-handler", pid));
+            }
+            else
+            {
+                await db.HashIncrementAsync(record + ":redelivered", context.TaskId);
+            }
         }
         if (settings.Measure > 0 && context.Attempt == 1)
         {
