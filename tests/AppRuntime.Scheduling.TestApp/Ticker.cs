@@ -16,10 +16,17 @@ public static partial class TickerModule;
 
 /// <summary>Fires every second (configuration overrides the expression: AppRuntime:Sources:ticker:Cron).</summary>
 [ScheduledSource("ticks", Name = "ticker", Cron = "* * * * * *")]
-public sealed class Ticker : IScheduledSource<TickTask>
+public sealed class Ticker(TickerSettings settings) : IScheduledSource<TickTask>
 {
-    public TickTask Create(ScheduledOccurrence occurrence) =>
-        new(occurrence.Time, Environment.ProcessId, occurrence.IsCatchUp, occurrence.MissedCount);
+    public TickTask Create(ScheduledOccurrence occurrence)
+    {
+        // Instances never fire in lockstep (GC pauses, clock skew between machines, slow work before the publish). The jitter makes
+        // a process publish up to CreateJitterMs late, after another's task for the same occurrence may have been handled and
+        // acked already: only the deduplicated publish keeps that from becoming a second task.
+        if (settings.CreateJitterMs > 0)
+            Thread.Sleep(Random.Shared.Next(settings.CreateJitterMs));
+        return new(occurrence.Time, Environment.ProcessId, occurrence.IsCatchUp, occurrence.MissedCount);
+    }
 }
 
 /// <summary>Settings of the test app: where to record what was handled, and how many tasks to measure.</summary>
@@ -31,6 +38,9 @@ public sealed partial class TickerSettings
 
     /// <summary>Stop after this many tasks and print their lateness (p50, p99); 0: run until stopped.</summary>
     public int Measure { get; set; }
+
+    /// <summary>Each task's creation waits a random 0 to this many milliseconds (instances out of step); 0: none.</summary>
+    public int CreateJitterMs { get; set; }
 }
 
 /// <summary>

@@ -37,6 +37,7 @@ public sealed class MultiProcessRedisTests(ITestOutputHelper output)
             "--AppRuntime:Redis:KeyPrefix=" + prefix,
             "--AppRuntime:Sources:ticker:Cron=" + cron,
             "--TickerTest:Record=" + record,
+            "--TickerTest:CreateJitterMs=400",
         ];
         var processes = Enumerable.Range(0, 3).Select(_ => TickerProcess.Start(RedisTestServer.Endpoint, settings)).ToList();
         try

@@ -93,6 +93,12 @@ internal sealed class ScheduleHarness : IAsyncDisposable
         Time.SetUtcNow(At(occurrence));
         var id = ScheduledTaskIds.For(Source, At(occurrence));
         await Eventually.TrueAsync(() => HandledIds.Contains(id), $"task {id} is handled (handled: {string.Join(", ", HandledIds)})");
+        if (Gate is null)
+        {
+            // Settled too (acked), before the clock moves on: a lease must not expire on the fake clock while the ack is on its way.
+            var queue = Runtime.GetQueue<Tick>("ticks");
+            await Eventually.TrueAsync(async () => (await queue.GetStatsAsync()) is { InFlight: 0, Depth: 0 }, $"task {id} is settled");
+        }
     }
 
     public static DateTimeOffset At(string utc) => DateTimeOffset.Parse(utc, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
