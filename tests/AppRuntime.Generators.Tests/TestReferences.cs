@@ -22,6 +22,7 @@ internal static class TestReferences
     public static readonly ImmutableArray<MetadataReference> Libraries = new[]
     {
         typeof(ApplicationModuleAttribute).Assembly,
+        typeof(ScheduledSourceAttribute).Assembly,
         typeof(IServiceCollection).Assembly,
         typeof(ServiceProviderServiceExtensions).Assembly,
         typeof(IConfiguration).Assembly,

@@ -19,7 +19,7 @@ internal static class ScheduleChecks
     {
         neverFires = false;
         if (expression is null || expression.Trim().Length == 0)
-            return "the expression is empty";
+            return "the cron expression is empty";
         var text = expression.Trim();
         var format = text.Split(FieldSeparators, StringSplitOptions.RemoveEmptyEntries).Length == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard;
         try
