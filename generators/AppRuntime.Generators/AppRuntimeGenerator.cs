@@ -38,8 +38,15 @@ public sealed class AppRuntimeGenerator : IIncrementalGenerator
             .Where(static c => c is not null)
             .Select(static (c, _) => c!)
             .WithTrackingName(TrackingNames.WebhookSources);
-        // Webhook sources are sources: they join the other sources' list, so every source rule applies to them too.
-        var allSources = sources.Collect().Combine(webhooks.Collect()).Select(static (x, _) => x.Left.AddRange(x.Right));
+        var scheduled = context.SyntaxProvider.ForAttributeWithMetadataName(KnownNames.ScheduledSourceAttribute,
+                static (node, _) => node is ClassDeclarationSyntax or RecordDeclarationSyntax,
+                static (ctx, ct) => ComponentParser.ParseScheduled(ctx, ct))
+            .Where(static c => c is not null)
+            .Select(static (c, _) => c!)
+            .WithTrackingName(TrackingNames.ScheduledSources);
+        // Webhook and scheduled sources are sources: they join the other sources' list, so every source rule applies to them too.
+        var allSources = sources.Collect().Combine(webhooks.Collect()).Select(static (x, _) => x.Left.AddRange(x.Right))
+            .Combine(scheduled.Collect()).Select(static (x, _) => x.Left.AddRange(x.Right));
         var handlers = Components(context, KnownNames.TaskHandlerAttribute, ComponentKind.Handler, TrackingNames.Handlers);
         var services = Components(context, KnownNames.ServiceAttribute, ComponentKind.Service, TrackingNames.Services);
         var health = Components(context, KnownNames.HealthContributorAttribute, ComponentKind.HealthContributor, TrackingNames.HealthContributors);

@@ -20,6 +20,8 @@ public static class TrackingNames
 
     /// <summary>[WebhookSource] classes (AppRuntime.Webhooks).</summary>
     public const string WebhookSources = nameof(WebhookSources);
+    /// <summary>[ScheduledSource] classes.</summary>
+    public const string ScheduledSources = nameof(ScheduledSources);
 
     /// <summary>[TaskHandler] classes.</summary>
     public const string Handlers = nameof(Handlers);

@@ -17,6 +17,7 @@ public sealed class AdapterDependencyTests
     [
         "AppRuntime.Mail",
         "AppRuntime.Redis",
+        "AppRuntime.Scheduling",
         "AppRuntime.Configuration.Database",
         "AppRuntime.Configuration.Sqlite",
         "AppRuntime.Configuration.PostgreSql",

@@ -21,7 +21,11 @@ public sealed class DashboardBrowserIntegrationTests
             HandlerTime = TimeSpan.FromMilliseconds(60),
             FailEvery = 17,
         };
-        await using var host = await TestHost.StartAsync(b => Sample.Compose(b, behaviour));
+        await using var host = await TestHost.StartAsync(b =>
+        {
+            Sample.Compose(b, behaviour);
+            b.AddScheduledSource(NightlyOrders.Definition, _ => new NightlyOrders());
+        });
         await using var browser = await Cdp.LaunchAsync(1400, 900);
 
         await browser.NavigateAsync(host.BaseAddress + "");
@@ -32,6 +36,11 @@ public sealed class DashboardBrowserIntegrationTests
             Assert.True((await browser.EvaluateAsync($"!!document.querySelector('#topology-svg g[data-kind=\"{kind}\"][data-name=\"{name}\"]')")).GetBoolean(), $"{kind} {name} is drawn");
         Assert.Equal(6, (await browser.EvaluateAsync("document.querySelectorAll('#topology-svg path[data-edge]').length")).GetInt32());
         Assert.Equal("OrderHandler", await browser.TextAsync("#topology-svg g[data-kind=\"handler\"][data-name=\"orders\"] [data-role=\"title\"]"));
+
+        // The scheduled source's row shows its expression and zone and its next three occurrences.
+        await browser.WaitAsync("document.querySelectorAll('#sources-table tr[data-source=\"nightly-orders\"] [data-field=\"next\"] .occurrence').length === 3",
+            "the next three occurrences of the scheduled source are shown");
+        Assert.Equal("0 7 * * MON-FRI · Europe/Berlin", await browser.TextAsync("#sources-table tr[data-source=\"nightly-orders\"] [data-field=\"cron\"]"));
 
         // Counters change as the runtime works: the acked count on the queue node grows between polls.
         await browser.WaitAsync("document.querySelector('#runtime-state').dataset.state === 'Running'", "the runtime state is shown");

@@ -82,6 +82,44 @@ public sealed class EndpointTests
     }
 
     [Fact]
+    public async Task Sources_show_a_schedule_with_the_next_three_occurrences_in_utc_and_in_its_zone()
+    {
+        await using var host = await TestHost.StartAsync(b =>
+        {
+            Sample.Compose(b);
+            b.AddScheduledSource(NightlyOrders.Definition, _ => new NightlyOrders());
+        });
+
+        JsonElement schedule = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            var source = (await host.GetJsonAsync("/api/sources")).EnumerateArray().Single(s => s.GetProperty("name").GetString() == "nightly-orders");
+            schedule = source.GetProperty("schedule");
+            return schedule.ValueKind == JsonValueKind.Object;
+        }, "the scheduled source reports its schedule");
+        Assert.Equal("0 7 * * MON-FRI", schedule.GetProperty("cron").GetString());
+        Assert.Equal("Europe/Berlin", schedule.GetProperty("timeZone").GetString());
+        Assert.Equal("Skip", schedule.GetProperty("missedPolicy").GetString());
+        Assert.Equal(JsonValueKind.Null, schedule.GetProperty("lastFired").ValueKind);
+        Assert.Equal(0, schedule.GetProperty("skipped").GetInt64());
+        var next = schedule.GetProperty("next").EnumerateArray().ToList();
+        Assert.Equal(3, next.Count);
+        foreach (var at in next)
+        {
+            var utc = at.GetProperty("utc").GetDateTimeOffset();
+            var local = at.GetProperty("local").GetDateTimeOffset();
+            Assert.Equal(utc, local);
+            Assert.Equal(TimeSpan.Zero, utc.Offset);
+            Assert.Equal(7, local.Hour); // 07:00 in Berlin, with Berlin's offset
+            Assert.Equal(TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin").GetUtcOffset(utc), local.Offset);
+            Assert.NotEqual(DayOfWeek.Saturday, local.DayOfWeek);
+        }
+
+        var other = (await host.GetJsonAsync("/api/sources")).EnumerateArray().Single(s => s.GetProperty("name").GetString() == "order-feed");
+        Assert.Equal(JsonValueKind.Null, other.GetProperty("schedule").ValueKind);
+    }
+
+    [Fact]
     public async Task Topology_is_served_as_json_and_as_mermaid()
     {
         await using var host = await TestHost.StartAsync();

@@ -104,3 +104,11 @@ internal sealed class SwitchHealth(string name, HealthScope scope) : IHealthCont
 
     public ValueTask<HealthResult> CheckAsync(CancellationToken cancellationToken) => ValueTask.FromResult(Result);
 }
+
+/// <summary>A scheduled source for the sample: weekdays at 07:00 in Berlin, one order per occurrence.</summary>
+internal sealed class NightlyOrders : IScheduledSource<Order>
+{
+    public static readonly ScheduledSourceDefinition Definition = new("nightly-orders", "orders", "0 7 * * MON-FRI") { TimeZone = "Europe/Berlin" };
+
+    public Order Create(ScheduledOccurrence occurrence) => new(occurrence.Time.Day);
+}

@@ -561,6 +561,15 @@ public sealed class DiagnosticTests
 
         """;
 
+    private const string TickHandler = """
+        [TaskHandler("jobs")]
+        public sealed class JobHandler : ITaskHandler<Job>
+        {
+            public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken) => default;
+        }
+
+        """;
+
     private const string Secrets = """
         { "AppRuntime": { "Webhooks": { "Sources": { "job-hook": { "Secrets": [ "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" ] }, "mapped": { "Secrets": [] } } } } }
         """;
@@ -702,4 +711,63 @@ public sealed class DiagnosticTests
             """,
             Diagnostic(DiagnosticIds.MissingInterface, DiagnosticSeverity.Error).WithLocation(0)
                 .WithArguments("Demo.NotAHook", "WebhookSource", "AppRuntime.IWebhookSource<TTask> or AppRuntime.IWebhookSource<TRequest, TTask>"));
+    private static string Scheduled(string arguments) => $$"""
+        [ScheduledSource("jobs", {{arguments}})]
+        public sealed class Nightly : IScheduledSource<Job>
+        {
+            public Job Create(ScheduledOccurrence occurrence) => new(occurrence.Time.Day);
+        }
+
+        """;
+
+    [Fact]
+    public Task A_valid_scheduled_source_has_no_diagnostics() =>
+        VerifyAsync(Usings + Module + TickHandler + Scheduled("""Cron = "0 7 * * MON-FRI", TimeZone = "Europe/Berlin", Missed = MissedPolicy.RunOnce, Overlap = OverlapPolicy.Skip"""));
+
+    [Fact]
+    public Task APPRT0050_an_invalid_cron_expression_is_an_error_on_the_argument() =>
+        VerifyAsync(Usings + Module + TickHandler + Scheduled("""{|#0:Cron = "61 * * * *"|}"""),
+            Diagnostic(DiagnosticIds.InvalidCron, DiagnosticSeverity.Error).WithLocation(0).WithArguments("61 * * * *", "nightly",
+                "The given cron expression has an invalid format. Minutes: Value must be a number between 0 and 59 (all inclusive)."));
+
+    [Fact]
+    public Task APPRT0050_seven_fields_are_an_error() =>
+        VerifyAsync(Usings + Module + TickHandler + Scheduled("""{|#0:Cron = "0 0 7 * * MON 2027"|}"""),
+            Diagnostic(DiagnosticIds.InvalidCron, DiagnosticSeverity.Error).WithLocation(0).WithArguments("0 0 7 * * MON 2027", "nightly",
+                "The given cron expression has an invalid format. Unexpected character 'M'."));
+
+    [Fact]
+    public Task APPRT0051_an_unknown_time_zone_is_an_error_on_the_argument() =>
+        VerifyAsync(Usings + Module + TickHandler + Scheduled("""Cron = "0 7 * * *", {|#0:TimeZone = "Europe/Berln"|}"""),
+            Diagnostic(DiagnosticIds.UnknownTimeZone, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Europe/Berln", "nightly", "; did you mean 'Europe/Berlin'?"));
+
+    [Fact]
+    public Task APPRT0051_a_windows_time_zone_id_is_an_error_that_names_the_IANA_id() =>
+        VerifyAsync(Usings + Module + TickHandler + Scheduled("""Cron = "0 7 * * *", {|#0:TimeZone = "W. Europe Standard Time"|}"""),
+            Diagnostic(DiagnosticIds.UnknownTimeZone, DiagnosticSeverity.Error).WithLocation(0).WithArguments("W. Europe Standard Time", "nightly",
+                "; 'W. Europe Standard Time' is a Windows id: use 'Europe/Berlin'"));
+
+    [Fact]
+    public Task APPRT0052_a_schedule_that_can_never_fire_is_a_warning() =>
+        VerifyAsync(Usings + Module + TickHandler + Scheduled("""{|#0:Cron = "0 0 30 2 *"|}"""),
+            Diagnostic(DiagnosticIds.CronNeverFires, DiagnosticSeverity.Warning).WithLocation(0).WithArguments("0 0 30 2 *", "nightly"));
+
+    [Fact]
+    public Task APPRT0053_a_scheduled_source_without_a_cron_is_an_error() =>
+        VerifyAsync(Usings + Module + TickHandler + """
+            [{|#0:ScheduledSource("jobs", TimeZone = "UTC")|}]
+            public sealed class Nightly : IScheduledSource<Job>
+            {
+                public Job Create(ScheduledOccurrence occurrence) => new(1);
+            }
+            """,
+            Diagnostic(DiagnosticIds.MissingCron, DiagnosticSeverity.Error).WithLocation(0).WithArguments("nightly"));
+
+    [Fact]
+    public Task APPRT0023_a_scheduled_source_that_does_not_implement_IScheduledSource_is_an_error() =>
+        VerifyAsync(Usings + Module + TickHandler + """
+            [ScheduledSource("jobs", Cron = "@daily")]
+            public sealed class {|#0:NotScheduled|};
+            """,
+            Diagnostic(DiagnosticIds.MissingInterface, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Demo.NotScheduled", "ScheduledSource", "AppRuntime.IScheduledSource<T>"));
 }

@@ -23,6 +23,7 @@ internal static class TestReferences
     {
         typeof(ApplicationModuleAttribute).Assembly,
         typeof(WebhookSourceAttribute).Assembly,
+        typeof(ScheduledSourceAttribute).Assembly,
         typeof(IServiceCollection).Assembly,
         typeof(ServiceProviderServiceExtensions).Assembly,
         typeof(IConfiguration).Assembly,

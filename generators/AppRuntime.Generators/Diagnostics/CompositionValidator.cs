@@ -84,7 +84,7 @@ internal static class CompositionValidator
             foreach (var component in components)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.NoModule, component.Location, component.Type.Display,
-                    component.Webhook is null ? ComponentParser.AttributeName(component.Kind) : WebhookParser.AttributeName));
+                    component.Webhook is null ? ComponentParser.AttributeName(component) : WebhookParser.AttributeName));
             }
         }
         else
@@ -274,7 +274,7 @@ internal static class CompositionValidator
                 {
                     if (singleton && provider.Lifetime == LifetimeModel.Scoped)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.LifetimeMismatch, dependency.Location ?? component.Location,
-                            component.Kind == ComponentKind.Service ? "Singleton service" : ComponentParser.AttributeName(component.Kind),
+                            component.Kind == ComponentKind.Service ? "Singleton service" : ComponentParser.AttributeName(component),
                             component.Type.Display, dependency.Type.Display));
                     continue;
                 }
@@ -336,6 +336,8 @@ internal static class CompositionValidator
         MutableFields = EquatableArray<MutableFieldModel>.Empty,
         Dependencies = c.Dependencies.Select(d => d with { Location = null }).ToEquatableArray(),
         Webhook = c.Webhook is null ? null : c.Webhook with { PathLocation = null, SignatureLocation = null },
+        Schedule = c.Schedule is null ? null : c.Schedule with { CronLocation = null, TimeZoneLocation = null },
+        Diagnostics = EquatableArray<DiagnosticInfo>.Empty,
     };
 
     /// <summary>A configuration type for emission: member locations dropped so moving code does not re-emit binders.</summary>

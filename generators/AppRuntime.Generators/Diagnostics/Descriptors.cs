@@ -10,6 +10,7 @@ internal static class Descriptors
     private const string Composition = "AppRuntime.Composition";
     private const string Configuration = "AppRuntime.Configuration";
     private const string Declaration = "AppRuntime.Declaration";
+    private const string Scheduling = "AppRuntime.Scheduling";
     private const string HelpRoot = "https://github.com/appruntime/appruntime/blob/main/docs/diagnostics/";
 
     private static readonly Dictionary<string, DiagnosticDescriptor> ById = new();
@@ -183,6 +184,25 @@ internal static class Descriptors
         "Webhook signature settings do not fit together",
         "Webhook source '{0}': {1}",
         Declaration, DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor InvalidCron = Make(DiagnosticIds.InvalidCron,
+        "Invalid cron expression",
+        "Cron expression '{0}' of scheduled source '{1}' is invalid: {2}",
+        Scheduling, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor UnknownTimeZone = Make(DiagnosticIds.UnknownTimeZone,
+        "Unknown time zone",
+        "Time zone '{0}' of scheduled source '{1}' is not an IANA time-zone id{2}",
+        Scheduling, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor CronNeverFires = Make(DiagnosticIds.CronNeverFires,
+        "Schedule never fires",
+        "Cron expression '{0}' of scheduled source '{1}' matches no date, so the source never fires",
+        Scheduling, DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor MissingCron = Make(DiagnosticIds.MissingCron,
+        "Scheduled source has no cron expression",
+        "Scheduled source '{0}' has no Cron: set it on the attribute, e.g. [ScheduledSource(\"queue\", Cron = \"0 7 * * MON-FRI\")]",
+        Scheduling, DiagnosticSeverity.Error);
 
     public static DiagnosticDescriptor Get(string id) => ById[id];
 

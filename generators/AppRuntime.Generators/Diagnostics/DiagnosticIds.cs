@@ -104,4 +104,15 @@ public static class DiagnosticIds
 
     /// <summary>A webhook source's signature or event id settings do not fit together.</summary>
     public const string InvalidWebhookSettings = "APPRT0044";
+    /// <summary>A [ScheduledSource] cron expression that Cronos rejects.</summary>
+    public const string InvalidCron = "APPRT0050";
+
+    /// <summary>A [ScheduledSource] time zone that is not an IANA time-zone id.</summary>
+    public const string UnknownTimeZone = "APPRT0051";
+
+    /// <summary>A [ScheduledSource] cron expression that matches no date (the source never fires).</summary>
+    public const string CronNeverFires = "APPRT0052";
+
+    /// <summary>A [ScheduledSource] without a Cron.</summary>
+    public const string MissingCron = "APPRT0053";
 }

@@ -194,8 +194,23 @@ internal static class ModuleEmitter
                     continue;
                 }
                 w.Line(Di + "ServiceCollectionServiceExtensions.AddSingleton<" + s.Type.FullyQualified + ">(services, static sp => " + New(s) + ");");
-                w.Line("builder.AddSource<" + task + ">(new " + Rt + "SourceDefinition(" + Lit(s.SourceName!) + ", " + Lit(s.Queue!) + "), static sp => " +
-                    Resolve(s.Type.FullyQualified) + ");");
+                if (s.Schedule is { } schedule)
+                {
+                    // A scheduled source: the runtime's scheduler publishes what the class creates for each occurrence.
+                    var settings = new List<string> { "TimeZone = " + Lit(schedule.TimeZone) };
+                    if (schedule.Missed != 0)
+                        settings.Add("Missed = (" + Rt + "MissedPolicy)" + Int(schedule.Missed));
+                    if (schedule.Overlap != 0)
+                        settings.Add("Overlap = (" + Rt + "OverlapPolicy)" + Int(schedule.Overlap));
+                    w.Line(Rt + "ScheduledSourceBuilderExtensions.AddScheduledSource<" + task + ">(builder, new " + Rt + "ScheduledSourceDefinition(" +
+                        Lit(s.SourceName!) + ", " + Lit(s.Queue!) + ", " + Lit(schedule.Cron) + ") { " + string.Join(", ", settings) + " }, static sp => " +
+                        Resolve(s.Type.FullyQualified) + ");");
+                }
+                else
+                {
+                    w.Line("builder.AddSource<" + task + ">(new " + Rt + "SourceDefinition(" + Lit(s.SourceName!) + ", " + Lit(s.Queue!) + "), static sp => " +
+                        Resolve(s.Type.FullyQualified) + ");");
+                }
                 if (s.ObserverTaskTypes.Contains(task))
                     w.Line("builder.AddOutcomeObserver<" + task + ">(" + Lit(s.Queue!) + ", static sp => " + Resolve(s.Type.FullyQualified) + ");");
             }

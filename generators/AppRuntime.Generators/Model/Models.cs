@@ -1,3 +1,5 @@
+using System.Linq;
+
 namespace AppRuntime.Generators.Model;
 
 /// <summary>A type referenced by generated code.</summary>
@@ -46,10 +48,12 @@ internal sealed record ComponentModel(
     EquatableArray<DependencyModel> Dependencies,
     EquatableArray<MutableFieldModel> MutableFields,
     EquatableArray<DiagnosticInfo> Diagnostics,
-    WebhookModel? Webhook = null)
+    WebhookModel? Webhook = null,
+    ScheduleModel? Schedule = null)
 {
     /// <summary>True when the type itself is valid enough to be registered.</summary>
-    public bool IsUsable => Diagnostics.IsEmpty;
+    /// <remarks>Warnings about the component (a schedule that never fires) do not keep it from being registered.</remarks>
+    public bool IsUsable => !Diagnostics.Any(d => AppRuntime.Generators.Diagnostics.Descriptors.Get(d.Id).DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
 
     /// <summary>The DI key it is registered as ([Service] only).</summary>
     public TypeRef RegisteredAs => AsType ?? Type;
@@ -78,6 +82,8 @@ internal sealed record WebhookModel(
     /// <summary>Every scheme but None verifies with secrets from configuration.</summary>
     public bool NeedsSecrets => Signature != "None";
 }
+/// <summary>The schedule of a [ScheduledSource]: the expression, the time zone and the policies (enum values as declared).</summary>
+internal sealed record ScheduleModel(string Cron, string TimeZone, int Missed, int Overlap, LocationInfo? CronLocation, LocationInfo? TimeZoneLocation);
 
 /// <summary>A [TaskQueue&lt;T&gt;] declaration on a module.</summary>
 internal sealed record QueueModel(

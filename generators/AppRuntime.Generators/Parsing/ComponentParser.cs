@@ -10,12 +10,19 @@ namespace AppRuntime.Generators.Parsing;
 /// <summary>Turns a class with [TaskSource], [TaskHandler], [Service] or [HealthContributor] into a <see cref="ComponentModel"/>.</summary>
 internal static class ComponentParser
 {
-    public static ComponentModel? Parse(GeneratorAttributeSyntaxContext context, ComponentKind kind, CancellationToken ct)
+    public static ComponentModel? Parse(GeneratorAttributeSyntaxContext context, ComponentKind kind, CancellationToken ct) =>
+        Parse(context, kind, scheduled: false, ct);
+
+    /// <summary>A [ScheduledSource]: a source whose class implements IScheduledSource&lt;T&gt;, with its schedule checked.</summary>
+    public static ComponentModel? ParseScheduled(GeneratorAttributeSyntaxContext context, CancellationToken ct) =>
+        Parse(context, ComponentKind.Source, scheduled: true, ct);
+
+    private static ComponentModel? Parse(GeneratorAttributeSyntaxContext context, ComponentKind kind, bool scheduled, CancellationToken ct)
     {
         if (context.TargetSymbol is not INamedTypeSymbol type || context.Attributes.IsEmpty)
             return null;
         var attribute = context.Attributes[0];
-        var attributeName = AttributeName(kind);
+        var attributeName = scheduled ? ScheduledAttributeName : AttributeName(kind);
         var location = type.LocationOf(ct);
         var diagnostics = new List<DiagnosticInfo>();
 
@@ -30,6 +37,7 @@ internal static class ComponentParser
         TypeRef? asType = null;
         var taskTypes = new List<TypeRef>();
         var observerTypes = new List<string>();
+        ScheduleModel? schedule = null;
 
         switch (kind)
         {
@@ -40,13 +48,14 @@ internal static class ComponentParser
                 queueLocation = attribute.ArgumentLocation(null, 0, ct);
                 if (!SymbolHelpers.IsValidName(queue))
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidName, queueLocation, "Queue name", queue ?? "", SymbolHelpers.NameRule));
-                var contract = kind == ComponentKind.Handler ? KnownNames.TaskHandlerInterface : KnownNames.TaskSourceInterface;
+                var contract = kind == ComponentKind.Handler ? KnownNames.TaskHandlerInterface
+                    : scheduled ? KnownNames.ScheduledSourceInterface : KnownNames.TaskSourceInterface;
                 foreach (var implemented in type.ImplementationsOf(contract).OrderBy(i => i.Fq(), System.StringComparer.Ordinal))
                     taskTypes.Add(implemented.TypeArguments[0].ToRef());
                 if (taskTypes.Count == 0)
                 {
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.MissingInterface, location, type.Display(), attributeName,
-                        kind == ComponentKind.Handler ? "AppRuntime.ITaskHandler<T>" : "AppRuntime.ITaskSource<T>"));
+                        kind == ComponentKind.Handler ? "AppRuntime.ITaskHandler<T>" : scheduled ? "AppRuntime.IScheduledSource<T>" : "AppRuntime.ITaskSource<T>"));
                 }
                 if (kind == ComponentKind.Source)
                 {
@@ -57,6 +66,8 @@ internal static class ComponentParser
                     sourceNameLocation = attribute.ArgumentLocation("Name", -1, ct);
                     if (!SymbolHelpers.IsValidName(sourceName))
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidName, sourceNameLocation, "Source name", sourceName, SymbolHelpers.NameRule));
+                    if (scheduled)
+                        schedule = ParseSchedule(attribute, sourceName, diagnostics, ct);
                 }
                 break;
             }
@@ -85,7 +96,46 @@ internal static class ComponentParser
 
         return new ComponentModel(kind, type.ToRef(), location, queue, queueLocation, sourceName, sourceNameLocation, lifetime, asType,
             taskTypes.ToEquatableArray(), observerTypes.ToEquatableArray(), dependencies.ToEquatableArray(),
-            mutableFields.ToEquatableArray(), diagnostics.ToEquatableArray());
+            mutableFields.ToEquatableArray(), diagnostics.ToEquatableArray(), Schedule: schedule);
+    }
+
+    public const string ScheduledAttributeName = "ScheduledSource";
+
+    /// <summary>The attribute that declared the component, for messages.</summary>
+    public static string AttributeName(ComponentModel component) =>
+        component.Schedule is null ? AttributeName(component.Kind) : ScheduledAttributeName;
+
+    /// <summary>
+    /// Reads Cron, TimeZone, Missed and Overlap and checks them as the runtime will: the expression with Cronos (APPRT0050, or
+    /// APPRT0052 when it matches no date), the time zone against the IANA ids (APPRT0051), a missing Cron (APPRT0053).
+    /// </summary>
+    private static ScheduleModel? ParseSchedule(AttributeData attribute, string sourceName, List<DiagnosticInfo> diagnostics, CancellationToken ct)
+    {
+        var cron = attribute.Named<string>("Cron", null);
+        var timeZone = attribute.Named<string>("TimeZone", null) ?? "UTC";
+        var cronLocation = attribute.ArgumentLocation("Cron", -1, ct);
+        var zoneLocation = attribute.ArgumentLocation("TimeZone", -1, ct);
+        var missed = attribute.Named<int>("Missed", 0);
+        var overlap = attribute.Named<int>("Overlap", 0);
+        if (cron is null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.MissingCron, attribute.LocationOf(ct), sourceName));
+        }
+        else if (Scheduling.ScheduleChecks.CheckExpression(cron, sourceName, out var neverFires) is { } error)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidCron, cronLocation, cron, sourceName, error));
+        }
+        else if (neverFires)
+        {
+            // A warning: the declaration is usable (configuration may override the expression), so it is not a reason to skip it.
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.CronNeverFires, cronLocation, cron, sourceName));
+        }
+        if (Scheduling.ScheduleChecks.CheckTimeZone(timeZone) is { } hint)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UnknownTimeZone, zoneLocation, timeZone, sourceName, hint));
+        }
+        // Kept when invalid too (the errors keep the component from being emitted), so messages name [ScheduledSource].
+        return new ScheduleModel(cron?.Trim() ?? "", timeZone, missed, overlap, cronLocation, zoneLocation);
     }
 
     public static string AttributeName(ComponentKind kind) => kind switch

@@ -14,6 +14,7 @@ internal static class KnownNames
     public const string ServiceAttribute = "AppRuntime.ServiceAttribute";
     public const string HealthContributorAttribute = "AppRuntime.HealthContributorAttribute";
     public const string ImportServiceAttribute = "AppRuntime.ImportServiceAttribute";
+    public const string ScheduledSourceAttribute = "AppRuntime.ScheduledSourceAttribute";
 
     public const string TaskHandlerInterface = "AppRuntime.ITaskHandler`1";
     public const string TaskSourceInterface = "AppRuntime.ITaskSource`1";
@@ -21,6 +22,7 @@ internal static class KnownNames
     public const string HealthContributorInterface = "AppRuntime.IHealthContributor";
     public const string TaskPublisherInterface = "AppRuntime.ITaskPublisher`1";
     public const string ConfigSectionInterface = "AppRuntime.IConfigSection`1";
+    public const string ScheduledSourceInterface = "AppRuntime.IScheduledSource`1";
 
     public const string WebhookSourceAttribute = "AppRuntime.WebhookSourceAttribute";
     public const string WebhookSourceInterface = "AppRuntime.IWebhookSource`1";

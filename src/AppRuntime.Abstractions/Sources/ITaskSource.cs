@@ -73,6 +73,42 @@ public interface ITaskSourceContext<T>
     void RecordEvent(string name)
     {
     }
+
+    /// <summary>
+    /// True while the task with id <paramref name="taskId"/>, published by this source, is not settled yet: it is ready, delayed or
+    /// in flight, not yet succeeded or dead-lettered. When the queue can look tasks up (<see cref="IPendingTaskLookup"/>: the Redis
+    /// queue) the answer is the backend's, so it covers tasks published and settled by every instance sharing the queue;
+    /// otherwise it is this process's view of what it published (exact for the in-memory queue). An id the source never
+    /// published is settled. The default throws <see cref="NotSupportedException"/>.
+    /// </summary>
+    ValueTask<bool> IsUnsettledAsync(string taskId, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This source context does not track settlement.");
+
+    /// <summary>
+    /// Reads the source's checkpoint <paramref name="name"/>: a small value the source keeps across restarts and shares with
+    /// every instance of the application (for example the last occurrence a schedule fired). It is stored by the backend of the
+    /// source's queue when the queue implements <see cref="ISourceCheckpointStore"/> (Redis), otherwise in the process's memory.
+    /// Null when it was never set. The default throws <see cref="NotSupportedException"/>.
+    /// </summary>
+    ValueTask<string?> GetCheckpointAsync(string name, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This source context has no checkpoint store.");
+
+    /// <summary>
+    /// Sets the source's checkpoint <paramref name="name"/> to <paramref name="value"/> when it still holds
+    /// <paramref name="expected"/> (null: never set), atomically across instances; false when another value was there (read it
+    /// again and retry if needed). The default throws <see cref="NotSupportedException"/>.
+    /// </summary>
+    ValueTask<bool> TrySetCheckpointAsync(string name, string? expected, string value, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This source context has no checkpoint store.");
+
+    /// <summary>
+    /// Reports the source's schedule (its next occurrences, the last fired, what it skipped), shown in the source's snapshot
+    /// (<see cref="SourceSnapshot.Schedule"/>: <c>/api/sources</c> and the dashboard). Scheduled sources call it after every
+    /// occurrence. The default does nothing.
+    /// </summary>
+    void ReportSchedule(SourceSchedule schedule)
+    {
+    }
 }
 
 /// <summary>Options for one publish.</summary>
@@ -119,7 +155,11 @@ public sealed record SourceSnapshot(
     DateTimeOffset? LastSuccessAt,
     string? LastError,
     DateTimeOffset? LastErrorAt,
-    IReadOnlyDictionary<string, string> Details);
+    IReadOnlyDictionary<string, string> Details)
+{
+    /// <summary>The schedule of a scheduled source, as it last reported it; null for other sources.</summary>
+    public SourceSchedule? Schedule { get; init; }
+}
 
 /// <summary>Declares a source: its name and target queue.</summary>
 /// <param name="Name">The source name.</param>

@@ -113,25 +113,29 @@ public abstract class PollingTaskSource<T> : ITaskSource<T>
                 Update(s => s with { State = "polling", LastPollAt = started });
                 context.RecordEvent("poll");
                 TimeSpan delay;
+                Action report;
                 try
                 {
                     var published = await PollAsync(context, cancellationToken).ConfigureAwait(false);
                     var now = time.GetUtcNow();
                     delay = NextInterval();
-                    Update(s => s with
+                    report = () =>
                     {
-                        State = "idle",
-                        LastSuccessAt = now,
-                        ConsecutiveErrors = 0,
-                        TotalPolls = s.TotalPolls + 1,
-                        TotalPublished = s.TotalPublished + published,
-                        NextPollAt = now + delay,
-                    });
-                    context.ReportHealthy("polling", new Dictionary<string, string>(StringComparer.Ordinal)
-                    {
-                        ["lastPublished"] = published.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    });
-                    context.ReportCaughtUp();
+                        Update(s => s with
+                        {
+                            State = "idle",
+                            LastSuccessAt = now,
+                            ConsecutiveErrors = 0,
+                            TotalPolls = s.TotalPolls + 1,
+                            TotalPublished = s.TotalPublished + published,
+                            NextPollAt = now + delay,
+                        });
+                        context.ReportHealthy("polling", new Dictionary<string, string>(StringComparer.Ordinal)
+                        {
+                            ["lastPublished"] = published.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        });
+                        context.ReportCaughtUp();
+                    };
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -144,18 +148,25 @@ public abstract class PollingTaskSource<T> : ITaskSource<T>
                     var errors = Status.ConsecutiveErrors + 1;
                     delay = BackoffFor(errors);
                     var now = time.GetUtcNow();
-                    Update(s => s with
+                    report = () =>
                     {
-                        State = "backoff",
-                        ConsecutiveErrors = errors,
-                        LastError = ex.Message,
-                        TotalPolls = s.TotalPolls + 1,
-                        NextPollAt = now + delay,
-                    });
-                    context.ReportError("backoff", ex);
+                        Update(s => s with
+                        {
+                            State = "backoff",
+                            ConsecutiveErrors = errors,
+                            LastError = ex.Message,
+                            TotalPolls = s.TotalPolls + 1,
+                            NextPollAt = now + delay,
+                        });
+                        context.ReportError("backoff", ex);
+                    };
                 }
 
-                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+                // The wait is armed before the new state is shown, so whoever sees "idle" or "backoff" (a test moving a fake
+                // clock, an operator reading NextPollAt) sees a timer that is already running.
+                var wait = Task.Delay(delay, time, cancellationToken);
+                report();
+                await wait.ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

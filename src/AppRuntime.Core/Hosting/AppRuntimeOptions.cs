@@ -51,6 +51,13 @@ public sealed partial class AppRuntimeOptions
 
     /// <summary>Per-pool settings, by queue name: <c>AppRuntime:Pools:&lt;queue&gt;:*</c>.</summary>
     public Dictionary<string, PoolOptions> Pools { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Per-source settings, by source name: <c>AppRuntime:Sources:&lt;name&gt;:*</c>. A name no source has is a start error. The
+    /// keys below a name belong to the kind of source (a scheduled source reads <c>Cron</c>, <c>TimeZone</c>, ...: see
+    /// docs/scheduling.md) and to the runtime's per-source settings (<see cref="SourceOptions"/>).
+    /// </summary>
+    public Dictionary<string, SourceOptions> Sources { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>Settings of one queue, <c>AppRuntime:Queues:&lt;name&gt;</c>.</summary>
@@ -70,6 +77,13 @@ public sealed partial class PoolOptions
     [Range(1, PoolLimits.MaxWorkers)]
     public int? Workers { get; set; }
 }
+
+/// <summary>
+/// Settings of one source, <c>AppRuntime:Sources:&lt;name&gt;</c>, that the runtime reads for every kind of source. It has none yet:
+/// the section exists so that a misspelt source name is reported, and so that the keys a source's kind reads (a scheduled
+/// source's <c>Cron</c>, <c>TimeZone</c>, ..., bound and checked by that kind) sit beside the runtime's own.
+/// </summary>
+public sealed partial class SourceOptions;
 
 /// <summary>Limits shared by the pool settings and the control plane.</summary>
 public static class PoolLimits

@@ -30,6 +30,7 @@ internal sealed record RuntimePlan(AppRuntimeOptions Options, IReadOnlyList<Queu
 
         CheckNamesDeclared(options.Queues.Keys, registry.Queues.Keys, "Queues", "queue", errors);
         CheckNamesDeclared(options.Pools.Keys, registry.Pools.Keys, "Pools", "worker pool", errors);
+        CheckNamesDeclared(options.Sources.Keys, registry.Sources.Select(s => s.Definition.Name).Distinct(StringComparer.Ordinal), "Sources", "source", errors);
 
         var queues = new List<QueuePlan>();
         foreach (var (name, reg) in registry.Queues.OrderBy(q => q.Key, StringComparer.Ordinal))

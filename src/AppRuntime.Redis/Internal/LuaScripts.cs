@@ -271,4 +271,29 @@ internal static class LuaScripts
         end
         return n
         """;
+
+    /// <summary>
+    /// KEYS: dead. ARGV: tprefix, id. Returns 1 while the task is pending (its hash exists and it is not a dead letter: ready,
+    /// delayed or leased), else 0 (acked, dead-lettered, purged or never published).
+    /// </summary>
+    public const string IsPending = """
+        if redis.call('EXISTS', ARGV[1] .. ARGV[2]) == 0 then return 0 end
+        if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: checkpoints. ARGV: field, expected ('' with ARGV[3] = '0': expect the field absent), value, expectPresent ('1' or '0').
+    /// Sets the field when it holds what is expected. Returns 1 when set, 0 when it held something else.
+    /// </summary>
+    public const string SetCheckpoint = """
+        local current = redis.call('HGET', KEYS[1], ARGV[1])
+        if ARGV[4] == '1' then
+          if current ~= ARGV[2] then return 0 end
+        elseif current then
+          return 0
+        end
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+        return 1
+        """;
 }

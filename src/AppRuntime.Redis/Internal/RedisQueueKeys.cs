@@ -21,6 +21,7 @@ internal sealed class RedisQueueKeys
         Waiting = root + ":waiting";
         TaskPrefix = root + ":t:";
         OncePrefix = root + ":once:";
+        Checkpoints = root + ":checkpoints";
         Channel = RedisChannel.Literal(root + ":events");
     }
 
@@ -53,6 +54,9 @@ internal sealed class RedisQueueKeys
 
     /// <summary>Prefix of the deduplication keys of <c>PublishOnceAsync</c> (<c>prefix:{queue}:once:&lt;id&gt;</c>, expiring with the window).</summary>
     public string OncePrefix { get; }
+
+    /// <summary>HASH <c>&lt;source&gt;/&lt;name&gt;</c> → value: the checkpoints of the sources publishing into the queue.</summary>
+    public RedisKey Checkpoints { get; }
 
     /// <summary>Pub/sub channel: 'r' a task became ready, 'f' capacity was freed.</summary>
     public RedisChannel Channel { get; }

@@ -9,7 +9,7 @@ namespace AppRuntime.Internal;
 /// A durable queue on Redis: a ready LIST, a delayed ZSET (due time), a leases ZSET (lease expiry), a dead-letter ZSET and
 /// one HASH per task, changed only by the Lua scripts in <see cref="LuaScripts"/>. See docs/adapters/redis.md.
 /// </summary>
-internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
+internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
 {
     private const int IdChunk = 500;
     private const int ScriptBatch = 1000;

@@ -13,6 +13,9 @@ internal sealed class RuntimeServices(IServiceProvider services, TimeProvider ti
     public ILoggerFactory Loggers { get; } = loggers;
     public Settlements Settlements { get; } = new();
 
+    /// <summary>Source checkpoints of queues whose backend keeps none (the in-memory queue): per process, lost on restart.</summary>
+    public InMemorySourceCheckpoints Checkpoints { get; } = new();
+
     /// <summary>The platform settings as last bound (valid once the configuration was checked at start; follows valid reloads).</summary>
     public AppRuntimeOptions Options => options();
 }
@@ -56,5 +59,29 @@ internal sealed class AsyncGate
         lock (_lock)
             task = _open.Task;
         return task.IsCompleted ? Task.CompletedTask : task.WaitAsync(cancellationToken);
+    }
+}
+
+/// <summary>Source checkpoints kept in the process's memory, for queues whose backend does not keep them.</summary>
+internal sealed class InMemorySourceCheckpoints : ISourceCheckpointStore
+{
+    private readonly Dictionary<(string Source, string Name), string> _values = [];
+
+    public ValueTask<string?> GetCheckpointAsync(string source, string name, CancellationToken cancellationToken = default)
+    {
+        lock (_values)
+            return ValueTask.FromResult(_values.TryGetValue((source, name), out var value) ? value : null);
+    }
+
+    public ValueTask<bool> TrySetCheckpointAsync(string source, string name, string? expected, string value, CancellationToken cancellationToken = default)
+    {
+        lock (_values)
+        {
+            _values.TryGetValue((source, name), out var current);
+            if (!string.Equals(current, expected, StringComparison.Ordinal))
+                return ValueTask.FromResult(false);
+            _values[(source, name)] = value;
+            return ValueTask.FromResult(true);
+        }
     }
 }

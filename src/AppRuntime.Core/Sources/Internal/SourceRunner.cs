@@ -25,6 +25,7 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
     private string? _lastError;
     private DateTimeOffset? _lastErrorAt;
     private IReadOnlyDictionary<string, string> _details = TaskHeaders.Empty;
+    private SourceSchedule? _schedule;
 
     public SourceRunner(ITaskQueue<T> queue, SourceRegistration<T> registration, RuntimeServices services)
     {
@@ -53,7 +54,10 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
         lock (_lock)
         {
             var state = IsPaused ? "paused" : _state;
-            return new SourceSnapshot(Name, Queue, state, IsPaused, Interlocked.Read(ref _published), _lastSuccessAt, _lastError, _lastErrorAt, _details);
+            return new SourceSnapshot(Name, Queue, state, IsPaused, Interlocked.Read(ref _published), _lastSuccessAt, _lastError, _lastErrorAt, _details)
+            {
+                Schedule = _schedule,
+            };
         }
     }
 
@@ -183,6 +187,38 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
     }
 
     void ISettlementListener.OnSettled(string taskId) => _unsettled.TryRemove(taskId, out _);
+
+    /// <summary>The queue's answer when it can look tasks up (across instances); else this process's view of what the source published.</summary>
+    public ValueTask<bool> IsUnsettledAsync(string taskId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(taskId);
+        return _queue is IPendingTaskLookup lookup
+            ? lookup.IsPendingAsync(taskId, cancellationToken)
+            : ValueTask.FromResult(_unsettled.ContainsKey(taskId));
+    }
+
+    /// <summary>The queue's backend keeps checkpoints when it can (<see cref="ISourceCheckpointStore"/>); else the process does.</summary>
+    private ISourceCheckpointStore Checkpoints => _queue as ISourceCheckpointStore ?? _services.Checkpoints;
+
+    public ValueTask<string?> GetCheckpointAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return Checkpoints.GetCheckpointAsync(Name, name, cancellationToken);
+    }
+
+    public ValueTask<bool> TrySetCheckpointAsync(string name, string? expected, string value, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(value);
+        return Checkpoints.TrySetCheckpointAsync(Name, name, expected, value, cancellationToken);
+    }
+
+    public void ReportSchedule(SourceSchedule schedule)
+    {
+        ArgumentNullException.ThrowIfNull(schedule);
+        lock (_lock)
+            _schedule = schedule;
+    }
 
     public async ValueTask WaitUntilReadyAsync(CancellationToken cancellationToken)
     {
