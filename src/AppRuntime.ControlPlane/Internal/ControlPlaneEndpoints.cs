@@ -174,7 +174,7 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
                 $"'workers' must be a whole number from 1 to {PoolLimits.MaxWorkers} (was missing).").ConfigureAwait(false);
             return;
         }
-        var result = await control.ScalePoolAsync(Http.RouteValue(context, "name"), workers, context.RequestAborted).ConfigureAwait(false);
+        var result = await control.ScalePoolAsync(Http.RouteValue(context, "name"), workers, cancellationToken: context.RequestAborted).ConfigureAwait(false);
         await WriteAsync(context, result, _json.WorkerPoolSnapshot).ConfigureAwait(false);
     }
 
@@ -189,8 +189,8 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
         }
         IReadOnlyCollection<string>? ids = body.Value?.Ids is { } list ? [.. list.Select(id => id ?? "")] : null;
         var result = retry
-            ? await control.RetryDeadLettersAsync(queue, ids, context.RequestAborted).ConfigureAwait(false)
-            : await control.PurgeDeadLettersAsync(queue, ids, context.RequestAborted).ConfigureAwait(false);
+            ? await control.RetryDeadLettersAsync(queue, ids, cancellationToken: context.RequestAborted).ConfigureAwait(false)
+            : await control.PurgeDeadLettersAsync(queue, ids, cancellationToken: context.RequestAborted).ConfigureAwait(false);
         var view = result.Succeeded
             ? new ControlResult<DeadLetterActionResult>(result.Status, new DeadLetterActionResult(queue, retry ? "retry" : "purge", result.Value))
             : new ControlResult<DeadLetterActionResult>(result.Status, null, result.Error);
