@@ -149,7 +149,7 @@ internal sealed class SessionClient : IDisposable
     /// <summary>Fetches /auth/session (antiforgery cookie and token) and posts the credentials.</summary>
     public async Task<HttpResponseMessage> LoginAsync(string user, string password)
     {
-        await RefreshCsrfAsync();
+        await RefreshCsrfAsync(forLogin: true);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/auth/login")
         {
             Content = new StringContent(JsonSerializer.Serialize(new LoginBody(user, password), TestJson.Default.LoginBody), Encoding.UTF8, "application/json"),
@@ -160,9 +160,9 @@ internal sealed class SessionClient : IDisposable
         return response;
     }
 
-    public async Task<JsonElement> RefreshCsrfAsync()
+    public async Task<JsonElement> RefreshCsrfAsync(bool forLogin = false)
     {
-        using var response = await Client.GetAsync("/auth/session");
+        using var response = await Client.GetAsync(forLogin ? "/auth/session?purpose=login" : "/auth/session");
         var session = await TestHost.JsonAsync(response);
         Csrf = session.GetProperty("csrfToken").GetString();
         return session;

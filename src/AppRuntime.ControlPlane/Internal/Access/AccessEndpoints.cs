@@ -51,10 +51,20 @@ internal sealed class AccessEndpoints(ControlPlaneService control, AccessService
         DateTimeOffset? expires = null;
         if (sessionId is not null && access.Sessions.CreatedAt(sessionId) is { } created)
             expires = created + access.Settings().Sessions.AbsoluteTimeout;
-        var tokens = context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(context);
+        // The sign-in request is processed as nobody (see LoginAsync), so the login page asks for a token made for nobody.
+        var forLogin = string.Equals(context.Request.Query["purpose"], "login", StringComparison.Ordinal);
+        var loginUser = access.AnonymousAllowed(context) ? Callers.Anonymous(ControlRole.Viewer) : new ClaimsPrincipal(new ClaimsIdentity());
+        var tokens = context.RequestServices.GetRequiredService<IAntiforgery>().GetAndStoreTokens(forLogin ? WithUser(context, loginUser) : context);
+        context.User = user;
         var info = new SessionInfo(authenticated, authenticated ? user.Identity!.Name : null, Callers.RoleOf(user), kind, access.Settings().ReadOnly,
             access.AnonymousAllowed(context), tokens.RequestToken, expires, sessionId);
         await Http.WriteJsonAsync(context, info, json.SessionInfo).ConfigureAwait(false);
+    }
+
+    private static HttpContext WithUser(HttpContext context, ClaimsPrincipal user)
+    {
+        context.User = user;
+        return context;
     }
 
     private async Task LoginAsync(HttpContext context)

@@ -70,8 +70,8 @@ internal sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<ApiKeyAuthenti
     private AuthenticateResult Refuse(string client, string? keyName, string reason)
     {
         var access = Options.Access!;
-        if (access.Throttle.RecordCredentialFailure(client))
-            Context.Items[Callers.LockedOutKey] = Options.Settings().Login.LockoutDuration;
+        // The failure that reaches the limit is still answered 401; the lockout refuses the next ones.
+        access.Throttle.RecordCredentialFailure(client);
         access.Audit.Record(new ControlCaller(keyName ?? "?", ControlRole.None, CallerKind.ApiKey, client), AuditActions.Authenticate, Context.Request.Path.Value,
             AuditResult.Failed, reason);
         return AuthenticateResult.Fail(reason);

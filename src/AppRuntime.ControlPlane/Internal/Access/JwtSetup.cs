@@ -83,8 +83,7 @@ internal static class JwtSetup
             OnAuthenticationFailed = context =>
             {
                 var client = Callers.ClientAddress(context.HttpContext);
-                if (access.Throttle.RecordCredentialFailure(client))
-                    context.HttpContext.Items[Callers.LockedOutKey] = access.Settings().Login.LockoutDuration;
+                access.Throttle.RecordCredentialFailure(client);
                 access.Audit.Record(new ControlCaller("?", ControlRole.None, CallerKind.Jwt, client), AuditActions.Authenticate,
                     context.HttpContext.Request.Path.Value, AuditResult.Failed, Describe(context.Exception));
                 return Task.CompletedTask;
