@@ -41,12 +41,16 @@ public static class ControlPlaneExtensions
             options.Validate(section, errors);
             return options;
         }) { SecretKeys = ControlPlaneOptions.ConfigSecretKeys });
+        // The settings are read where they are used, so users, API keys and roles follow configuration reloads.
         services.AddSingleton(sp => new ControlPlaneHostedService(
-            () => sp.GetRequiredService<ControlPlaneOptions>(),
+            () => sp.GetRequiredService<IConfigSection<ControlPlaneOptions>>().Current,
             sp.GetRequiredService<ControlPlaneService>(),
             sp.GetRequiredService<ILoggerFactory>(),
-            sp.GetService<TimeProvider>() ?? TimeProvider.System));
+            registration.Time ?? sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.AddSingleton<IControlPlaneServer>(sp => sp.GetRequiredService<ControlPlaneHostedService>());
+        // `<app> --hash-password` and `<app> --new-api-key` through AppRuntimeConsole.
+        services.AddSingleton<IAppRuntimeCommand, HashPasswordCommand>();
+        services.AddSingleton<IAppRuntimeCommand, NewApiKeyCommand>();
 
         // Start before the runtime and stop after it: insert ahead of the first hosted service (the runtime's).
         var hosted = ServiceDescriptor.Singleton<IHostedService>(sp => sp.GetRequiredService<ControlPlaneHostedService>());

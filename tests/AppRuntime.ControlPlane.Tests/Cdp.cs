@@ -251,6 +251,31 @@ internal sealed class Cdp : IAsyncDisposable
         return Convert.FromBase64String(shot.GetProperty("data").GetString()!);
     }
 
+    /// <summary>Captures one element (scrolled into view) as PNG.</summary>
+    public async Task<byte[]> ScreenshotElementAsync(string selector)
+    {
+        var box = await EvaluateAsync($$"""
+            (() => {
+              const e = document.querySelector({{JsonSerializer.Serialize(selector, CdpJson.Default.String)}});
+              if (!e) return null;
+              const r = e.getBoundingClientRect();
+              return { x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height };
+            })()
+            """);
+        if (box.ValueKind != JsonValueKind.Object)
+            throw new InvalidOperationException($"No element matches {selector}.");
+        var clip = new JsonObject
+        {
+            ["x"] = box.GetProperty("x").GetDouble(), ["y"] = box.GetProperty("y").GetDouble(),
+            ["width"] = Math.Ceiling(box.GetProperty("width").GetDouble()), ["height"] = Math.Ceiling(box.GetProperty("height").GetDouble()), ["scale"] = 1,
+        };
+        var shot = await SendAsync("Page.captureScreenshot", new JsonObject { ["format"] = "png", ["captureBeyondViewport"] = true, ["clip"] = clip });
+        return Convert.FromBase64String(shot.GetProperty("data").GetString()!);
+    }
+
+    /// <summary>Page errors other than failed resource loads (a refused request is expected in access tests; exceptions and CSP violations are not).</summary>
+    public IEnumerable<string> UnexpectedErrors => PageErrors.Where(e => !e.Contains("Failed to load resource", StringComparison.Ordinal));
+
     public async ValueTask DisposeAsync()
     {
         try

@@ -5,14 +5,14 @@ namespace AppRuntime.ControlPlane.Tests;
 
 /// <summary>
 /// Loads the dashboard of a running sample runtime in headless Chromium (Debian package, installed by
-/// <c>bash tests/infra/chromium.sh start</c>) and uses it like an operator: sees the topology, watches counters move, enters
-/// the token, pauses a source and sees its state change. Saves a screenshot to artifacts/dashboard.png (docs/dashboard.png with APPRUNTIME_UPDATE_SCREENSHOT=1).
+/// <c>bash tests/infra/chromium.sh start</c>) and uses it like an operator: sees the topology, watches counters move as an anonymous
+/// viewer, signs in, pauses a source and sees its state change. Saves a screenshot to artifacts/dashboard.png (docs/dashboard.png with APPRUNTIME_UPDATE_SCREENSHOT=1).
 /// </summary>
 [Trait("Category", "Integration")]
 public sealed class DashboardBrowserIntegrationTests
 {
     [Fact]
-    public async Task The_dashboard_shows_the_live_topology_and_pauses_a_source_with_the_token()
+    public async Task The_dashboard_shows_the_live_topology_to_a_viewer_and_pauses_a_source_after_sign_in()
     {
         var behaviour = new SampleBehaviour
         {
@@ -48,22 +48,20 @@ public sealed class DashboardBrowserIntegrationTests
         var acked = await AckedAsync(browser);
         await browser.WaitAsync($"Number(document.querySelector('g[data-kind=\"queue\"][data-name=\"orders\"]').dataset.acked) > {acked}", "the acked counter grows");
         await browser.WaitAsync("/[0-9]/.test(document.querySelector('#queues-table tr[data-queue=\"orders\"] [data-field=\"rate\"]').textContent)", "a rate is computed");
-        await browser.WaitAsync("document.querySelectorAll('#traces-table tr[data-task]').length > 0", "recent traces are listed");
-        await browser.WaitAsync("document.querySelectorAll('#deadletters tr[data-task]').length > 0", "dead letters are listed");
+        await browser.WaitAsync("document.querySelectorAll('#deadletters p[data-deadletters]').length > 0", "dead-letter counts are listed (no payloads for a viewer)");
         await browser.WaitAsync("document.querySelectorAll('#pools-table tr[data-pool=\"orders\"] .worker').length === 3", "the three order workers are shown");
 
-        // Without a token the pause is refused in the page and nothing changes on the server.
+        // Anonymous on loopback is a viewer: the page says so, the actions are disabled and nothing changes on the server.
+        Assert.Equal("anonymous · viewer", await browser.TextAsync("#identity"));
+        Assert.True((await browser.EvaluateAsync("document.querySelector('button[data-action=\"pause-source\"][data-name=\"order-feed\"]').disabled")).GetBoolean());
         await browser.ClickAsync("button[data-action=\"pause-source\"][data-name=\"order-feed\"]");
-        await browser.WaitAsync("document.querySelector('.message[data-kind=\"error\"]') !== null", "the page asks for the token");
         Assert.False(await SourcePausedAsync(host, "order-feed"));
+        Assert.Contains("operator role", (await browser.TextAsync("#traces-table tbody")) ?? "", StringComparison.Ordinal);
 
-        // Enter the token like a user, then pause the source.
-        await browser.ClickAsync("#token-input");
-        await browser.InsertTextAsync(TestHost.Token);
-        await browser.ClickAsync("#token-save");
-        Assert.Equal("token set", await browser.TextAsync("#token-state"));
-        Assert.Equal(TestHost.Token, (await browser.EvaluateAsync("sessionStorage.getItem('appruntime.controlplane.token')")).GetString());
-
+        // Sign in like a user (as admin, so the picture shows every panel), then pause the source.
+        await AccessBrowserIntegrationTests.SignInAsync(browser, host, Identities.Admin);
+        await browser.WaitAsync("document.querySelectorAll('#topology-svg g[data-kind]').length === 8", "the topology is drawn again");
+        await browser.WaitAsync("document.querySelector('button[data-action=\"pause-source\"][data-name=\"order-feed\"]') && !document.querySelector('button[data-action=\"pause-source\"][data-name=\"order-feed\"]').disabled", "the pause button is enabled");
         await browser.ClickAsync("button[data-action=\"pause-source\"][data-name=\"order-feed\"]");
         await browser.WaitAsync("document.querySelector('#sources-table tr[data-source=\"order-feed\"]').dataset.state === 'paused'", "the sources table shows the source paused");
         await browser.WaitAsync("document.querySelector('g[data-kind=\"source\"][data-name=\"order-feed\"]').dataset.paused === 'true'", "the topology node shows the source paused");
@@ -74,6 +72,8 @@ public sealed class DashboardBrowserIntegrationTests
         await browser.ClickAsync("button[data-action=\"resume-source\"][data-name=\"order-feed\"]");
         await browser.WaitAsync("document.querySelector('#sources-table tr[data-source=\"order-feed\"]').dataset.state !== 'paused'", "the source runs again");
         Assert.False(await SourcePausedAsync(host, "order-feed"));
+        await browser.WaitAsync("document.querySelectorAll('#traces-table tr[data-task]').length > 0", "recent traces are listed");
+        await browser.WaitAsync("document.querySelectorAll('#deadletters tr[data-task]').length > 0", "dead letters are listed with previews");
         var polls = (await browser.EvaluateAsync("Number(document.body.dataset.polls)")).GetInt32();
         await browser.WaitAsync($"Number(document.body.dataset.polls) >= {polls + 3}", "a few more polls");
         await browser.EvaluateAsync("document.querySelectorAll('.message').forEach(m => m.remove())");
@@ -89,6 +89,7 @@ public sealed class DashboardBrowserIntegrationTests
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         await File.WriteAllBytesAsync(target, png);
 
+        await browser.WaitAsync("document.querySelectorAll('#audit-table tr[data-action=\"source.pause\"]').length > 0", "the audit panel shows the pause");
         Assert.True(browser.PageErrors.IsEmpty, "the page reported errors: " + string.Join(" | ", browser.PageErrors));
     }
 
@@ -102,7 +103,7 @@ public sealed class DashboardBrowserIntegrationTests
         (await host.GetJsonAsync("/api/sources")).EnumerateArray().Single(s => s.GetProperty("name").GetString() == name).GetProperty("paused").GetBoolean();
 
     /// <summary>The repository root: the folder above the test binaries that holds Directory.Packages.props.</summary>
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -30,14 +30,18 @@ public sealed class EndpointTests
         }
 
         ready.Result = HealthResult.Unhealthy("database unreachable");
-        using (var down = await host.GetAsync("/health/ready"))
+        using (var down = await host.GetAsync("/health/ready", token: null))
         {
+            // Anyone may probe; the answer says nothing internal: the status alone.
             Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
             var body = await TestHost.JsonAsync(down);
             Assert.Equal("Unhealthy", body.GetProperty("status").GetString());
-            Assert.Contains(body.GetProperty("entries").EnumerateArray(), e => e.GetProperty("name").GetString() == "db"
-                && e.GetProperty("result").GetProperty("description").GetString() == "database unreachable");
+            Assert.Equal(["status"], body.EnumerateObject().Select(p => p.Name));
         }
+        using var detailedResponse = await host.GetAsync("/health");
+        var detailed = await TestHost.JsonAsync(detailedResponse);
+        Assert.Contains(detailed.GetProperty("entries").EnumerateArray(), e => e.GetProperty("name").GetString() == "db"
+            && e.GetProperty("result").GetProperty("description").GetString() == "database unreachable");
         using (var stillLive = await host.GetAsync("/health/live"))
             Assert.Equal(HttpStatusCode.OK, stillLive.StatusCode);
     }

@@ -68,16 +68,17 @@ public sealed class SecurityTests
     }
 
     [Fact]
-    public async Task Without_a_configured_token_admin_endpoints_answer_403_and_say_how_to_enable_them()
+    public async Task Without_any_identity_configured_actions_answer_401_and_reads_are_viewer_on_loopback()
     {
-        await using var host = await TestHost.StartAsync(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:Token"] = null });
+        await using var host = await TestHost.StartAsync(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:Token"] = null }, identities: false);
 
         using var response = await host.PostAsync("/api/pools/orders/pause", token: "anything-at-all-0123456789");
 
-        var detail = await TestHost.AssertProblemAsync(response, 403);
-        Assert.Contains("AppRuntime:ControlPlane:Token", detail, StringComparison.Ordinal);
-        var status = await host.GetJsonAsync("/api/status");
+        await TestHost.AssertProblemAsync(response, 401);
+        var status = await host.GetJsonAsync("/api/status", token: null);
         Assert.False(status.GetProperty("controlPlane").GetProperty("adminEnabled").GetBoolean());
+        Assert.Equal("Viewer", status.GetProperty("controlPlane").GetProperty("role").GetString());
+        Assert.Equal("Anonymous", status.GetProperty("controlPlane").GetProperty("kind").GetString());
     }
 
     [Theory]
@@ -95,18 +96,18 @@ public sealed class SecurityTests
         Assert.True(status.GetProperty("controlPlane").GetProperty("readOnly").GetBoolean());
     }
 
-    [Fact]
-    public async Task Reads_can_require_the_token()
+    [Theory]
+    [InlineData("AppRuntime:ControlPlane:RequireTokenForReads", "true")] // deprecated spelling
+    [InlineData("AppRuntime:ControlPlane:AnonymousRole", "None")]
+    public async Task Reads_can_require_an_identity_on_loopback_too(string key, string value)
     {
-        await using var host = await TestHost.StartAsync(configure: o => o.RequireTokenForReads = true);
+        await using var host = await TestHost.StartAsync(settings: new Dictionary<string, string?> { [key] = value });
 
-        using var anonymous = await host.GetAsync("/api/deadletters/orders");
+        using var anonymous = await host.GetAsync("/api/status", token: null);
         await TestHost.AssertProblemAsync(anonymous, 401);
-        using var probe = await host.GetAsync("/health/ready");
+        using var probe = await host.GetAsync("/health/ready", token: null);
         Assert.Equal(HttpStatusCode.OK, probe.StatusCode);
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/deadletters/orders");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestHost.Token);
-        using var authorized = await host.Client.SendAsync(request);
+        using var authorized = await host.GetAsync("/api/status", Identities.ViewerKey.Key);
         Assert.Equal(HttpStatusCode.OK, authorized.StatusCode);
     }
 
@@ -114,39 +115,54 @@ public sealed class SecurityTests
     [InlineData("http://0.0.0.0:0")]
     [InlineData("http://*:0")]
     [InlineData("http://127.0.0.1:0;http://[::]:0")]
-    public async Task A_non_loopback_address_without_a_token_refuses_to_start(string urls)
+    public async Task A_non_loopback_address_without_identities_tls_and_allowed_hosts_refuses_to_start_with_every_reason(string urls)
     {
-        using var host = TestHost.Build(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:Urls"] = urls, ["AppRuntime:ControlPlane:Token"] = null });
+        using var host = TestHost.Build(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:Urls"] = urls, ["AppRuntime:ControlPlane:Token"] = null },
+            identities: false);
 
         var error = await Assert.ThrowsAsync<ConfigValidationException>(() => host.StartAsync());
 
-        Assert.Contains("refuses to listen on the non-loopback address", error.Message, StringComparison.Ordinal);
-        Assert.Contains("AppRuntime:ControlPlane:Token", error.Message, StringComparison.Ordinal);
+        Assert.Contains(error.Errors, e => e.KeyPath == "AppRuntime:ControlPlane:Users" && e.Message.Contains("without a way to sign in", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.KeyPath == "AppRuntime:ControlPlane:AllowInsecureHttp" && e.Message.Contains("plain http", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.KeyPath == "AppRuntime:ControlPlane:AllowedHosts");
         Assert.False(host.Services.GetRequiredService<IControlPlaneServer>().IsRunning);
         Assert.Equal(RuntimeState.Created, host.Services.GetRequiredService<RuntimeManager>().State);
     }
 
     [Fact]
-    public async Task A_non_loopback_address_with_a_token_starts()
+    public async Task A_non_loopback_address_behind_a_tls_proxy_starts_and_answers_only_its_allowed_hosts()
     {
-        await using var host = await TestHost.StartAsync(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:Urls"] = "http://0.0.0.0:0" });
+        await using var host = await TestHost.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["AppRuntime:ControlPlane:Urls"] = "http://0.0.0.0:0",
+            ["AppRuntime:ControlPlane:AllowInsecureHttp"] = "true",
+            ["AppRuntime:ControlPlane:AllowedHosts"] = "ops.example.test;*.internal.example.test",
+        });
 
-        // Reach it through loopback: 0.0.0.0 listens on every interface. Foreign host names are allowed on a non-loopback server.
+        // Reach it through loopback: 0.0.0.0 listens on every interface.
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.BaseAddress.Port}") };
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/health/live");
-        request.Headers.Host = "appruntime.internal.example";
-        using var response = await client.SendAsync(request);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-    }
-
-    [Fact]
-    public async Task Requiring_the_token_for_reads_without_a_token_refuses_to_start()
-    {
-        using var host = TestHost.Build(settings: new Dictionary<string, string?> { ["AppRuntime:ControlPlane:Token"] = null, ["AppRuntime:ControlPlane:RequireTokenForReads"] = "true" });
-
-        var error = await Assert.ThrowsAsync<ConfigValidationException>(() => host.StartAsync());
-
-        Assert.Contains("RequireTokenForReads", error.Message, StringComparison.Ordinal);
+        async Task<HttpResponseMessage> GetAs(string hostName, string path, string? token)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Host = hostName;
+            if (token is not null)
+                request.Headers.Authorization = Bearer.Of(token);
+            return await client.SendAsync(request);
+        }
+        using (var allowed = await GetAs("ops.example.test", "/api/status", Identities.ViewerKey.Key))
+            Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        using (var wildcard = await GetAs("a.internal.example.test", "/api/status", Identities.ViewerKey.Key))
+            Assert.Equal(HttpStatusCode.OK, wildcard.StatusCode);
+        using (var foreign = await GetAs("attacker.example", "/api/status", Identities.ViewerKey.Key))
+            Assert.Contains("AllowedHosts", await TestHost.AssertProblemAsync(foreign, 400), StringComparison.Ordinal);
+        using (var loopbackName = await GetAs("localhost", "/api/status", Identities.ViewerKey.Key))
+            await TestHost.AssertProblemAsync(loopbackName, 400);
+        // Not loopback-only: no anonymous reads, even from this machine.
+        using (var anonymous = await GetAs("ops.example.test", "/api/status", null))
+            await TestHost.AssertProblemAsync(anonymous, 401);
+        // Probes answer any host name (an orchestrator asks by pod address).
+        using (var probe = await GetAs("10.1.2.3", "/health/live", null))
+            Assert.Equal(HttpStatusCode.OK, probe.StatusCode);
     }
 
     [Theory]
@@ -162,7 +178,7 @@ public sealed class SecurityTests
     }
 
     [Theory]
-    [InlineData("https://127.0.0.1:0")]
+    [InlineData("ftp://127.0.0.1:0")]
     [InlineData("not a url")]
     [InlineData("")]
     public async Task Unsupported_or_invalid_urls_refuse_to_start_with_a_clear_error(string urls)
@@ -217,7 +233,8 @@ public sealed class SecurityTests
         await AppRuntime.Testing.Eventually.TrueAsync(async () =>
         {
             using var response = await host.GetAsync("/health/ready");
-            return response.StatusCode == HttpStatusCode.ServiceUnavailable && (await response.Content.ReadAsStringAsync()).Contains("Stopping", StringComparison.Ordinal);
+            using var detailed = await host.GetAsync("/health");
+            return response.StatusCode == HttpStatusCode.ServiceUnavailable && (await detailed.Content.ReadAsStringAsync()).Contains("Stopping", StringComparison.Ordinal);
         }, "readiness answers 503 while the runtime stops");
         gate.SetResult();
         await stopping;

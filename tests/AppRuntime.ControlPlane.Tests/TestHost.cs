@@ -29,7 +29,8 @@ internal sealed class TestHost : IAsyncDisposable
 
     public ControlPlaneService Control => Host.Services.GetRequiredService<ControlPlaneService>();
 
-    public static IHost Build(Action<IAppRuntimeBuilder>? compose = null, IDictionary<string, string?>? settings = null, Action<ControlPlaneOptions>? configure = null)
+    public static IHost Build(Action<IAppRuntimeBuilder>? compose = null, IDictionary<string, string?>? settings = null, Action<ControlPlaneOptions>? configure = null,
+        TimeProvider? controlPlaneTime = null, bool identities = true)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = AppContext.BaseDirectory });
         var values = new Dictionary<string, string?>
@@ -37,6 +38,11 @@ internal sealed class TestHost : IAsyncDisposable
             ["AppRuntime:ControlPlane:Urls"] = "http://127.0.0.1:0",
             ["AppRuntime:ControlPlane:Token"] = Token,
         };
+        if (identities)
+        {
+            foreach (var (key, value) in Identities.Settings)
+                values[key] = value;
+        }
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             values[key] = value;
         builder.Configuration.AddInMemoryCollection(values);
@@ -48,21 +54,43 @@ internal sealed class TestHost : IAsyncDisposable
         });
         (compose ?? Sample.Compose)(runtime);
         runtime.AddControlPlane(configure);
+        if (controlPlaneTime is not null)
+            ((AppRuntime.Internal.ControlPlaneRegistration)builder.Services.Single(d => d.ServiceType == typeof(AppRuntime.Internal.ControlPlaneRegistration)).ImplementationInstance!).Time = controlPlaneTime;
         return builder.Build();
     }
 
-    public static async Task<TestHost> StartAsync(Action<IAppRuntimeBuilder>? compose = null, IDictionary<string, string?>? settings = null, Action<ControlPlaneOptions>? configure = null)
+    public static async Task<TestHost> StartAsync(Action<IAppRuntimeBuilder>? compose = null, IDictionary<string, string?>? settings = null, Action<ControlPlaneOptions>? configure = null,
+        TimeProvider? controlPlaneTime = null, bool identities = true)
     {
-        var host = Build(compose, settings, configure);
+        var host = Build(compose, settings, configure, controlPlaneTime, identities);
         await host.StartAsync();
         var server = host.Services.GetRequiredService<IControlPlaneServer>();
         Assert.True(server.IsRunning);
         var address = Assert.Single(server.Addresses);
-        var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+        var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
         return new TestHost(host, client);
     }
 
-    public Task<HttpResponseMessage> GetAsync(string path) => Client.GetAsync(path);
+    /// <summary>A GET with <paramref name="token"/> as bearer (the deprecated admin token by default; null: anonymous).</summary>
+    public Task<HttpResponseMessage> GetAsync(string path, string? token = Token)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (token is not null)
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return Client.SendAsync(request);
+    }
+
+    /// <summary>Signs <paramref name="user"/> in like the login page does and returns a client that carries the session cookie.</summary>
+    public Task<SessionClient> SignInAsync(string user) => SessionClient.SignInAsync(BaseAddress, user, Identities.Password(user));
+
+    /// <summary>Appends a configuration value and reloads (the control plane reads users, keys and roles at each request).</summary>
+    public void Reconfigure(string key, string? value)
+    {
+        var config = (IConfigurationRoot)Host.Services.GetRequiredService<IConfiguration>();
+        config[key] = value;
+        var result = Control.ReloadConfiguration();
+        Assert.True(result.Succeeded, "the reload was refused: " + string.Join("; ", result.ConfigErrors?.Select(e => e.KeyPath + ": " + e.Message) ?? []));
+    }
 
     public Task<HttpResponseMessage> PostAsync(string path, string? json = null, string? token = Token)
     {
@@ -81,9 +109,9 @@ internal sealed class TestHost : IAsyncDisposable
         return doc.RootElement.Clone();
     }
 
-    public async Task<JsonElement> GetJsonAsync(string path)
+    public async Task<JsonElement> GetJsonAsync(string path, string? token = Token)
     {
-        using var response = await GetAsync(path);
+        using var response = await GetAsync(path, token);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"GET {path} answered {(int)response.StatusCode}: {body}");
         using var doc = JsonDocument.Parse(body);

@@ -37,6 +37,7 @@ internal sealed class InterceptingQueue<T>(ITaskQueue<T> inner, string backend, 
         : inner.RenewLeaseAsync(lease, cancellationToken);
     public ValueTask<QueueStats> GetStatsAsync(CancellationToken cancellationToken = default) => inner.GetStatsAsync(cancellationToken);
     public ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max = 100, CancellationToken cancellationToken = default) => inner.GetDeadLettersAsync(max, cancellationToken);
+    public ValueTask<DeadLetter?> GetDeadLetterAsync(string id, CancellationToken cancellationToken = default) => inner.GetDeadLetterAsync(id, cancellationToken);
     public ValueTask<int> RetryDeadLettersAsync(IReadOnlyCollection<string>? ids = null, CancellationToken cancellationToken = default) => inner.RetryDeadLettersAsync(ids, cancellationToken);
     public ValueTask<int> PurgeDeadLettersAsync(IReadOnlyCollection<string>? ids = null, CancellationToken cancellationToken = default) => inner.PurgeDeadLettersAsync(ids, cancellationToken);
 }

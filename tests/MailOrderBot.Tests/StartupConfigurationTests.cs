@@ -39,17 +39,57 @@ public sealed class StartupConfigurationTests
         Assert.Contains("AppRuntime:Queues:Orders: there is no queue named 'Orders'; did you mean 'orders'?", stderr, StringComparison.Ordinal);
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunBotAsync(Dictionary<string, string> environment)
+    [Fact]
+    public async Task Hash_password_prints_a_pbkdf2_hash_of_the_password_read_from_standard_input()
+    {
+        var (exitCode, stdout, stderr) = await RunBotAsync([], "--hash-password", "correct horse battery staple\n");
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}; stderr: {stderr}");
+        var hash = stdout.Trim();
+        Assert.StartsWith("pbkdf2-sha256.600000.", hash, StringComparison.Ordinal);
+        Assert.True(AppRuntime.ControlPlaneSecrets.VerifyPassword("correct horse battery staple", hash));
+        Assert.False(AppRuntime.ControlPlaneSecrets.VerifyPassword("correct horse battery stapler", hash));
+        Assert.DoesNotContain("correct horse", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Hash_password_refuses_a_short_password_and_an_unknown_command_lists_the_commands()
+    {
+        var (shortExit, _, shortError) = await RunBotAsync([], "--hash-password", "short\n");
+        Assert.Equal(1, shortExit);
+        Assert.Contains("at least 12 characters", shortError, StringComparison.Ordinal);
+
+        var (unknownExit, _, unknownError) = await RunBotAsync([], "--hash-pasword", "");
+        Assert.Equal(64, unknownExit);
+        Assert.Contains("--hash-password", unknownError, StringComparison.Ordinal);
+        Assert.Contains("--new-api-key", unknownError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task New_api_key_prints_a_key_and_the_hash_that_matches_it()
+    {
+        var (exitCode, stdout, stderr) = await RunBotAsync([], "--new-api-key", "");
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}; stderr: {stderr}");
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var key = lines.Single(l => l.StartsWith("key:", StringComparison.Ordinal))[4..].Trim();
+        var hash = lines.Single(l => l.StartsWith("hash:", StringComparison.Ordinal))[5..].Trim();
+        Assert.StartsWith("arpk_", key, StringComparison.Ordinal);
+        Assert.Equal(AppRuntime.ControlPlaneSecrets.HashApiKey(key), hash);
+    }
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunBotAsync(Dictionary<string, string> environment, string argument = "--once", string? input = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = input is not null,
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
         start.ArgumentList.Add(BotDll());
-        start.ArgumentList.Add("--once");
+        start.ArgumentList.Add(argument);
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MailOrderBot__", StringComparison.Ordinal) || k.StartsWith("AppRuntime__", StringComparison.Ordinal)).ToList())
             start.Environment.Remove(key);
         foreach (var (key, value) in environment)
@@ -58,6 +98,11 @@ public sealed class StartupConfigurationTests
         using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+        }
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         try
         {

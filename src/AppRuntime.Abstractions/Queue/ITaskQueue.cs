@@ -18,8 +18,15 @@ public interface ITaskQueue
     /// <summary>Returns current counters.</summary>
     ValueTask<QueueStats> GetStatsAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Lists up to <paramref name="max"/> dead letters, oldest first.</summary>
+    /// <summary>
+    /// Lists up to <paramref name="max"/> dead letters, oldest first, each with a bounded preview of its payload (at most
+    /// <see cref="DeadLetter.PreviewLength"/> characters, <see cref="DeadLetter.PayloadTruncated"/> when cut). A listing must not
+    /// load whole payloads: a durable backend reads only a prefix of each.
+    /// </summary>
     ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max = 100, CancellationToken cancellationToken = default);
+
+    /// <summary>One dead letter with its whole payload rendering, or null when no dead letter has the id <paramref name="id"/>.</summary>
+    ValueTask<DeadLetter?> GetDeadLetterAsync(string id, CancellationToken cancellationToken = default);
 
     /// <summary>Moves dead letters back into the queue with a fresh attempt count. <paramref name="ids"/> null means all.</summary>
     /// <returns>How many were moved.</returns>

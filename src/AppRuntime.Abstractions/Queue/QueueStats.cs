@@ -42,7 +42,11 @@ public readonly record struct QueueStats
 /// <param name="Reason">Why it was dead-lettered (the last error).</param>
 /// <param name="EnqueuedAt">When it was first published.</param>
 /// <param name="DeadLetteredAt">When it was dead-lettered.</param>
-/// <param name="Payload">A text rendering of the payload for operators (may be truncated), when the backend has one.</param>
+/// <param name="Payload">
+/// A text rendering of the payload for operators, when the backend has one. In a listing
+/// (<see cref="ITaskQueue.GetDeadLettersAsync"/>) it is a preview of at most <see cref="PreviewLength"/> characters
+/// (<see cref="PayloadTruncated"/> says whether it was cut); <see cref="ITaskQueue.GetDeadLetterAsync"/> returns it whole.
+/// </param>
 public sealed record DeadLetter(
     string Id,
     string Queue,
@@ -51,4 +55,17 @@ public sealed record DeadLetter(
     string Reason,
     DateTimeOffset EnqueuedAt,
     DateTimeOffset DeadLetteredAt,
-    string? Payload);
+    string? Payload)
+{
+    /// <summary>The most characters of a payload a dead-letter listing returns per task.</summary>
+    public const int PreviewLength = 1024;
+
+    /// <summary>
+    /// The size of the whole payload where the backend knows it: the stored bytes for a durable backend, the characters of the
+    /// rendering for the in-memory one; null when unknown.
+    /// </summary>
+    public long? PayloadSize { get; init; }
+
+    /// <summary>True when <see cref="Payload"/> is a preview that was cut short (the whole payload is longer).</summary>
+    public bool PayloadTruncated { get; init; }
+}

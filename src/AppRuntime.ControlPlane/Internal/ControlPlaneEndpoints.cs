@@ -10,60 +10,70 @@ namespace AppRuntime.Internal;
 /// checks the caller and maps each <see cref="ControlResult{T}"/> to a status in one place (<c>WriteAsync</c>): unknown names
 /// 404, bad values 400, actions the runtime's state forbids 409, refused reloads 422, an unreachable backend 503.
 /// </summary>
-internal sealed class ControlPlaneEndpoints(ControlPlaneService control, ControlPlaneOptions options, DashboardPage dashboard, TimeProvider time)
+internal sealed class ControlPlaneEndpoints(ControlPlaneService control, AccessServices access, DashboardPage dashboard, DashboardPage login, TimeProvider time)
 {
-    private readonly TokenCheck _token = new(options.Token);
+    /// <summary>The rate-limiter policy of the sign-in endpoint (per client address).</summary>
+    public const string LoginPolicy = "login";
+
+    /// <summary>The rate-limiter policy of whole-payload reads (a few at a time).</summary>
+    public const string PayloadPolicy = "payload";
+
     private readonly ControlPlaneJsonContext _json = ControlPlaneJsonContext.Default;
+
+    private ControlPlaneOptions Options => access.Settings();
 
     public void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet("/", dashboard.WriteAsync);
-        app.MapGet("/health/live", context => HealthAsync(context, HealthScope.Liveness));
-        app.MapGet("/health/ready", context => HealthAsync(context, HealthScope.Readiness));
-        app.MapGet("/health", context => HealthAsync(context, HealthScope.None));
+        app.MapGet("/", DashboardAsync);
+        app.MapGet("/login", login.WriteAsync);
+        app.MapGet("/health/live", context => ProbeAsync(context, HealthScope.Liveness));
+        app.MapGet("/health/ready", context => ProbeAsync(context, HealthScope.Readiness));
+        app.MapGet("/health", context => HealthAsync(context, HealthScope.None)).RequireAuthorization(Policies.Viewer);
 
-        app.MapGet("/api/status", Read(StatusAsync));
-        app.MapGet("/api/queues", Read(async context =>
+        app.MapGet("/api/status", StatusAsync).RequireAuthorization(Policies.Viewer);
+        app.MapGet("/api/queues", async context =>
         {
             var status = await control.GetStatusAsync(context.RequestAborted).ConfigureAwait(false);
             await Http.WriteJsonAsync(context, status.Queues, _json.IReadOnlyListQueueStatus).ConfigureAwait(false);
-        }));
-        app.MapGet("/api/pools", Read(context => Http.WriteJsonAsync(context, control.GetPools(), _json.IReadOnlyListWorkerPoolSnapshot)));
-        app.MapGet("/api/sources", Read(context => Http.WriteJsonAsync(context, control.GetSources(), _json.IReadOnlyListSourceSnapshot)));
-        app.MapGet("/api/topology", Read(TopologyAsync));
-        app.MapGet("/api/deadletters/{queue}", Read(DeadLettersAsync));
-        app.MapGet("/api/traces/recent", Read(TracesAsync));
+        }).RequireAuthorization(Policies.Viewer);
+        app.MapGet("/api/pools", context => Http.WriteJsonAsync(context, control.GetPools(), _json.IReadOnlyListWorkerPoolSnapshot)).RequireAuthorization(Policies.Viewer);
+        app.MapGet("/api/sources", context => Http.WriteJsonAsync(context, control.GetSources(), _json.IReadOnlyListSourceSnapshot)).RequireAuthorization(Policies.Viewer);
+        app.MapGet("/api/topology", TopologyAsync).RequireAuthorization(Policies.Viewer);
 
-        app.MapPost("/api/sources/{name}/pause", AdminNoBody(context => SourceAsync(context, pause: true)));
-        app.MapPost("/api/sources/{name}/resume", AdminNoBody(context => SourceAsync(context, pause: false)));
-        app.MapPost("/api/pools/{name}/pause", AdminNoBody(context => PoolAsync(context, pause: true)));
-        app.MapPost("/api/pools/{name}/resume", AdminNoBody(context => PoolAsync(context, pause: false)));
-        app.MapPost("/api/pools/{name}/scale", Admin(ScaleAsync));
-        app.MapPost("/api/deadletters/{queue}/retry", Admin(context => DeadLetterActionAsync(context, retry: true)));
-        app.MapPost("/api/deadletters/{queue}/purge", Admin(context => DeadLetterActionAsync(context, retry: false)));
-        app.MapPost("/api/config/reload", AdminNoBody(ReloadAsync));
-        app.MapPost("/api/runtime/stop", AdminNoBody(StopAsync));
+        app.MapGet("/api/deadletters/{queue}", DeadLettersAsync).RequireAuthorization(Policies.Operator);
+        app.MapGet("/api/deadletters/{queue}/{**id}", DeadLetterAsync).RequireAuthorization(Policies.Operator)
+            .WithMetadata(new AuditedAction(AuditActions.DeadLetterView)).RequireRateLimiting(PayloadPolicy);
+        app.MapGet("/api/traces/recent", TracesAsync).RequireAuthorization(Policies.Operator);
+
+        Action(app, "/api/sources/{name}/pause", ControlRole.Operator, AuditActions.SourcePause, NoBody(context => SourceAsync(context, pause: true)));
+        Action(app, "/api/sources/{name}/resume", ControlRole.Operator, AuditActions.SourceResume, NoBody(context => SourceAsync(context, pause: false)));
+        Action(app, "/api/pools/{name}/pause", ControlRole.Operator, AuditActions.PoolPause, NoBody(context => PoolAsync(context, pause: true)));
+        Action(app, "/api/pools/{name}/resume", ControlRole.Operator, AuditActions.PoolResume, NoBody(context => PoolAsync(context, pause: false)));
+        Action(app, "/api/pools/{name}/scale", ControlRole.Operator, AuditActions.PoolScale, ScaleAsync);
+        Action(app, "/api/deadletters/{queue}/retry", ControlRole.Operator, AuditActions.DeadLettersRetry, context => DeadLetterActionAsync(context, retry: true));
+        Action(app, "/api/deadletters/{queue}/purge", ControlRole.Operator, AuditActions.DeadLettersPurge, context => DeadLetterActionAsync(context, retry: false));
+        Action(app, "/api/config/reload", ControlRole.Admin, AuditActions.ConfigReload, NoBody(ReloadAsync));
+        Action(app, "/api/runtime/stop", ControlRole.Admin, AuditActions.RuntimeStop, NoBody(StopAsync));
+
+        new AccessEndpoints(control, access, _json).Map(app);
     }
 
-    private RequestDelegate Read(RequestDelegate inner) => context =>
-    {
-        if (options.RequireTokenForReads && !_token.IsAuthorized(context))
-            return UnauthorizedAsync(context);
-        return inner(context);
-    };
+    /// <summary>An action: the role's policy, the audit action recorded on refusal, and refused in read-only mode.</summary>
+    private void Action(IEndpointRouteBuilder app, string pattern, ControlRole role, string auditAction, RequestDelegate inner) =>
+        app.MapPost(pattern, context =>
+        {
+            if (Options.ReadOnly)
+            {
+                control.Audit.Record(Callers.Of(context), auditAction, ProblemAuthorizationResultHandler.Target(context), AuditResult.Denied, "the control plane is read-only");
+                return Http.WriteProblemAsync(context, StatusCodes.Status403Forbidden, "The control plane is read-only: actions are disabled.");
+            }
+            return inner(context);
+        }).RequireAuthorization(Policies.For(role)).WithMetadata(new AuditedAction(auditAction));
 
-    private RequestDelegate Admin(RequestDelegate inner) => async context =>
+    /// <summary>An action that takes no parameters: its body must be absent or <c>{}</c>.</summary>
+    private RequestDelegate NoBody(Func<HttpContext, Task> inner) => async context =>
     {
-        if (await CheckAdminAsync(context).ConfigureAwait(false))
-            await inner(context).ConfigureAwait(false);
-    };
-
-    /// <summary>An admin action that takes no parameters: its body must be absent or <c>{}</c>.</summary>
-    private RequestDelegate AdminNoBody(Func<HttpContext, Task> inner) => async context =>
-    {
-        if (!await CheckAdminAsync(context).ConfigureAwait(false))
-            return;
-        var body = await RequestBody.ReadAsync(context, _json.EmptyRequest, options.MaxRequestBodySize, required: false).ConfigureAwait(false);
+        var body = await RequestBody.ReadAsync(context, _json.EmptyRequest, Options.MaxRequestBodySize, required: false).ConfigureAwait(false);
         if (!body.IsOk)
         {
             await Http.WriteProblemAsync(context, body.Status, body.Error!).ConfigureAwait(false);
@@ -72,32 +82,23 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
         await inner(context).ConfigureAwait(false);
     };
 
-    /// <summary>Writes the refusal and returns false unless the request may run an admin action.</summary>
-    private async Task<bool> CheckAdminAsync(HttpContext context)
+    /// <summary>The dashboard page; a caller who can be nobody here yet is sent to the sign-in page.</summary>
+    private Task DashboardAsync(HttpContext context)
     {
-        var refusal = Refuse(context);
-        if (refusal is null)
-            return true;
-        await refusal.ConfigureAwait(false);
-        return false;
+        if (context.User.Identity?.IsAuthenticated != true)
+        {
+            context.Response.Redirect("/login");
+            return Task.CompletedTask;
+        }
+        return dashboard.WriteAsync(context);
     }
 
-    private Task? Refuse(HttpContext context)
+    /// <summary>Liveness and readiness for orchestrators: 200 or 503 and the status alone, to anyone.</summary>
+    private async Task ProbeAsync(HttpContext context, HealthScope scope)
     {
-        if (!_token.IsConfigured)
-            return Http.WriteProblemAsync(context, StatusCodes.Status403Forbidden,
-                $"Admin endpoints are disabled because no token is configured: set {ControlPlaneExtensions.SectionPath}:Token (at least {ControlPlaneOptions.MinimumTokenLength} characters).");
-        if (!_token.IsAuthorized(context))
-            return UnauthorizedAsync(context);
-        if (options.ReadOnly)
-            return Http.WriteProblemAsync(context, StatusCodes.Status403Forbidden, "The control plane is read-only: admin actions are disabled.");
-        return null;
-    }
-
-    private static Task UnauthorizedAsync(HttpContext context)
-    {
-        context.Response.Headers.WWWAuthenticate = "Bearer realm=\"AppRuntime\"";
-        return Http.WriteProblemAsync(context, StatusCodes.Status401Unauthorized, "This endpoint needs the header 'Authorization: Bearer <token>' with the control plane's token.");
+        var report = await control.Health.CheckAsync(scope, context.RequestAborted).ConfigureAwait(false);
+        var status = report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
+        await Http.WriteJsonAsync(context, new ProbeView(report.Status), _json.ProbeView, status).ConfigureAwait(false);
     }
 
     private async Task HealthAsync(HttpContext context, HealthScope scope)
@@ -110,8 +111,10 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
     private async Task StatusAsync(HttpContext context)
     {
         var status = await control.GetStatusAsync(context.RequestAborted).ConfigureAwait(false);
+        var caller = Callers.Of(context);
+        var options = Options;
         var view = new StatusView(status.State, status.StartedAt, status.FaultReason, time.GetUtcNow(), status.Queues, status.Pools, status.Sources,
-            new ControlPlaneInfo(options.ReadOnly, _token.IsConfigured && !options.ReadOnly, options.RequireTokenForReads));
+            new ControlPlaneInfo(options.ReadOnly, !options.ReadOnly && caller.Role >= ControlRole.Operator, !access.AnonymousAllowed(context), caller.Name, caller.Role, caller.Kind));
         await Http.WriteJsonAsync(context, view, _json.StatusView).ConfigureAwait(false);
     }
 
@@ -138,6 +141,13 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
         await WriteAsync(context, result, _json.IReadOnlyListDeadLetter).ConfigureAwait(false);
     }
 
+    private async Task DeadLetterAsync(HttpContext context)
+    {
+        var result = await control.GetDeadLetterAsync(Http.RouteValue(context, "queue"), Http.RouteValue(context, "id"), Callers.Of(context), context.RequestAborted)
+            .ConfigureAwait(false);
+        await WriteAsync(context, result, _json.DeadLetter).ConfigureAwait(false);
+    }
+
     private Task TracesAsync(HttpContext context)
     {
         if (!Http.TryGetMax(context, 100, 1000, out var max, out var error))
@@ -151,18 +161,18 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
     private Task SourceAsync(HttpContext context, bool pause)
     {
         var name = Http.RouteValue(context, "name");
-        return WriteAsync(context, pause ? control.PauseSource(name) : control.ResumeSource(name), _json.SourceSnapshot);
+        return WriteAsync(context, pause ? control.PauseSource(name, Callers.Of(context)) : control.ResumeSource(name, Callers.Of(context)), _json.SourceSnapshot);
     }
 
     private Task PoolAsync(HttpContext context, bool pause)
     {
         var name = Http.RouteValue(context, "name");
-        return WriteAsync(context, pause ? control.PausePool(name) : control.ResumePool(name), _json.WorkerPoolSnapshot);
+        return WriteAsync(context, pause ? control.PausePool(name, Callers.Of(context)) : control.ResumePool(name, Callers.Of(context)), _json.WorkerPoolSnapshot);
     }
 
     private async Task ScaleAsync(HttpContext context)
     {
-        var body = await RequestBody.ReadAsync(context, _json.ScaleRequest, options.MaxRequestBodySize, required: true).ConfigureAwait(false);
+        var body = await RequestBody.ReadAsync(context, _json.ScaleRequest, Options.MaxRequestBodySize, required: true).ConfigureAwait(false);
         if (!body.IsOk)
         {
             await Http.WriteProblemAsync(context, body.Status, body.Error!).ConfigureAwait(false);
@@ -174,14 +184,14 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
                 $"'workers' must be a whole number from 1 to {PoolLimits.MaxWorkers} (was missing).").ConfigureAwait(false);
             return;
         }
-        var result = await control.ScalePoolAsync(Http.RouteValue(context, "name"), workers, context.RequestAborted).ConfigureAwait(false);
+        var result = await control.ScalePoolAsync(Http.RouteValue(context, "name"), workers, Callers.Of(context), context.RequestAborted).ConfigureAwait(false);
         await WriteAsync(context, result, _json.WorkerPoolSnapshot).ConfigureAwait(false);
     }
 
     private async Task DeadLetterActionAsync(HttpContext context, bool retry)
     {
         var queue = Http.RouteValue(context, "queue");
-        var body = await RequestBody.ReadAsync(context, _json.IdsRequest, options.MaxRequestBodySize, required: false).ConfigureAwait(false);
+        var body = await RequestBody.ReadAsync(context, _json.IdsRequest, Options.MaxRequestBodySize, required: false).ConfigureAwait(false);
         if (!body.IsOk)
         {
             await Http.WriteProblemAsync(context, body.Status, body.Error!).ConfigureAwait(false);
@@ -189,8 +199,8 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
         }
         IReadOnlyCollection<string>? ids = body.Value?.Ids is { } list ? [.. list.Select(id => id ?? "")] : null;
         var result = retry
-            ? await control.RetryDeadLettersAsync(queue, ids, context.RequestAborted).ConfigureAwait(false)
-            : await control.PurgeDeadLettersAsync(queue, ids, context.RequestAborted).ConfigureAwait(false);
+            ? await control.RetryDeadLettersAsync(queue, ids, Callers.Of(context), context.RequestAborted).ConfigureAwait(false)
+            : await control.PurgeDeadLettersAsync(queue, ids, Callers.Of(context), context.RequestAborted).ConfigureAwait(false);
         var view = result.Succeeded
             ? new ControlResult<DeadLetterActionResult>(result.Status, new DeadLetterActionResult(queue, retry ? "retry" : "purge", result.Value))
             : new ControlResult<DeadLetterActionResult>(result.Status, null, result.Error);
@@ -199,20 +209,20 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
 
     private Task ReloadAsync(HttpContext context)
     {
-        var result = control.ReloadConfiguration();
+        var result = control.ReloadConfiguration(Callers.Of(context));
         return WriteAsync(context, new ControlResult<ReloadResult>(result.Status, result.Value is { } r ? new ReloadResult(r.Applied, r.Errors) : null,
             result.Error, result.ConfigErrors), _json.ReloadResult);
     }
 
     private Task StopAsync(HttpContext context)
     {
-        var result = control.RequestStop();
+        var result = control.RequestStop(Callers.Of(context));
         return WriteAsync(context, new ControlResult<StopResult>(result.Status, result.Succeeded ? new StopResult(true, result.Value) : null, result.Error),
             _json.StopResult);
     }
 
     /// <summary>The one place where a <see cref="ControlStatus"/> becomes an HTTP status: the value as JSON, or an RFC 7807 problem.</summary>
-    private static Task WriteAsync<T>(HttpContext context, ControlResult<T> result, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
+    internal static Task WriteAsync<T>(HttpContext context, ControlResult<T> result, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
     {
         switch (result.Status)
         {

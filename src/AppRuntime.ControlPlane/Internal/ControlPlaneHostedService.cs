@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -19,11 +20,15 @@ internal sealed partial class ControlPlaneHostedService(Func<ControlPlaneOptions
 {
     private readonly ILogger _logger = loggers.CreateLogger("AppRuntime.ControlPlane");
     private WebApplication? _app;
+    private LoginThrottle? _throttle;
     private volatile IReadOnlyList<Uri> _addresses = [];
 
     public bool IsRunning => _app is not null;
 
     public IReadOnlyList<Uri> Addresses => _addresses;
+
+    /// <summary>The sessions of the running server (for tests).</summary>
+    internal SessionStore? Sessions { get; private set; }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -34,30 +39,70 @@ internal sealed partial class ControlPlaneHostedService(Func<ControlPlaneOptions
             Log.Disabled(_logger);
             return;
         }
-        // The rules (addresses, token) were checked with the rest of the configuration (ControlPlaneOptions.Validate).
+        // The rules (addresses, TLS, hosts, identities) were checked with the rest of the configuration (AccessRules.Validate).
         var addresses = ListenAddresses.Parse(options.Urls);
-        var exposed = addresses.Where(a => !a.IsLoopback).Select(a => a.Url).ToList();
-        var loopbackOnly = exposed.Count == 0;
+        var loopbackOnly = addresses.All(a => a.IsLoopback);
+        var secureCookies = addresses.Any(a => a.IsHttps) || !loopbackOnly;
+        var certificate = options.Certificate.IsConfigured ? AccessRules.LoadCertificate(options.Certificate) : null;
+        var proxies = AccessRules.ParseProxies(options.TrustedProxies, "", null);
+        var allowedHosts = AccessRules.Split(options.AllowedHosts).ToList();
+        if (loopbackOnly)
+            allowedHosts.AddRange(["localhost", "127.0.0.1", "[::1]"]);
+
+        var throttle = new LoginThrottle(() => getOptions().Login, time, _logger);
+        var sessions = new SessionStore(time);
+        var access = new AccessServices(getOptions, control.Audit, throttle, sessions, loopbackOnly, secureCookies);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "AppRuntime.ControlPlane" });
         builder.Services.AddSingleton(loggers);
+        builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<IHostLifetime, ApplicationOwnedLifetime>();
         builder.Services.AddRoutingCore();
         builder.WebHost.UseKestrelCore();
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = RequestBody.DrainLimit(options.MaxRequestBodySize);
             k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
             k.Limits.MaxRequestLineSize = 8 * 1024;
+            if (certificate is not null)
+                k.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);
         });
+        AccessSetup.AddAccess(builder.Services, options, access, time);
+        builder.Services.AddHostFiltering(h =>
+        {
+            h.AllowedHosts = allowedHosts;
+            h.AllowEmptyHosts = false;
+            h.IncludeFailureMessage = false;
+        });
+        if (proxies.Count > 0)
+        {
+            builder.Services.Configure<ForwardedHeadersOptions>(f =>
+            {
+                f.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+                f.KnownIPNetworks.Clear();
+                f.KnownProxies.Clear();
+                foreach (var proxy in proxies)
+                    f.KnownIPNetworks.Add(proxy);
+                f.ForwardLimit = 1;
+            });
+        }
         var app = builder.Build();
         foreach (var address in addresses)
             app.Urls.Add(address.Url);
 
-        app.Use((context, next) => Guard(context, next, loopbackOnly));
+        app.Use((context, next) => Guard(context, next));
+        if (proxies.Count > 0)
+            app.UseForwardedHeaders();
+        // Probes answer any host (an orchestrator asks by pod address) and say nothing internal; everything else is host-checked.
+        app.UseWhen(context => !IsProbe(context.Request.Path), branch => branch.UseHostFiltering());
         app.UseRouting();
-        new ControlPlaneEndpoints(control, options, DashboardPage.Load(), time).Map(app);
+        app.UseAuthentication();
+        app.Use((context, next) => AccessMiddleware.InvokeAsync(context, next, access));
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        new ControlPlaneEndpoints(control, access, DashboardPage.Load(DashboardPage.DashboardResource), DashboardPage.Load(DashboardPage.LoginResource), time).Map(app);
 
         try
         {
@@ -69,10 +114,21 @@ internal sealed partial class ControlPlaneHostedService(Func<ControlPlaneOptions
             throw;
         }
         _app = app;
+        _throttle = throttle;
+        Sessions = sessions;
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         _addresses = [.. bound.Select(a => new Uri(a))];
-        Log.Listening(_logger, string.Join(", ", _addresses), !string.IsNullOrEmpty(options.Token), options.ReadOnly);
+        var anonymous = options.EffectiveAnonymousRole == ControlRole.Viewer && loopbackOnly && proxies.Count == 0 ? "viewer from loopback" : "none";
+        Log.Listening(_logger, string.Join(", ", _addresses), options.Users.Count, options.ApiKeys.Count, options.Jwt.IsEnabled, anonymous, options.ReadOnly);
+        if (!string.IsNullOrEmpty(options.Token))
+            Log.TokenDeprecated(_logger);
+        if (options.RequireTokenForReads)
+            Log.RequireTokenForReadsDeprecated(_logger);
+        if (!loopbackOnly && proxies.Count == 0 && addresses.Any(a => !a.IsHttps))
+            Log.NoTrustedProxies(_logger);
     }
+
+    private static bool IsProbe(PathString path) => path.Equals("/health/live", StringComparison.Ordinal) || path.Equals("/health/ready", StringComparison.Ordinal);
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -86,6 +142,7 @@ internal sealed partial class ControlPlaneHostedService(Func<ControlPlaneOptions
         finally
         {
             await app.DisposeAsync().ConfigureAwait(false);
+            Interlocked.Exchange(ref _throttle, null)?.Dispose();
             _addresses = [];
         }
     }
@@ -108,17 +165,11 @@ internal sealed partial class ControlPlaneHostedService(Func<ControlPlaneOptions
     /// where a web page reaches 127.0.0.1 under a foreign host name); every answer gets nosniff and no-store; an error status
     /// that nobody wrote a body for (no route 404, wrong method 405) gets a problem+json body.
     /// </summary>
-    private static async Task Guard(HttpContext context, RequestDelegate next, bool loopbackOnly)
+    private static async Task Guard(HttpContext context, RequestDelegate next)
     {
         var headers = context.Response.Headers;
         headers.XContentTypeOptions = "nosniff";
         headers.CacheControl = "no-store";
-        if (loopbackOnly && !ListenAddresses.IsLoopbackHost(context.Request.Host.Host))
-        {
-            await Http.WriteProblemAsync(context, StatusCodes.Status400BadRequest,
-                "This control plane listens on loopback only and answers requests for localhost, 127.0.0.1 or [::1] only.").ConfigureAwait(false);
-            return;
-        }
         await next(context).ConfigureAwait(false);
         var response = context.Response;
         if (!response.HasStarted && response.StatusCode >= 400 && response.ContentType is null && response.ContentLength is null or 0)
@@ -127,6 +178,7 @@ internal sealed partial class ControlPlaneHostedService(Func<ControlPlaneOptions
             {
                 StatusCodes.Status404NotFound => "There is no endpoint at this path.",
                 StatusCodes.Status405MethodNotAllowed => $"This endpoint does not accept {Http.Echo(context.Request.Method)}; allowed: {response.Headers.Allow}.",
+                StatusCodes.Status400BadRequest => "This control plane does not answer to this host name: add it to AppRuntime:ControlPlane:AllowedHosts (loopback-only servers answer localhost, 127.0.0.1 and [::1]).",
                 _ => ReasonPhrases(response.StatusCode),
             };
             await Http.WriteProblemAsync(context, response.StatusCode, detail).ConfigureAwait(false);
@@ -145,8 +197,17 @@ internal sealed partial class ControlPlaneHostedService(Func<ControlPlaneOptions
 
     private static partial class Log
     {
-        [LoggerMessage(70, LogLevel.Information, "AppRuntime control plane listening on {Addresses} (admin token: {HasToken}, read-only: {ReadOnly})")]
-        public static partial void Listening(ILogger logger, string addresses, bool hasToken, bool readOnly);
+        [LoggerMessage(70, LogLevel.Information, "AppRuntime control plane listening on {Addresses} (users: {Users}, API keys: {ApiKeys}, JWT: {Jwt}, anonymous: {Anonymous}, read-only: {ReadOnly})")]
+        public static partial void Listening(ILogger logger, string addresses, int users, int apiKeys, bool jwt, string anonymous, bool readOnly);
+
+        [LoggerMessage(72, LogLevel.Warning, "AppRuntime:ControlPlane:Token is deprecated: it works as an admin API key for now; make a hashed key with --new-api-key and configure it under AppRuntime:ControlPlane:ApiKeys instead")]
+        public static partial void TokenDeprecated(ILogger logger);
+
+        [LoggerMessage(73, LogLevel.Warning, "AppRuntime:ControlPlane:RequireTokenForReads is deprecated: set AppRuntime:ControlPlane:AnonymousRole to None instead")]
+        public static partial void RequireTokenForReadsDeprecated(ILogger logger);
+
+        [LoggerMessage(74, LogLevel.Warning, "The control plane serves plain http on a non-loopback address behind a proxy, but AppRuntime:ControlPlane:TrustedProxies is empty: rate limits, lockouts and the audit trail see the proxy's address instead of the client's")]
+        public static partial void NoTrustedProxies(ILogger logger);
 
         [LoggerMessage(71, LogLevel.Information, "AppRuntime control plane is disabled (AppRuntime:ControlPlane:Enabled is false)")]
         public static partial void Disabled(ILogger logger);

@@ -13,8 +13,30 @@ internal sealed record StatusView(
     IReadOnlyList<SourceSnapshot> Sources,
     ControlPlaneInfo ControlPlane);
 
-/// <summary>How the control plane is set up, so clients can tell which actions will be allowed.</summary>
-internal sealed record ControlPlaneInfo(bool ReadOnly, bool AdminEnabled, bool TokenRequiredForReads);
+/// <summary>
+/// How the control plane is set up and who asks, so clients can tell which actions will be allowed: <see cref="AdminEnabled"/> is
+/// true when this caller may run operator actions (not read-only, role operator or admin).
+/// </summary>
+internal sealed record ControlPlaneInfo(bool ReadOnly, bool AdminEnabled, bool IdentityRequired, string User, ControlRole Role, CallerKind Kind);
+
+/// <summary>A health probe's answer: the status and nothing internal.</summary>
+internal sealed record ProbeView(HealthStatus Status);
+
+/// <summary>The caller as the dashboard and the login page see it, with an antiforgery token for its next state change.</summary>
+internal sealed record SessionInfo(bool Authenticated, string? User, ControlRole Role, CallerKind Kind, bool ReadOnly, bool AnonymousAllowed,
+    string? CsrfToken, DateTimeOffset? ExpiresAt, string? SessionId);
+
+/// <summary>The body of POST /auth/login.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+internal sealed class LoginRequest
+{
+    public string? User { get; set; }
+
+    public string? Password { get; set; }
+}
+
+/// <summary>The answer of a revoke.</summary>
+internal sealed record RevokeResult(string Id, string User, bool Revoked);
 
 /// <summary>The declared topology as data and as Mermaid text.</summary>
 internal sealed record TopologyView(IReadOnlyList<ModuleTopology> Modules, string Mermaid);
@@ -78,4 +100,11 @@ internal sealed class EmptyRequest;
 [JsonSerializable(typeof(ScaleRequest))]
 [JsonSerializable(typeof(IdsRequest))]
 [JsonSerializable(typeof(EmptyRequest))]
+[JsonSerializable(typeof(DeadLetter))]
+[JsonSerializable(typeof(ProbeView))]
+[JsonSerializable(typeof(SessionInfo))]
+[JsonSerializable(typeof(LoginRequest))]
+[JsonSerializable(typeof(RevokeResult))]
+[JsonSerializable(typeof(IReadOnlyList<SessionView>))]
+[JsonSerializable(typeof(IReadOnlyList<AuditRecord>))]
 internal sealed partial class ControlPlaneJsonContext : JsonSerializerContext;

@@ -4,4 +4,7 @@ namespace AppRuntime.Internal;
 internal sealed class ControlPlaneRegistration
 {
     public List<Action<ControlPlaneOptions>> Configure { get; } = [];
+
+    /// <summary>The clock of sessions, lockouts and API key expiry when it must differ from the application's (tests).</summary>
+    public TimeProvider? Time { get; set; }
 }

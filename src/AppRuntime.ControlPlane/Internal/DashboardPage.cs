@@ -11,7 +11,11 @@ namespace AppRuntime.Internal;
 /// </summary>
 internal sealed partial class DashboardPage
 {
-    private const string ResourceName = "AppRuntime.ControlPlane.dashboard.html";
+    /// <summary>The dashboard page.</summary>
+    public const string DashboardResource = "AppRuntime.ControlPlane.dashboard.html";
+
+    /// <summary>The sign-in page.</summary>
+    public const string LoginResource = "AppRuntime.ControlPlane.login.html";
     private readonly byte[] _html;
     private readonly string _csp;
 
@@ -21,10 +25,10 @@ internal sealed partial class DashboardPage
         _csp = csp;
     }
 
-    public static DashboardPage Load()
+    public static DashboardPage Load(string resourceName)
     {
-        using var stream = typeof(DashboardPage).Assembly.GetManifestResourceStream(ResourceName)
-            ?? throw new InvalidOperationException($"The dashboard resource '{ResourceName}' is missing from {typeof(DashboardPage).Assembly.GetName().Name}.");
+        using var stream = typeof(DashboardPage).Assembly.GetManifestResourceStream(resourceName)
+            ?? throw new InvalidOperationException($"The page resource '{resourceName}' is missing from {typeof(DashboardPage).Assembly.GetName().Name}.");
         using var buffer = new MemoryStream();
         stream.CopyTo(buffer);
         var html = buffer.ToArray();

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 namespace AppRuntime.Internal;
 
 /// <summary>A parsed listen address.</summary>
-internal sealed record ListenAddress(string Url, bool IsLoopback);
+internal sealed record ListenAddress(string Url, bool IsLoopback, bool IsHttps);
 
 /// <summary>Parses and checks <see cref="ControlPlaneOptions.Urls"/>.</summary>
 internal static class ListenAddresses
@@ -27,11 +27,12 @@ internal static class ListenAddresses
             {
                 throw new InvalidOperationException($"{ControlPlaneExtensions.SectionPath}:Urls: '{url}' is not a valid address ({ex.Message}).", ex);
             }
-            if (address.IsUnixPipe || !string.Equals(address.Scheme, "http", StringComparison.OrdinalIgnoreCase))
-                throw new InvalidOperationException($"{ControlPlaneExtensions.SectionPath}:Urls: '{url}' is not supported: the control plane serves plain http:// on a TCP port; put a TLS-terminating proxy in front of it for remote access.");
+            var https = string.Equals(address.Scheme, "https", StringComparison.OrdinalIgnoreCase);
+            if (address.IsUnixPipe || !(https || string.Equals(address.Scheme, "http", StringComparison.OrdinalIgnoreCase)))
+                throw new InvalidOperationException($"{ControlPlaneExtensions.SectionPath}:Urls: '{url}' is not supported: the control plane serves http:// or https:// on a TCP port.");
             if (!string.IsNullOrEmpty(address.PathBase) && address.PathBase != "/")
                 throw new InvalidOperationException($"{ControlPlaneExtensions.SectionPath}:Urls: '{url}' has a path; give scheme, host and port only.");
-            result.Add(new ListenAddress(url, IsLoopbackHost(address.Host)));
+            result.Add(new ListenAddress(url, IsLoopbackHost(address.Host), https));
         }
         return result;
     }

@@ -77,8 +77,9 @@ public sealed class ControlPlaneService
     private readonly TraceService _trace;
 
     internal ControlPlaneService(RuntimeManager runtime, WorkerSupervisor pools, SourceSupervisor sources, QueueManager queues, ConfigurationManager config,
-        RuntimeRegistry registry, TraceService trace, HealthRegistry health)
+        RuntimeRegistry registry, TraceService trace, HealthRegistry health, AuditTrail audit)
     {
+        Audit = audit;
         _runtime = runtime;
         _pools = pools;
         _sources = sources;
@@ -97,6 +98,12 @@ public sealed class ControlPlaneService
 
     /// <summary>The health registry.</summary>
     public HealthRegistry Health { get; }
+
+    /// <summary>
+    /// The audit trail. Every action below records who asked (the <see cref="ControlCaller"/> passed, <see cref="ControlCaller.Internal"/>
+    /// when none is), what, to what and how it ended, whatever adapter called.
+    /// </summary>
+    public AuditTrail Audit { get; }
 
     /// <summary>The runtime's state.</summary>
     public RuntimeState State => _runtime.State;
@@ -122,20 +129,30 @@ public sealed class ControlPlaneService
     /// <summary>The state of every pool.</summary>
     public IReadOnlyList<WorkerPoolSnapshot> GetPools() => _pools.GetSnapshots();
 
-    /// <summary>Pauses a source: it stops publishing until resumed.</summary>
-    public ControlResult<SourceSnapshot> PauseSource(string name) => OnSource(name, s => s.Pause());
+    /// <summary>Pauses a source: it stops publishing until resumed. Audited as <paramref name="caller"/>.</summary>
+    public ControlResult<SourceSnapshot> PauseSource(string name, ControlCaller? caller = null) =>
+        Audited(caller, AuditActions.SourcePause, name, OnSource(name, s => s.Pause()));
 
-    /// <summary>Resumes a paused source.</summary>
-    public ControlResult<SourceSnapshot> ResumeSource(string name) => OnSource(name, s => s.Resume());
+    /// <summary>Resumes a paused source. Audited as <paramref name="caller"/>.</summary>
+    public ControlResult<SourceSnapshot> ResumeSource(string name, ControlCaller? caller = null) =>
+        Audited(caller, AuditActions.SourceResume, name, OnSource(name, s => s.Resume()));
 
-    /// <summary>Pauses a worker pool: workers finish the task in hand and take no more.</summary>
-    public ControlResult<WorkerPoolSnapshot> PausePool(string queue) => OnPool(queue, p => p.Pause());
+    /// <summary>Pauses a worker pool: workers finish the task in hand and take no more. Audited as <paramref name="caller"/>.</summary>
+    public ControlResult<WorkerPoolSnapshot> PausePool(string queue, ControlCaller? caller = null) =>
+        Audited(caller, AuditActions.PoolPause, queue, OnPool(queue, p => p.Pause()));
 
-    /// <summary>Resumes a paused worker pool.</summary>
-    public ControlResult<WorkerPoolSnapshot> ResumePool(string queue) => OnPool(queue, p => p.Resume());
+    /// <summary>Resumes a paused worker pool. Audited as <paramref name="caller"/>.</summary>
+    public ControlResult<WorkerPoolSnapshot> ResumePool(string queue, ControlCaller? caller = null) =>
+        Audited(caller, AuditActions.PoolResume, queue, OnPool(queue, p => p.Resume()));
 
-    /// <summary>Scales a pool to <paramref name="workers"/> workers (1 to <see cref="PoolLimits.MaxWorkers"/>).</summary>
-    public async ValueTask<ControlResult<WorkerPoolSnapshot>> ScalePoolAsync(string queue, int workers, CancellationToken cancellationToken = default)
+    /// <summary>Scales a pool to <paramref name="workers"/> workers (1 to <see cref="PoolLimits.MaxWorkers"/>). Audited as <paramref name="caller"/>.</summary>
+    public async ValueTask<ControlResult<WorkerPoolSnapshot>> ScalePoolAsync(string queue, int workers, ControlCaller? caller = null, CancellationToken cancellationToken = default)
+    {
+        var result = await ScaleCoreAsync(queue, workers, cancellationToken).ConfigureAwait(false);
+        return Audited(caller, AuditActions.PoolScale, queue, result, $"workers: {workers}");
+    }
+
+    private async ValueTask<ControlResult<WorkerPoolSnapshot>> ScaleCoreAsync(string queue, int workers, CancellationToken cancellationToken)
     {
         if (workers is < 1 or > PoolLimits.MaxWorkers)
             return Invalid<WorkerPoolSnapshot>($"'workers' must be a whole number from 1 to {PoolLimits.MaxWorkers} (was {workers}).");
@@ -152,7 +169,10 @@ public sealed class ControlPlaneService
         return new(ControlStatus.Ok, pool.GetSnapshot());
     }
 
-    /// <summary>Lists up to <paramref name="max"/> (1 to <see cref="MaxDeadLetterListing"/>) of a queue's dead letters.</summary>
+    /// <summary>
+    /// Lists up to <paramref name="max"/> (1 to <see cref="MaxDeadLetterListing"/>) of a queue's dead letters, each with a bounded
+    /// preview of its payload (<see cref="DeadLetter.PreviewLength"/>); <see cref="GetDeadLetterAsync"/> reads one whole.
+    /// </summary>
     public async ValueTask<ControlResult<IReadOnlyList<DeadLetter>>> GetDeadLettersAsync(string queue, int max = 100, CancellationToken cancellationToken = default)
     {
         if (max is < 1 or > MaxDeadLetterListing)
@@ -162,16 +182,49 @@ public sealed class ControlPlaneService
         return new(ControlStatus.Ok, await q.GetDeadLettersAsync(max, cancellationToken).ConfigureAwait(false));
     }
 
-    /// <summary>Moves dead letters back into their queue (all when <paramref name="ids"/> is null); returns how many.</summary>
-    public ValueTask<ControlResult<int>> RetryDeadLettersAsync(string queue, IReadOnlyCollection<string>? ids = null, CancellationToken cancellationToken = default) =>
-        OnDeadLettersAsync(queue, ids, (q, i, ct) => q.RetryDeadLettersAsync(i, ct), cancellationToken);
+    /// <summary>
+    /// One dead letter of <paramref name="queue"/> with its whole payload, or <see cref="ControlStatus.NotFound"/>. The payload can carry
+    /// personal data, so the read is audited as <paramref name="caller"/>.
+    /// </summary>
+    public async ValueTask<ControlResult<DeadLetter>> GetDeadLetterAsync(string queue, string id, ControlCaller? caller = null, CancellationToken cancellationToken = default)
+    {
+        ControlResult<DeadLetter> result;
+        if (string.IsNullOrEmpty(id) || id.Length > 512)
+            result = Invalid<DeadLetter>("The task id must be 1 to 512 characters.");
+        else if (!TryGetQueue(queue, out var q))
+            result = NotFound<DeadLetter>("queue", queue);
+        else
+        {
+            var dead = await q.GetDeadLetterAsync(id, cancellationToken).ConfigureAwait(false);
+            result = dead is null ? NotFound<DeadLetter>($"dead letter in queue '{queue}'", id) : new(ControlStatus.Ok, dead);
+        }
+        return Audited(caller, AuditActions.DeadLetterView, $"{queue}/{id}", result);
+    }
 
-    /// <summary>Deletes dead letters (all when <paramref name="ids"/> is null); returns how many.</summary>
-    public ValueTask<ControlResult<int>> PurgeDeadLettersAsync(string queue, IReadOnlyCollection<string>? ids = null, CancellationToken cancellationToken = default) =>
-        OnDeadLettersAsync(queue, ids, (q, i, ct) => q.PurgeDeadLettersAsync(i, ct), cancellationToken);
+    /// <summary>Moves dead letters back into their queue (all when <paramref name="ids"/> is null); returns how many. Audited as <paramref name="caller"/>.</summary>
+    public async ValueTask<ControlResult<int>> RetryDeadLettersAsync(string queue, IReadOnlyCollection<string>? ids = null, ControlCaller? caller = null,
+        CancellationToken cancellationToken = default)
+    {
+        var result = await OnDeadLettersAsync(queue, ids, (q, i, ct) => q.RetryDeadLettersAsync(i, ct), cancellationToken).ConfigureAwait(false);
+        return Audited(caller, AuditActions.DeadLettersRetry, queue, result, DeadLetterDetail(ids, result));
+    }
 
-    /// <summary>Reloads configuration; an invalid result is refused (<see cref="ControlStatus.Unprocessable"/>) and the last good configuration stays.</summary>
-    public ControlResult<ConfigReloadResult> ReloadConfiguration()
+    /// <summary>Deletes dead letters (all when <paramref name="ids"/> is null); returns how many. Audited as <paramref name="caller"/>.</summary>
+    public async ValueTask<ControlResult<int>> PurgeDeadLettersAsync(string queue, IReadOnlyCollection<string>? ids = null, ControlCaller? caller = null,
+        CancellationToken cancellationToken = default)
+    {
+        var result = await OnDeadLettersAsync(queue, ids, (q, i, ct) => q.PurgeDeadLettersAsync(i, ct), cancellationToken).ConfigureAwait(false);
+        return Audited(caller, AuditActions.DeadLettersPurge, queue, result, DeadLetterDetail(ids, result));
+    }
+
+    /// <summary>
+    /// Reloads configuration; an invalid result is refused (<see cref="ControlStatus.Unprocessable"/>) and the last good configuration
+    /// stays. Audited as <paramref name="caller"/>.
+    /// </summary>
+    public ControlResult<ConfigReloadResult> ReloadConfiguration(ControlCaller? caller = null) =>
+        Audited(caller, AuditActions.ConfigReload, null, ReloadCore());
+
+    private ControlResult<ConfigReloadResult> ReloadCore()
     {
         if (NotRunning<ConfigReloadResult>() is { } refused)
             return refused;
@@ -195,8 +248,11 @@ public sealed class ControlPlaneService
     /// <summary>The most recent processed tasks with their trace ids.</summary>
     public IReadOnlyList<TaskTraceRecord> GetRecentTraces(int max = 100) => _trace.GetRecent(max);
 
-    /// <summary>Asks the host to stop the application gracefully; accepted (again) while it is already stopping.</summary>
-    public ControlResult<RuntimeState> RequestStop()
+    /// <summary>Asks the host to stop the application gracefully; accepted (again) while it is already stopping. Audited as <paramref name="caller"/>.</summary>
+    public ControlResult<RuntimeState> RequestStop(ControlCaller? caller = null) =>
+        Audited(caller, AuditActions.RuntimeStop, null, StopCore());
+
+    private ControlResult<RuntimeState> StopCore()
     {
         var state = _runtime.State;
         if (state is RuntimeState.Stopping or RuntimeState.Stopped)
@@ -210,6 +266,18 @@ public sealed class ControlPlaneService
             return Conflict<RuntimeState>("the runtime", ex);
         }
         return new(ControlStatus.Accepted, _runtime.State);
+    }
+
+    private ControlResult<T> Audited<T>(ControlCaller? caller, string action, string? target, ControlResult<T> result, string? detail = null)
+    {
+        Audit.Record(caller ?? ControlCaller.Internal, action, target, result, detail);
+        return result;
+    }
+
+    private static string DeadLetterDetail(IReadOnlyCollection<string>? ids, ControlResult<int> result)
+    {
+        var which = ids is null ? "all" : ids.Count == 1 ? "id " + ids.First() : $"{ids.Count} ids";
+        return result.Succeeded ? $"{which}: {result.Value}" : which;
     }
 
     private ControlResult<SourceSnapshot> OnSource(string name, Action<IRuntimeSource> action)

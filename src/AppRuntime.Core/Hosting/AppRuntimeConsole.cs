@@ -31,18 +31,35 @@ public static class AppRuntimeConsole
     /// <summary>The command-line switch for <see cref="RunMode.UntilDrained"/>.</summary>
     public const string OnceSwitch = "--once";
 
+    /// <summary>The exit code of an unknown command (sysexits <c>EX_USAGE</c>).</summary>
+    public const int UsageExitCode = 64;
+
+    /// <summary>The configuration key that names the <see cref="IAppRuntimeCommand"/> to run instead of the application.</summary>
+    public const string CommandKey = "AppRuntime:Command";
+
     /// <summary>
     /// Translates the runtime's own command-line switches into configuration the host understands: <c>--once</c> becomes
-    /// <c>--AppRuntime:RunMode=UntilDrained</c> (run until every source has drained and everything has settled, then exit).
-    /// Pass the result to <c>Host.CreateApplicationBuilder</c>.
+    /// <c>--AppRuntime:RunMode=UntilDrained</c> (run until every source has drained and everything has settled, then exit); a lone
+    /// <c>--&lt;name&gt;</c> (one argument, lowercase letters, digits and '-', such as <c>--hash-password</c>) becomes
+    /// <c>--AppRuntime:Command=&lt;name&gt;</c>, the <see cref="IAppRuntimeCommand"/> that <see cref="BuildAndRunAsync(Func{IHost}, CancellationToken)"/>
+    /// runs instead of the application. Pass the result to <c>Host.CreateApplicationBuilder</c>.
     /// </summary>
     public static string[] TranslateArgs(IEnumerable<string> args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        return [.. args.Select(a => string.Equals(a, OnceSwitch, StringComparison.OrdinalIgnoreCase)
+        var list = args.ToList();
+        if (list.Count == 1 && IsCommandSwitch(list[0]))
+            return [$"--{CommandKey}={list[0][2..]}"];
+        return [.. list.Select(a => string.Equals(a, OnceSwitch, StringComparison.OrdinalIgnoreCase)
             ? $"--{AppRuntimeOptions.SectionPath}:{nameof(AppRuntimeOptions.RunMode)}={nameof(RunMode.UntilDrained)}"
             : a)];
     }
+
+    private static bool IsCommandSwitch(string arg) =>
+        arg.Length > 2 && arg.StartsWith("--", StringComparison.Ordinal) && !string.Equals(arg, OnceSwitch, StringComparison.OrdinalIgnoreCase)
+        && char.IsAsciiLetterLower(arg[2]) && !arg.AsSpan(2).ContainsAnyExcept(s_commandChars);
+
+    private static readonly System.Buffers.SearchValues<char> s_commandChars = System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-");
 
     /// <summary>Runs <paramref name="host"/> until it stops, writing start-up failures to standard error.</summary>
     /// <returns>The process exit code: <see cref="SuccessExitCode"/>, <see cref="InvalidConfigurationExitCode"/> or <see cref="StartFailedExitCode"/>.</returns>
@@ -109,7 +126,46 @@ public static class AppRuntimeConsole
         {
             return await ReportAsync(error, ex, null).ConfigureAwait(false);
         }
+        var command = host.Services.GetService<Microsoft.Extensions.Configuration.IConfiguration>()?[CommandKey];
+        if (!string.IsNullOrEmpty(command))
+        {
+            try
+            {
+                return await RunCommandAsync(host, command, Console.In, Console.Out, error, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (host is IAsyncDisposable asyncDisposable)
+                    await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                else
+                    host.Dispose();
+            }
+        }
         return await RunAsync(host, error, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs the registered <see cref="IAppRuntimeCommand"/> named <paramref name="name"/> of a built (not started) host; an unknown
+    /// name lists the commands on <paramref name="error"/> and returns <see cref="UsageExitCode"/>.
+    /// </summary>
+    public static async Task<int> RunCommandAsync(IHost host, string name, TextReader input, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        var commands = host.Services.GetServices<IAppRuntimeCommand>().ToList();
+        var command = commands.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.Ordinal));
+        if (command is null)
+        {
+            await error.WriteLineAsync($"Unknown command --{name}." + (commands.Count == 0 ? " This application has no commands." : " Commands:")).ConfigureAwait(false);
+            foreach (var c in commands.OrderBy(c => c.Name, StringComparer.Ordinal))
+                await error.WriteLineAsync($"  --{c.Name}  {c.Summary}").ConfigureAwait(false);
+            await error.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return UsageExitCode;
+        }
+        return await command.RunAsync(input, output, error, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Every configuration problem the runtime would refuse to start with, or null when there is none (or no AppRuntime).</summary>

@@ -85,7 +85,8 @@ public static class AppRuntimeHostingExtensions
             () => registry.HealthContributors.Select(f => f(sp))));
         services.AddSingleton(sp => new ControlPlaneService(sp.GetRequiredService<RuntimeManager>(), sp.GetRequiredService<WorkerSupervisor>(),
             sp.GetRequiredService<SourceSupervisor>(), sp.GetRequiredService<QueueManager>(), sp.GetRequiredService<ConfigurationManager>(), registry,
-            sp.GetRequiredService<TraceService>(), sp.GetRequiredService<HealthRegistry>()));
+            sp.GetRequiredService<TraceService>(), sp.GetRequiredService<HealthRegistry>(), sp.GetRequiredService<AuditTrail>()));
+        services.AddSingleton(sp => new AuditTrail(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetServices<IAuditSink>()));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RuntimeManager>());
         return runtimeBuilder;
     }

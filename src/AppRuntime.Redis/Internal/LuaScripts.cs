@@ -9,7 +9,7 @@ namespace AppRuntime.Internal;
 /// <remarks>
 /// Task hash fields: p payload, ty task type, a attempt (deliveries), e enqueued-at ticks, nb not-before ticks ('' none),
 /// h headers (JSON object, '' none), err last error ('' none), tk token of the current lease (absent when not leased),
-/// dla dead-lettered-at ticks.
+/// dla dead-lettered-at ticks, pv the payload's first bytes (only when the payload is longer; what a dead-letter listing reads).
 /// </remarks>
 internal static class LuaScripts
 {
@@ -52,7 +52,8 @@ internal static class LuaScripts
     /// <summary>
     /// KEYS: ready, delayed, leases, stats, waiting, consumers, once (the id's deduplication key). ARGV: tprefix, id, capacity,
     /// dueMs, nowMs, channel, payload, type, attempt, enqueuedTicks, notBeforeTicks, headers, lastError, instance, handoffToken
-    /// ('' none), leaseUntilMs, consumerBeat ('' skips it), onceWindowMs ('0': no deduplication). Returns 1 published, 2 published
+    /// ('' none), leaseUntilMs, consumerBeat ('' skips it), onceWindowMs ('0': no deduplication), preview (the payload's first bytes
+    /// when it is longer than a listing reads, '' otherwise). Returns 1 published, 2 published
     /// and leased to the publishing instance (hand-off), 0 full, -1 the id is already in the queue or (with a window) was
     /// published within it. The deduplication key holds the end of the window on the publisher's clock (as every due time and
     /// lease here does) and expires with it; it is set only when the task is published, in the same script, so a full queue or
@@ -74,6 +75,7 @@ internal static class LuaScripts
           redis.call('SET', KEYS[7], tonumber(ARGV[5]) + tonumber(ARGV[18]), 'PX', ARGV[18])
         end
         redis.call('HSET', tk, 'p', ARGV[7], 'ty', ARGV[8], 'a', ARGV[9], 'e', ARGV[10], 'nb', ARGV[11], 'h', ARGV[12], 'err', ARGV[13])
+        if ARGV[19] and ARGV[19] ~= '' then redis.call('HSET', tk, 'pv', ARGV[19]) end
         redis.call('HINCRBY', KEYS[4], 'published', 1)
         if tonumber(ARGV[4]) > tonumber(ARGV[5]) then
           redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
@@ -225,16 +227,34 @@ internal static class LuaScripts
           tonumber(c[1] or '0'), tonumber(c[2] or '0'), tonumber(c[3] or '0'), redis.call('ZCARD', KEYS[6])}
         """;
 
-    /// <summary>KEYS: dead. ARGV: tprefix, max. Returns flat groups {id, type, attempt, reason, enqueuedTicks, deadLetteredTicks, payload}.</summary>
+    /// <summary>
+    /// KEYS: dead. ARGV: tprefix, max, previewBytes. Returns flat groups {id, type, attempt, reason, enqueuedTicks,
+    /// deadLetteredTicks, preview, payloadBytes}. Never reads a payload longer than previewBytes: the preview is then the 'pv' field
+    /// written at publish (absent for tasks published before it existed: no preview rather than a whole-payload read).
+    /// </summary>
     public const string ListDead = """
         local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+        local limit = tonumber(ARGV[3])
         local out = {}
         for i = 1, #ids do
-          local f = redis.call('HMGET', ARGV[1] .. ids[i], 'ty', 'a', 'err', 'e', 'dla', 'p')
+          local tk = ARGV[1] .. ids[i]
+          local f = redis.call('HMGET', tk, 'ty', 'a', 'err', 'e', 'dla', 'pv')
+          local size = redis.call('HSTRLEN', tk, 'p')
+          if size <= limit then f[6] = redis.call('HGET', tk, 'p') end
           table.insert(out, ids[i])
           for j = 1, 6 do table.insert(out, f[j]) end
+          table.insert(out, size)
         end
         return out
+        """;
+
+    /// <summary>
+    /// KEYS: dead. ARGV: tprefix, id. Returns nil when the id is not a dead letter, else {type, attempt, reason, enqueuedTicks,
+    /// deadLetteredTicks, payload}.
+    /// </summary>
+    public const string GetDead = """
+        if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return nil end
+        return redis.call('HMGET', ARGV[1] .. ARGV[2], 'ty', 'a', 'err', 'e', 'dla', 'p')
         """;
 
     /// <summary>

@@ -13,7 +13,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
 {
     private const int IdChunk = 500;
     private const int ScriptBatch = 1000;
-    private const int DeadLetterPayloadChars = 4096;
+    /// <summary>The bytes of a payload a dead-letter listing reads: enough for <see cref="DeadLetter.PreviewLength"/> characters of UTF-8.</summary>
+    internal const int PreviewBytes = DeadLetter.PreviewLength * 4;
     private static readonly TimeSpan MinConsumerWindow = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxErrorBackoff = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan MaxBufferHold = TimeSpan.FromSeconds(5);
@@ -101,6 +102,9 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
     {
         ArgumentNullException.ThrowIfNull(envelope);
         var payload = _serializer.Serialize(envelope.Payload);
+        // A payload longer than a listing's preview also stores its first bytes apart ('pv'), so listing dead letters never
+        // reads a whole payload (Redis has no range read of a hash field).
+        RedisValue preview = payload.Length > PreviewBytes ? payload.AsMemory(0, PreviewBytes) : RedisValue.EmptyString;
         var headers = HeaderCodec.Encode(envelope.Headers);
         var windowMs = window <= TimeSpan.Zero ? 0L : Math.Max(1L, (long)Math.Ceiling(window.TotalMilliseconds));
         RedisKey[] keys = [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting, _keys.Consumers, _keys.OncePrefix + envelope.Id];
@@ -118,7 +122,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
                 _keys.TaskPrefix, envelope.Id, Definition.Capacity, dueMs, now.ToUnixTimeMilliseconds(), (string)_keys.Channel!,
                 payload, envelope.TaskType, envelope.Attempt, envelope.EnqueuedAt.UtcTicks,
                 envelope.NotBefore is { } nb ? nb.UtcTicks : RedisValue.EmptyString, headers, envelope.LastError ?? string.Empty, _consumerId,
-                token, CeilingMs(leasedUntil), handoff ? ConsumerBeat(now) : string.Empty, windowMs,
+                token, CeilingMs(leasedUntil), handoff ? ConsumerBeat(now) : string.Empty, windowMs, preview,
             ];
             long result = -2;
             try
@@ -426,12 +430,14 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
         cancellationToken.ThrowIfCancellationRequested();
         if (max <= 0)
             return [];
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.ListDead, [_keys.Dead], [_keys.TaskPrefix, max]).ConfigureAwait(false))!;
-        var list = new List<DeadLetter>(r.Length / 7);
-        for (var i = 0; i + 6 < r.Length; i += 7)
+        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.ListDead, [_keys.Dead], [_keys.TaskPrefix, max, PreviewBytes]).ConfigureAwait(false))!;
+        var list = new List<DeadLetter>(r.Length / 8);
+        for (var i = 0; i + 7 < r.Length; i += 8)
         {
             var id = (string)r[i]!;
             var attempts = r[i + 2].IsNull ? 0 : (int)(long)r[i + 2];
+            var size = r[i + 7].IsNull ? (long?)null : (long)r[i + 7];
+            var (preview, truncated) = RenderPreview((byte[]?)r[i + 6], size);
             list.Add(new DeadLetter(
                 id,
                 Name,
@@ -440,9 +446,29 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
                 (string?)r[i + 3] ?? string.Empty,
                 FromTicks((string?)r[i + 4]) ?? DateTimeOffset.MinValue,
                 FromTicks((string?)r[i + 5]) ?? DateTimeOffset.MinValue,
-                RenderPayload((byte[]?)r[i + 6])));
+                preview) { PayloadSize = size, PayloadTruncated = truncated });
         }
         return list;
+    }
+
+    public async ValueTask<DeadLetter?> GetDeadLetterAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        cancellationToken.ThrowIfCancellationRequested();
+        var result = await Db.ScriptEvaluateAsync(LuaScripts.GetDead, [_keys.Dead], [_keys.TaskPrefix, id]).ConfigureAwait(false);
+        if (result.IsNull)
+            return null;
+        var r = (RedisResult[])result!;
+        var payload = (byte[]?)r[5];
+        return new DeadLetter(
+            id,
+            Name,
+            (string?)r[0] ?? TaskType,
+            r[1].IsNull ? 0 : (int)(long)r[1],
+            (string?)r[2] ?? string.Empty,
+            FromTicks((string?)r[3]) ?? DateTimeOffset.MinValue,
+            FromTicks((string?)r[4]) ?? DateTimeOffset.MinValue,
+            RenderPayload(payload)) { PayloadSize = payload?.Length };
     }
 
     public async ValueTask<int> RetryDeadLettersAsync(IReadOnlyCollection<string>? ids = null, CancellationToken cancellationToken = default)
@@ -641,15 +667,41 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
     {
         if (payload is null)
             return null;
-        string text;
         try
         {
-            text = new UTF8Encoding(false, true).GetString(payload);
+            return new UTF8Encoding(false, true).GetString(payload);
         }
         catch (DecoderFallbackException)
         {
-            text = "base64:" + Convert.ToBase64String(payload);
+            return "base64:" + Convert.ToBase64String(payload);
         }
-        return text.Length <= DeadLetterPayloadChars ? text : string.Concat(text.AsSpan(0, DeadLetterPayloadChars), "…");
+    }
+
+    /// <summary>
+    /// The listing's preview from the first bytes of a payload (<paramref name="size"/> is the whole payload's): at most
+    /// <see cref="DeadLetter.PreviewLength"/> characters, a UTF-8 sequence cut by the byte limit left out; true when it is shorter
+    /// than the payload.
+    /// </summary>
+    internal static (string? Text, bool Truncated) RenderPreview(byte[]? prefix, long? size)
+    {
+        if (prefix is null)
+            return (null, size > 0);
+        var cut = size > prefix.Length;
+        string text;
+        try
+        {
+            var decoder = new UTF8Encoding(false, true).GetDecoder();
+            var chars = new char[prefix.Length];
+            // Not flushed: an incomplete sequence at the end (cut by the byte limit) is held back instead of failing.
+            var count = decoder.GetChars(prefix, 0, prefix.Length, chars, 0, flush: !cut);
+            text = new string(chars, 0, count);
+        }
+        catch (DecoderFallbackException)
+        {
+            text = "base64:" + Convert.ToBase64String(prefix, 0, Math.Min(prefix.Length, DeadLetter.PreviewLength / 4 * 3));
+        }
+        if (text.Length > DeadLetter.PreviewLength)
+            return (text[..DeadLetter.PreviewLength], true);
+        return (text, cut);
     }
 }

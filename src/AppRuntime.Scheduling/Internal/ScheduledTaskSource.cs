@@ -234,14 +234,16 @@ internal sealed partial class ScheduledTaskSource<T> : ITaskSource<T>
                 Interlocked.Increment(ref _fired);
             context.RecordEvent(occurrence.IsCatchUp ? "catch_up" : "fired");
             Log.Fired(_logger, _name, result.TaskId);
-            _lastTask = await AdvanceAsync(context, LastTaskCheckpoint, at, cancellationToken).ConfigureAwait(false);
+            // Once the task is in the queue its checkpoints are recorded even when the runtime is stopping (a stop waits for the
+            // source to return): a restart must find the occurrence it fired, not treat it as missed.
+            _lastTask = await AdvanceAsync(context, LastTaskCheckpoint, at, CancellationToken.None).ConfigureAwait(false);
         }
         else
         {
             Interlocked.Increment(ref _firedElsewhere);
             context.RecordEvent("fired_elsewhere");
         }
-        await AdvanceAsync(context, LastFiredCheckpoint, at, cancellationToken).ConfigureAwait(false);
+        await AdvanceAsync(context, LastFiredCheckpoint, at, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>

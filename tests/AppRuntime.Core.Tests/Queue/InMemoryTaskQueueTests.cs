@@ -191,7 +191,7 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Dead_letter_payload_is_the_payload_text_truncated_to_2048_characters()
+    public async Task Dead_letter_listings_preview_the_payload_text_and_the_single_read_returns_it_whole()
     {
         var queue = NewQueue(maxAttempts: 1);
         var shortTask = NewTask();
@@ -204,9 +204,16 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
         var dead = await queue.GetDeadLettersAsync();
 
         Assert.Equal(shortTask.Payload.ToString(), dead[0].Payload);
-        Assert.Equal(InMemoryTaskQueue<ContractTask>.MaxPayloadTextLength, dead[1].Payload!.Length);
+        Assert.False(dead[0].PayloadTruncated);
+        Assert.Equal(DeadLetter.PreviewLength, dead[1].Payload!.Length);
+        Assert.True(dead[1].PayloadTruncated);
+        Assert.Equal(longTask.Payload.ToString().Length, dead[1].PayloadSize);
         Assert.StartsWith("ContractTask { Number = 99, Text = xxx", dead[1].Payload, StringComparison.Ordinal);
-        Assert.EndsWith("\u2026", dead[1].Payload, StringComparison.Ordinal);
+
+        var whole = await queue.GetDeadLetterAsync(longTask.Id);
+        Assert.Equal(longTask.Payload.ToString(), whole!.Payload);
+        Assert.False(whole.PayloadTruncated);
+        Assert.Null(await queue.GetDeadLetterAsync("no-such-id"));
     }
 
     [Fact]

@@ -775,6 +775,49 @@ public abstract class TaskQueueContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_listing_previews_long_payloads_and_a_single_read_returns_the_whole_payload()
+    {
+        var queue = await NewQueueAsync(Define(maxAttempts: 1));
+        // Multi-byte characters on both sides of the preview limit: a durable backend cuts bytes, never a character in two.
+        var text = string.Concat(Enumerable.Repeat("Grüße, Zoë 🚀 ", 2000)) + "THE-END";
+        var (small, large) = (NewTask(), NewTask() with { Payload = new ContractTask(7, text) });
+        await DeadLetterAllAsync(queue, small, large);
+
+        var dead = await queue.GetDeadLettersAsync();
+
+        var shortOne = dead.Single(d => d.Id == small.Id);
+        var longOne = dead.Single(d => d.Id == large.Id);
+        Assert.False(shortOne.PayloadTruncated);
+        if (longOne.Payload is null)
+            return; // a backend without payload renderings has nothing to preview
+        Assert.True(longOne.PayloadTruncated, "the long payload's preview says it was cut");
+        Assert.InRange(longOne.Payload.Length, 1, DeadLetter.PreviewLength);
+        Assert.True(longOne.PayloadSize > DeadLetter.PreviewLength, $"the whole payload's size is known: {longOne.PayloadSize}");
+        Assert.DoesNotContain('\uFFFD', longOne.Payload);
+
+        var whole = await queue.GetDeadLetterAsync(large.Id);
+        Assert.NotNull(whole);
+        Assert.Equal(large.Id, whole.Id);
+        Assert.Equal("failing for the test", whole.Reason);
+        Assert.False(whole.PayloadTruncated);
+        Assert.Contains("THE-END", whole.Payload!, StringComparison.Ordinal);
+        Assert.DoesNotContain("THE-END", longOne.Payload, StringComparison.Ordinal);
+        Assert.StartsWith(longOne.Payload, whole.Payload, StringComparison.Ordinal);
+        Assert.Null(await queue.GetDeadLetterAsync("no-such-task"));
+        Assert.Null(await queue.GetDeadLetterAsync(NewTask().Id));
+    }
+
+    [Fact]
+    public async Task A_task_that_is_not_dead_lettered_is_not_read_as_a_dead_letter()
+    {
+        var queue = await NewQueueAsync(Define());
+        var task = NewTask();
+        await queue.PublishAsync(task);
+
+        Assert.Null(await queue.GetDeadLetterAsync(task.Id));
+    }
+
+    [Fact]
     public async Task Retrying_dead_letters_by_id_redelivers_them_with_a_fresh_attempt_count()
     {
         var queue = await NewQueueAsync(Define(maxAttempts: 1));

@@ -38,4 +38,11 @@ internal sealed record InMemoryDeadLetter<T>(
     TaskEnvelope<T> Envelope,
     int Attempts,
     string Reason,
-    DateTimeOffset DeadLetteredAt);
+    DateTimeOffset DeadLetteredAt)
+{
+    /// <summary>The listing's preview, rendered (outside the queue's lock) the first time a listing needs it, then kept.</summary>
+    public InMemoryPayloadPreview? Preview { get; set; }
+}
+
+/// <summary>A bounded preview of a payload's rendering and the length of the whole rendering.</summary>
+internal sealed record InMemoryPayloadPreview(string? Text, long? Size, bool Truncated);

@@ -22,9 +22,6 @@ namespace AppRuntime.Internal;
 /// </remarks>
 internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
 {
-    /// <summary>Longest payload rendering kept in a dead-letter listing.</summary>
-    internal const int MaxPayloadTextLength = 2048;
-
     private const long MaxTimerMilliseconds = uint.MaxValue - 1;
 
     private readonly TimeProvider _time;
@@ -286,16 +283,43 @@ internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
             _deadLetters.CopyTo(0, snapshot, 0, snapshot.Length);
         }
 
-        // Rendering payloads runs user code (ToString), so it happens outside the lock.
+        // Rendering payloads runs user code (ToString), so it happens outside the lock; each payload is rendered once and its
+        // bounded preview kept, so listing again costs no rendering and holds no whole payload text.
         var result = new DeadLetter[snapshot.Length];
         for (var i = 0; i < snapshot.Length; i++)
         {
             var dead = snapshot[i];
             var envelope = dead.Envelope;
+            var preview = dead.Preview ??= Preview(RenderPayload(envelope.Payload));
             result[i] = new DeadLetter(envelope.Id, Name, envelope.TaskType, dead.Attempts, dead.Reason, envelope.EnqueuedAt,
-                dead.DeadLetteredAt, RenderPayload(envelope.Payload));
+                dead.DeadLetteredAt, preview.Text) { PayloadSize = preview.Size, PayloadTruncated = preview.Truncated };
         }
         return new(result);
+    }
+
+    public ValueTask<DeadLetter?> GetDeadLetterAsync(string id, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        InMemoryDeadLetter<T>? found = null;
+        lock (_lock)
+        {
+            foreach (var dead in _deadLetters)
+            {
+                if (string.Equals(dead.Envelope.Id, id, StringComparison.Ordinal))
+                {
+                    found = dead;
+                    break;
+                }
+            }
+        }
+        if (found is null)
+            return new((DeadLetter?)null);
+        var envelope = found.Envelope;
+        var text = RenderPayload(envelope.Payload);
+        return new(new DeadLetter(envelope.Id, Name, envelope.TaskType, found.Attempts, found.Reason, envelope.EnqueuedAt, found.DeadLetteredAt, text)
+        {
+            PayloadSize = text?.Length,
+        });
     }
 
     /// <inheritdoc />
@@ -587,8 +611,10 @@ internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
         {
             text = $"<payload could not be rendered: {ex.GetType().Name}>";
         }
-        return text is { Length: > MaxPayloadTextLength }
-            ? string.Concat(text.AsSpan(0, MaxPayloadTextLength - 1), "\u2026")
-            : text;
+        return text;
     }
+
+    private static InMemoryPayloadPreview Preview(string? text) => text is { Length: > DeadLetter.PreviewLength }
+        ? new InMemoryPayloadPreview(text[..DeadLetter.PreviewLength], text.Length, true)
+        : new InMemoryPayloadPreview(text, text?.Length, false);
 }
