@@ -72,10 +72,34 @@ public sealed class HealthRegistry
             {
                 result = HealthResult.Unhealthy($"health check threw {ex.GetType().Name}: {ex.Message}");
             }
-            entries.Add(new HealthEntry(c.Name, c.Scope, result));
+            entries.Add(new HealthEntry(c.Name, c.Scope, Redacted(result)));
         }
         var status = entries.Count == 0 ? HealthStatus.Healthy : entries.Max(e => e.Result.Status);
         return new HealthReport(status, entries);
+    }
+
+    /// <summary>
+    /// The result with every secret in its description and data masked (<see cref="ConfigRedaction.RedactValue"/>): reports are
+    /// served without a token (<c>/health</c>), and a contributor may quote a connection string or a provider's error.
+    /// </summary>
+    private static HealthResult Redacted(HealthResult result)
+    {
+        var description = result.Description is null ? null : ConfigRedaction.RedactValue(result.Description);
+        Dictionary<string, string>? data = null;
+        if (result.Data is { Count: > 0 })
+        {
+            foreach (var (key, value) in result.Data)
+            {
+                var shown = ConfigRedaction.IsSecretName(key) ? ConfigRedaction.Mask : ConfigRedaction.RedactValue(value);
+                if (data is null && ReferenceEquals(shown, value))
+                    continue;
+                data ??= new Dictionary<string, string>(result.Data, StringComparer.Ordinal);
+                data[key] = shown;
+            }
+        }
+        return ReferenceEquals(description, result.Description) && data is null
+            ? result
+            : result with { Description = description, Data = data ?? result.Data };
     }
 
     private void EnsureLate()

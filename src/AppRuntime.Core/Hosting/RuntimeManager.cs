@@ -145,9 +145,10 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
         }
         catch (Exception ex)
         {
-            FaultReason = ex.Message;
+            // Shown by /health (no token) and /api/status: masked like every other place that may quote a connection string.
+            FaultReason = ConfigRedaction.RedactValue(ex.Message);
             SetState(RuntimeState.Faulted);
-            Log.StartFailed(_logger, ex.Message);
+            Log.StartFailed(_logger, FaultReason);
             throw;
         }
         return Task.CompletedTask;
