@@ -138,6 +138,17 @@ public sealed partial class StoreSettings
 
     /// <summary>How long a write waits for a lock held by another writer before it fails (and the task is retried).</summary>
     public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The longest rejection reason stored and logged, in characters (default 1024). An email with thousands of bad lines would
+    /// otherwise make a reason of megabytes; a cut reason ends with <c>… [truncated: N characters in all]</c>.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(TextLimits.MinimumLength, 1024 * 1024)]
+    public int MaxReasonLength { get; init; } = TextLimits.DefaultMaxReasonLength;
+
+    /// <summary>The longest customer name and address stored and logged, in characters (default 256); longer ones are cut the same way.</summary>
+    [System.ComponentModel.DataAnnotations.Range(TextLimits.MinimumLength, 1024 * 1024)]
+    public int MaxFieldLength { get; init; } = 256;
 }
 
 /// <summary>One catalogue entry, <c>MailOrderBot:Catalog:&lt;SKU&gt;</c>.</summary>

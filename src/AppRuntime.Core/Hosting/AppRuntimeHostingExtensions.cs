@@ -64,6 +64,8 @@ public static class AppRuntimeHostingExtensions
 
         services.AddSingleton(marker);
         services.AddSingleton(registry);
+        // Console logs: control characters escaped and messages bounded in the formatter, for every message (docs/observability.md).
+        SanitizedConsoleLogging.Add(services);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
         services.TryAdd(ServiceDescriptor.Singleton(typeof(ILogger<>), typeof(Logger<>)));

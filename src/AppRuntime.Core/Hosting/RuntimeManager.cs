@@ -111,6 +111,8 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
             var errors = CheckConfiguration(out var plan);
             if (errors.Count > 0)
                 throw new ConfigValidationException(errors);
+            if (_services.Services.GetService<LogOutputLimits>() is { } logLimits)
+                logLimits.MaxMessageLength = plan!.Options.MaxLogMessageLength;
 
             // 2. Services: the declared wiring must be complete before anything runs.
             var problems = _registry.Validate();
