@@ -51,6 +51,13 @@ public sealed partial class MailOrderBotSettings
             errors.Add(section.GetSection("Imap:Host").Path, $"is required when {mode} is {Source.Mode}.");
         if (string.IsNullOrWhiteSpace(Imap.Username))
             errors.Add(section.GetSection("Imap:Username").Path, $"is required when {mode} is {Source.Mode}.");
+        if (Imap.Security == ImapSecurity.None && !Imap.AllowInsecure && !string.IsNullOrWhiteSpace(Imap.Host) && !ImapOptions.IsLoopbackHost(Imap.Host))
+        {
+            errors.Add(section.GetSection("Imap:Security").Path,
+                $"is None (plain text) but {section.GetSection("Imap:Host").Path} '{Imap.Host}' is not a loopback host: the password and every " +
+                $"email would cross the network unencrypted. Use StartTls or SslOnConnect, or set {section.GetSection("Imap:AllowInsecure").Path}=true " +
+                "for a server on a network you trust.");
+        }
     }
 }
 
@@ -80,8 +87,11 @@ public sealed partial class ImapSettings
     /// <summary>The IMAP port.</summary>
     public int Port { get; init; } = 143;
 
-    /// <summary><c>None</c>, <c>SslOnConnect</c> or <c>StartTls</c>.</summary>
+    /// <summary><c>None</c>, <c>SslOnConnect</c> or <c>StartTls</c>. <c>None</c> is refused for a host that is not loopback unless <see cref="AllowInsecure"/>.</summary>
     public ImapSecurity Security { get; init; } = ImapSecurity.StartTls;
+
+    /// <summary>Allows <c>Security=None</c> (plain text) to a host that is not loopback (default false).</summary>
+    public bool AllowInsecure { get; init; }
 
     /// <summary>The login name.</summary>
     public string Username { get; init; } = "";
@@ -118,6 +128,7 @@ public sealed partial class ImapSettings
         Host = Host,
         Port = Port,
         Security = Security,
+        AllowInsecure = AllowInsecure,
         Username = Username,
         Password = Password,
         Folder = Folder,
