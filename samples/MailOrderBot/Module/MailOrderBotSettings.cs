@@ -76,6 +76,10 @@ public sealed partial class FolderSettings
 
     /// <summary>Time between scans of the directory.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The largest <c>.eml</c> file, in bytes, that is read (default 25 MiB); a larger one goes to <c>failed/</c> unread.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1024, int.MaxValue)]
+    public long MaxMessageSize { get; init; } = ImapOptions.DefaultMaxMessageSize;
 }
 
 /// <summary><c>MailOrderBot:Imap</c>.</summary>
