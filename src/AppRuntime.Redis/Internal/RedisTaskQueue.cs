@@ -273,6 +273,9 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
             else
                 await DeadLetterUnreadableAsync(id, token, problem!).ConfigureAwait(false);
         }
+        // Records the script found corrupt and dead-lettered itself (before anything was written to them).
+        for (var i = 4 + (n * 8); i + 1 < reply.Length; i += 2)
+            Log.CorruptRecordDeadLettered(_logger, Name, (string?)reply[i] ?? "", (string?)reply[i + 1] ?? "");
         return (leases, readyLeft);
     }
 
@@ -409,28 +412,68 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
         };
     }
 
-    public async ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max = 100, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max = 100, CancellationToken cancellationToken = default) =>
+        (await ListDeadLettersAsync(max, cancellationToken).ConfigureAwait(false)).Items;
+
+    /// <summary>The dead letters, oldest first; an entry whose record cannot be read is skipped, logged and reported, never thrown.</summary>
+    public async ValueTask<DeadLetterListing> ListDeadLettersAsync(int max = 100, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (max <= 0)
-            return [];
+            return new DeadLetterListing([], []);
         var r = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.ListDead, [_keys.Dead], [_keys.TaskPrefix, max]).ConfigureAwait(false))!;
-        var list = new List<DeadLetter>(r.Length / 7);
-        for (var i = 0; i + 6 < r.Length; i += 7)
+        var list = new List<DeadLetter>(r.Length / 8);
+        List<UnreadableDeadLetter>? skipped = null;
+        for (var i = 0; i + 7 < r.Length; i += 8)
         {
-            var id = (string)r[i]!;
-            var attempts = r[i + 2].IsNull ? 0 : (int)(long)r[i + 2];
-            list.Add(new DeadLetter(
-                id,
-                Name,
-                (string?)r[i + 1] ?? TaskType,
-                attempts,
-                (string?)r[i + 3] ?? string.Empty,
-                FromTicks((string?)r[i + 4]) ?? DateTimeOffset.MinValue,
-                FromTicks((string?)r[i + 5]) ?? DateTimeOffset.MinValue,
-                RenderPayload((byte[]?)r[i + 6])));
+            var id = (string?)r[i] ?? "";
+            if (TryReadDeadLetter(r.AsSpan(i, 8), out var problem) is { } letter)
+            {
+                list.Add(letter);
+                continue;
+            }
+            Log.UnreadableDeadLetterSkipped(_logger, Name, id, problem!);
+            (skipped ??= []).Add(new UnreadableDeadLetter(id, problem!));
         }
-        return list;
+        return new DeadLetterListing(list, skipped ?? []);
+    }
+
+    /// <summary>One listed dead letter, or null and why it cannot be read.</summary>
+    private DeadLetter? TryReadDeadLetter(ReadOnlySpan<RedisResult> r, out string? problem)
+    {
+        problem = null;
+        var keyType = (string?)r[1];
+        if (keyType != "hash")
+        {
+            problem = keyType is null or "none" ? "the task record no longer exists" : $"the task record is a Redis {keyType}, not a hash";
+            return null;
+        }
+        var attempts = 0;
+        if (!r[3].IsNull && !int.TryParse((string?)r[3], NumberStyles.Integer, CultureInfo.InvariantCulture, out attempts))
+            problem = $"attempt count {Quote((string?)r[3])} is not a whole number";
+        if (!TryTicks((string?)r[5], out var enqueuedAt))
+            problem = Join(problem, $"enqueued-at {Quote((string?)r[5])} is not a time (UTC ticks)");
+        if (!TryTicks((string?)r[6], out var deadAt))
+            problem = Join(problem, $"dead-lettered-at {Quote((string?)r[6])} is not a time (UTC ticks)");
+        if (problem is not null)
+            return null;
+        return new DeadLetter((string)r[0]!, Name, (string?)r[2] ?? TaskType, attempts, (string?)r[4] ?? string.Empty,
+            enqueuedAt ?? DateTimeOffset.MinValue, deadAt ?? DateTimeOffset.MinValue, RenderPayload((byte[]?)r[7]));
+
+        static string Join(string? first, string next) => first is null ? next : first + "; " + next;
+        static string Quote(string? value) => value is null ? "(none)" : "'" + (value.Length <= 64 ? value : string.Concat(value.AsSpan(0, 64), "…")) + "'";
+    }
+
+    /// <summary>Reads UTC ticks; empty is "not set" (null). False when the text is not a valid time.</summary>
+    private static bool TryTicks(string? text, out DateTimeOffset? time)
+    {
+        time = null;
+        if (string.IsNullOrEmpty(text))
+            return true;
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) || ticks > DateTimeOffset.MaxValue.UtcTicks)
+            return false;
+        time = new DateTimeOffset(ticks, TimeSpan.Zero);
+        return true;
     }
 
     public async ValueTask<int> RetryDeadLettersAsync(IReadOnlyCollection<string>? ids = null, CancellationToken cancellationToken = default)
