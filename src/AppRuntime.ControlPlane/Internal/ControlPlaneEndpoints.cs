@@ -25,8 +25,8 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
         app.MapGet("/api/status", Read(StatusAsync));
         app.MapGet("/api/queues", Read(async context =>
         {
-            var status = await control.GetStatusAsync(context.RequestAborted).ConfigureAwait(false);
-            await Http.WriteJsonAsync(context, status.Queues, _json.IReadOnlyListQueueStatus).ConfigureAwait(false);
+            var status = await control.ReadStatusAsync(context.RequestAborted).ConfigureAwait(false);
+            await WriteAsync(context, Map(status, s => s.Queues), _json.IReadOnlyListQueueStatus).ConfigureAwait(false);
         }));
         app.MapGet("/api/pools", Read(context => Http.WriteJsonAsync(context, control.GetPools(), _json.IReadOnlyListWorkerPoolSnapshot)));
         app.MapGet("/api/sources", Read(context => Http.WriteJsonAsync(context, control.GetSources(), _json.IReadOnlyListSourceSnapshot)));
@@ -109,11 +109,15 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
 
     private async Task StatusAsync(HttpContext context)
     {
-        var status = await control.GetStatusAsync(context.RequestAborted).ConfigureAwait(false);
-        var view = new StatusView(status.State, status.StartedAt, status.FaultReason, time.GetUtcNow(), status.Queues, status.Pools, status.Sources,
-            new ControlPlaneInfo(options.ReadOnly, _token.IsConfigured && !options.ReadOnly, options.RequireTokenForReads));
-        await Http.WriteJsonAsync(context, view, _json.StatusView).ConfigureAwait(false);
+        var result = await control.ReadStatusAsync(context.RequestAborted).ConfigureAwait(false);
+        var view = Map(result, status => new StatusView(status.State, status.StartedAt, status.FaultReason, time.GetUtcNow(), status.Queues, status.Pools,
+            status.Sources, new ControlPlaneInfo(options.ReadOnly, _token.IsConfigured && !options.ReadOnly, options.RequireTokenForReads)));
+        await WriteAsync(context, view, _json.StatusView).ConfigureAwait(false);
     }
+
+    /// <summary>The same result with its value (when there is one) turned into the view an endpoint writes.</summary>
+    private static ControlResult<TView> Map<T, TView>(ControlResult<T> result, Func<T, TView> view) =>
+        new(result.Status, result.Value is { } value ? view(value) : default, result.Error, result.ConfigErrors) { Backend = result.Backend };
 
     private Task TopologyAsync(HttpContext context)
     {
@@ -134,9 +138,17 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
             await Http.WriteProblemAsync(context, StatusCodes.Status400BadRequest, error!).ConfigureAwait(false);
             return;
         }
-        var result = await control.GetDeadLettersAsync(Http.RouteValue(context, "queue"), max, context.RequestAborted).ConfigureAwait(false);
-        await WriteAsync(context, result, _json.IReadOnlyListDeadLetter).ConfigureAwait(false);
+        var result = await control.ListDeadLettersAsync(Http.RouteValue(context, "queue"), max, context.RequestAborted).ConfigureAwait(false);
+        if (result.Value is { Skipped.Count: > 0 } listing)
+        {
+            // Entries whose stored record cannot be read are left out of the list (and logged with their id and problem).
+            context.Response.Headers[SkippedDeadLettersHeader] = listing.Skipped.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        await WriteAsync(context, Map(result, l => l.Items), _json.IReadOnlyListDeadLetter).ConfigureAwait(false);
     }
+
+    /// <summary>The header that counts the dead letters a listing left out because their records cannot be read.</summary>
+    public const string SkippedDeadLettersHeader = "AppRuntime-Skipped-Dead-Letters";
 
     private Task TracesAsync(HttpContext context)
     {
@@ -193,7 +205,7 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
             : await control.PurgeDeadLettersAsync(queue, ids, context.RequestAborted).ConfigureAwait(false);
         var view = result.Succeeded
             ? new ControlResult<DeadLetterActionResult>(result.Status, new DeadLetterActionResult(queue, retry ? "retry" : "purge", result.Value))
-            : new ControlResult<DeadLetterActionResult>(result.Status, null, result.Error);
+            : new ControlResult<DeadLetterActionResult>(result.Status, null, result.Error) { Backend = result.Backend };
         await WriteAsync(context, view, _json.DeadLetterActionResult).ConfigureAwait(false);
     }
 
@@ -222,7 +234,7 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, Control
                 return Http.WriteJsonAsync(context, result.Value!, typeInfo, StatusCodes.Status202Accepted);
             case ControlStatus.Unavailable:
                 context.Response.Headers.RetryAfter = "5";
-                return Http.WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable, result.Error ?? "A backend is unavailable.");
+                return Http.WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable, result.Error ?? "A backend is unavailable.", backend: result.Backend);
             default:
                 var status = result.Status switch
                 {

@@ -159,14 +159,27 @@ internal static class BuiltInHealth
         {
             var data = new Dictionary<string, string>(StringComparer.Ordinal);
             var above = new List<string>();
+            var unavailable = new List<string>();
             foreach (var q in queues.All)
             {
-                var stats = await q.GetStatsAsync(ct).ConfigureAwait(false);
+                QueueStats stats;
+                try
+                {
+                    stats = await q.GetStatsAsync(ct).ConfigureAwait(false);
+                }
+                catch (QueueBackendUnavailableException ex)
+                {
+                    data[q.Name] = "unavailable";
+                    unavailable.Add(ex.Message);
+                    continue;
+                }
                 var watermark = (long)Math.Floor(q.Definition.Capacity * q.Definition.HighWatermark);
                 data[q.Name] = string.Create(CultureInfo.InvariantCulture, $"{stats.Outstanding}/{stats.Capacity}");
                 if (stats.Capacity > 0 && stats.Outstanding >= watermark)
                     above.Add(q.Name);
             }
+            if (unavailable.Count > 0)
+                return HealthResult.Unhealthy(string.Join("; ", unavailable), data);
             return above.Count == 0
                 ? HealthResult.Healthy(null, data)
                 : HealthResult.Degraded($"backpressure: queue(s) {string.Join(", ", above)} at or above the high watermark", data);

@@ -87,7 +87,7 @@ public static class AppRuntimeHostingExtensions
             () => registry.HealthContributors.Select(f => f(sp))));
         services.AddSingleton(sp => new ControlPlaneService(sp.GetRequiredService<RuntimeManager>(), sp.GetRequiredService<WorkerSupervisor>(),
             sp.GetRequiredService<SourceSupervisor>(), sp.GetRequiredService<QueueManager>(), sp.GetRequiredService<ConfigurationManager>(), registry,
-            sp.GetRequiredService<TraceService>(), sp.GetRequiredService<HealthRegistry>()));
+            sp.GetRequiredService<TraceService>(), sp.GetRequiredService<HealthRegistry>(), () => sp.GetRequiredService<RuntimeServices>().Options.BackendTimeout));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RuntimeManager>());
         return runtimeBuilder;
     }

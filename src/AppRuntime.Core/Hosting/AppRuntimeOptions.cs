@@ -62,6 +62,17 @@ public sealed partial class AppRuntimeOptions
     /// <summary>The default of <see cref="MaxLogMessageLength"/>: 8192 characters.</summary>
     public const int DefaultMaxLogMessageLength = 8192;
 
+    /// <summary>
+    /// How long a control-plane read or admin action waits for a queue's backend (key <c>AppRuntime:BackendTimeout</c>, default
+    /// 2 seconds). A backend that is down answers at once; one that does not answer in time is reported unavailable (HTTP 503 with
+    /// <c>Retry-After</c>) rather than holding the request.
+    /// </summary>
+    [TimeRange("00:00:00.100", "00:01:00")]
+    public TimeSpan BackendTimeout { get; set; } = DefaultBackendTimeout;
+
+    /// <summary>The default of <see cref="BackendTimeout"/>: 2 seconds.</summary>
+    public static readonly TimeSpan DefaultBackendTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>Run as a service, or until drained (<c>--once</c>). Key <c>AppRuntime:RunMode</c>.</summary>
     public RunMode RunMode { get; set; } = RunMode.Service;
 

@@ -168,7 +168,15 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
         {
             if (!_queues.TryGet(pool.Definition.Queue, out var q))
                 continue;
-            var stats = await q.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+            QueueStats stats;
+            try
+            {
+                stats = await q.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (QueueBackendUnavailableException)
+            {
+                return false; // cannot tell while the backend is away: not drained yet
+            }
             if (stats.Depth + stats.Delayed + stats.InFlight > 0)
                 return false;
         }
@@ -286,7 +294,17 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
             var busy = false;
             foreach (var q in consumed)
             {
-                var s = await q.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+                QueueStats s;
+                try
+                {
+                    s = await q.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (QueueBackendUnavailableException ex)
+                {
+                    // Nothing can be drained from a backend that is away; what it holds stays there for the next start.
+                    Log.DrainSkipped(_logger, ex.Message);
+                    return;
+                }
                 if (s.Depth > 0 || s.InFlight > 0)
                 {
                     busy = true;
@@ -370,6 +388,9 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
 
         [LoggerMessage(35, LogLevel.Error, "A drain observer failed; stopping anyway")]
         public static partial void DrainObserverFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(37, LogLevel.Warning, "Stopping without draining: {Reason}")]
+        public static partial void DrainSkipped(ILogger logger, string reason);
 
         [LoggerMessage(36, LogLevel.Warning, "AppRuntime drained (RunMode UntilDrained) but no host lifetime is registered to stop the application")]
         public static partial void NoLifetime(ILogger logger);

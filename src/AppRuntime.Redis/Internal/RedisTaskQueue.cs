@@ -397,7 +397,7 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
             _keys.TaskPrefix, now.ToUnixTimeMilliseconds(), Definition.MaxAttempts, now.UtcTicks,
             (now - window).ToUnixTimeMilliseconds(), (string)_keys.Channel!,
         ];
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.Stats, keys, args).ConfigureAwait(false))!;
+        var r = (RedisResult[])(await AvailableAsync(() => Db.ScriptEvaluateAsync(LuaScripts.Stats, keys, args)).ConfigureAwait(false))!;
         return new QueueStats
         {
             Depth = (long)r[0],
@@ -421,7 +421,7 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         if (max <= 0)
             return new DeadLetterListing([], []);
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.ListDead, [_keys.Dead], [_keys.TaskPrefix, max]).ConfigureAwait(false))!;
+        var r = (RedisResult[])(await AvailableAsync(() => Db.ScriptEvaluateAsync(LuaScripts.ListDead, [_keys.Dead], [_keys.TaskPrefix, max])).ConfigureAwait(false))!;
         var list = new List<DeadLetter>(r.Length / 8);
         List<UnreadableDeadLetter>? skipped = null;
         for (var i = 0; i + 7 < r.Length; i += 8)
@@ -500,7 +500,7 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
             do
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                n = (int)(long)await Db.ScriptEvaluateAsync(script, keys, fixedArgs).ConfigureAwait(false);
+                n = (int)(long)await AvailableAsync(() => Db.ScriptEvaluateAsync(script, keys, fixedArgs)).ConfigureAwait(false);
                 total += n;
             }
             while (n == ScriptBatch);
@@ -514,10 +514,31 @@ internal sealed class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
             fixedArgs.CopyTo(args, 0);
             for (var i = 0; i < chunk.Length; i++)
                 args[fixedArgs.Length + i] = chunk[i];
-            total += (int)(long)await Db.ScriptEvaluateAsync(script, keys, args).ConfigureAwait(false);
+            total += (int)(long)await AvailableAsync(() => Db.ScriptEvaluateAsync(script, keys, args)).ConfigureAwait(false);
         }
         return total;
     }
+
+    /// <summary>
+    /// Runs an operation of the operator's view (stats, dead-letter listing, retry, purge): it fails at once with
+    /// <see cref="QueueBackendUnavailableException"/> while the connection is down, instead of queueing behind the client's
+    /// reconnect for its whole timeout, and turns connection errors and timeouts into that exception too.
+    /// </summary>
+    private async Task<RedisResult> AvailableAsync(Func<Task<RedisResult>> operation)
+    {
+        if (!_connection.IsConnected)
+            throw new QueueBackendUnavailableException(Name, Backend, $"not connected to Redis at {Endpoints()}");
+        try
+        {
+            return await operation().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsTransient(ex))
+        {
+            throw new QueueBackendUnavailableException(Name, Backend, $"Redis at {Endpoints()} did not answer: {ex.Message}", ex);
+        }
+    }
+
+    private string Endpoints() => string.Join(",", _connection.GetEndPoints().Select(e => e.ToString()));
 
     private async Task<bool> DeadLetterCoreAsync(string id, string token, string reason)
     {
