@@ -130,6 +130,11 @@ public sealed record ImapOptions
         $"ImapOptions.Security is None (plain text) for '{host}', which is not a loopback host: the password and every email would cross " +
         "the network unencrypted. Use StartTls or SslOnConnect, or set AllowInsecure = true for a server on a network you trust.";
 
+    /// <summary>The settings for logs and diagnostics, with the password masked (a record would print it).</summary>
+    public override string ToString() =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"ImapOptions {{ Host = {Host}, Port = {Port}, Security = {Security}, AllowInsecure = {AllowInsecure}, Username = {Username}, Password = {ConfigRedaction.Mask}, Folder = {Folder}, MaxMessageSize = {MaxMessageSize} }}");
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {

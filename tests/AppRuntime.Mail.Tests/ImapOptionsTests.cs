@@ -43,4 +43,13 @@ public sealed class ImapOptionsTests
         Assert.Throws<ArgumentException>(() => new ImapPollingSource(options));
         Assert.Throws<ArgumentException>(() => new ImapIdleSource(options));
     }
+
+    [Fact]
+    public void The_options_printed_never_show_the_password()
+    {
+        var options = new ImapOptions { Host = "127.0.0.1", Username = "bot", Password = "printed-secret" };
+
+        Assert.DoesNotContain("printed-secret", options.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Password = ***", options.ToString(), StringComparison.Ordinal);
+    }
 }
