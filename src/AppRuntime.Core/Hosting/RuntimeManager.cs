@@ -104,6 +104,17 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
                 throw new InvalidOperationException($"The runtime cannot start from state {_state}.");
             SetState(RuntimeState.Starting);
         }
+        // Each phase is timed, so a slow start names the phase that took the time (the "AppRuntime started" line shows them).
+        var time = _services.Time;
+        var phase = time.GetTimestamp();
+        var begun = phase;
+        TimeSpan Lap()
+        {
+            var now = time.GetTimestamp();
+            var elapsed = time.GetElapsedTime(phase, now);
+            phase = now;
+            return elapsed;
+        }
         try
         {
             // 1. Configuration: every section (the application's and the platform's) bound and validated, and the plan made
@@ -119,9 +130,12 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
             if (problems.Count > 0)
                 throw new InvalidOperationException("The AppRuntime composition is invalid:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)));
 
+            var configuration = Lap();
+
             // 3. Queues.
             _queues.CreateAll(plan!);
             _metrics ??= new RuntimeMetrics(_services.Trace.Meter, _queues, _supervisor);
+            var queues = Lap();
 
             // 4. Worker pools.
             foreach (var pool in plan!.Pools)
@@ -130,6 +144,7 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
                 _supervisor.Add(pool.Queue.CreatePool(q, pool.Definition, pool.Handler, pool.Observers, _services));
             }
             _supervisor.StartAll();
+            var pools = Lap();
 
             // 5. Sources.
             foreach (var source in plan.Sources)
@@ -138,10 +153,12 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
                 _sources.Add(_registry.Queues[source.Definition.Queue].CreateSource(q, source, _services));
             }
             _sources.StartAll();
+            var sources = Lap();
 
             StartedAt = _services.Time.GetUtcNow();
             SetState(RuntimeState.Running);
-            Log.Started(_logger, plan.Queues.Count, plan.Pools.Count, plan.Sources.Count);
+            Log.Started(_logger, plan.Queues.Count, plan.Pools.Count, plan.Sources.Count, Ms(time.GetElapsedTime(begun)), Ms(configuration), Ms(queues),
+                Ms(pools), Ms(sources));
             if (plan.Options.RunMode == RunMode.UntilDrained)
                 _untilDrained = RunUntilDrainedAsync();
         }
@@ -155,6 +172,8 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
         }
         return Task.CompletedTask;
     }
+
+    private static double Ms(TimeSpan elapsed) => Math.Round(elapsed.TotalMilliseconds, 1);
 
     /// <summary>
     /// True when every source has looked at all its input once, everything the sources published has settled, and every queue
@@ -371,8 +390,8 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(30, LogLevel.Information, "AppRuntime started: {Queues} queue(s), {Pools} worker pool(s), {Sources} source(s)")]
-        public static partial void Started(ILogger logger, int queues, int pools, int sources);
+        [LoggerMessage(30, LogLevel.Information, "AppRuntime started: {Queues} queue(s), {Pools} worker pool(s), {Sources} source(s) in {ElapsedMs} ms (configuration {ConfigurationMs} ms, queues {QueuesMs} ms, worker pools {PoolsMs} ms, sources {SourcesMs} ms)")]
+        public static partial void Started(ILogger logger, int queues, int pools, int sources, double elapsedMs, double configurationMs, double queuesMs, double poolsMs, double sourcesMs);
 
         [LoggerMessage(31, LogLevel.Critical, "AppRuntime failed to start: {Reason}")]
         public static partial void StartFailed(ILogger logger, string reason);
