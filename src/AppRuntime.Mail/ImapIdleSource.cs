@@ -78,6 +78,8 @@ public sealed class ImapIdleSource : ITaskSource<ImapMessage>, ITaskOutcomeObser
                     var useIdle = session.SupportsIdle && !IgnoreIdleCapability;
                     Log.Connected(_core.Logger, context.SourceName, _core.Options.Host, _core.Options.Port, _core.Options.Security,
                         session.Folder.FullName, session.UidValidity, useIdle);
+                    if (_core.Options.IsInsecureRemote)
+                        Log.InsecureConnection(_core.Logger, context.SourceName, _core.Options.Host, _core.Options.Port);
                     if (!useIdle)
                         Log.IdleUnsupported(_core.Logger, context.SourceName, _core.Options.PollInterval);
 

@@ -3,7 +3,10 @@ namespace AppRuntime.Mail;
 /// <summary>How the IMAP connection is secured.</summary>
 public enum ImapSecurity
 {
-    /// <summary>Plain TCP, no TLS (only for servers on a trusted network or loopback).</summary>
+    /// <summary>
+    /// Plain TCP, no TLS: the login and every email cross the network readable. Accepted for a loopback host only
+    /// (<c>localhost</c>, <c>127.0.0.0/8</c>, <c>::1</c>), unless <see cref="ImapOptions.AllowInsecure"/> is set.
+    /// </summary>
     None = 0,
 
     /// <summary>TLS from the first byte (IMAPS, usually port 993).</summary>
@@ -27,6 +30,16 @@ public sealed record ImapOptions
 
     /// <summary>How the connection is secured.</summary>
     public ImapSecurity Security { get; init; } = ImapSecurity.StartTls;
+
+    /// <summary>
+    /// Allows <see cref="ImapSecurity.None"/> (plain text) to a host that is not loopback. Off by default: a source with
+    /// <c>Security=None</c> for any other host refuses to start, because the password and every email would cross the network
+    /// unencrypted. Turn it on only for a server on a network you trust (and expect a warning at every connect).
+    /// </summary>
+    public bool AllowInsecure { get; init; }
+
+    /// <summary>True when the connection sends the login and the mail in plain text to a host that is not loopback.</summary>
+    public bool IsInsecureRemote => Security == ImapSecurity.None && !IsLoopbackHost(Host);
 
     /// <summary>The login name.</summary>
     public required string Username { get; init; }
@@ -91,6 +104,37 @@ public sealed record ImapOptions
     /// </summary>
     public System.Net.Security.RemoteCertificateValidationCallback? CertificateValidation { get; init; }
 
+    /// <summary>
+    /// True when <paramref name="host"/> names this machine without a network in between: <c>localhost</c>, an IPv4 address in
+    /// <c>127.0.0.0/8</c>, <c>::1</c> (bracketed or not) or an IPv4-mapped loopback address. Host names are not resolved: any other
+    /// name counts as remote.
+    /// </summary>
+    public static bool IsLoopbackHost(string? host)
+    {
+        if (string.IsNullOrWhiteSpace(host))
+            return false;
+        var name = host.Trim();
+        if (name.StartsWith('[') && name.EndsWith(']'))
+            name = name[1..^1];
+        if (string.Equals(name, "localhost", StringComparison.OrdinalIgnoreCase) || string.Equals(name, "localhost.", StringComparison.OrdinalIgnoreCase))
+            return true;
+        if (!System.Net.IPAddress.TryParse(name, out var address))
+            return false;
+        if (address.IsIPv4MappedToIPv6)
+            address = address.MapToIPv4();
+        return System.Net.IPAddress.IsLoopback(address);
+    }
+
+    /// <summary>Why plain text to <paramref name="host"/> is refused, and what to do about it.</summary>
+    internal static string InsecureRemoteMessage(string host) =>
+        $"ImapOptions.Security is None (plain text) for '{host}', which is not a loopback host: the password and every email would cross " +
+        "the network unencrypted. Use StartTls or SslOnConnect, or set AllowInsecure = true for a server on a network you trust.";
+
+    /// <summary>The settings for logs and diagnostics, with the password masked (a record would print it).</summary>
+    public override string ToString() =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"ImapOptions {{ Host = {Host}, Port = {Port}, Security = {Security}, AllowInsecure = {AllowInsecure}, Username = {Username}, Password = {ConfigRedaction.Mask}, Folder = {Folder}, MaxMessageSize = {MaxMessageSize} }}");
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {
@@ -100,6 +144,8 @@ public sealed record ImapOptions
             throw new ArgumentException($"ImapOptions.Port must be between 1 and 65535 (was {Port}).");
         if (!Enum.IsDefined(Security))
             throw new ArgumentException($"ImapOptions.Security must be None, SslOnConnect or StartTls (was {(int)Security}).");
+        if (IsInsecureRemote && !AllowInsecure)
+            throw new ArgumentException(InsecureRemoteMessage(Host));
         if (string.IsNullOrEmpty(Username))
             throw new ArgumentException("ImapOptions.Username is required.");
         if (Password is null)

@@ -63,6 +63,8 @@ public sealed class ImapPollingSource : PollingTaskSource<ImapMessage>, ITaskOut
                 _session = await ImapSession.OpenAsync(_core.Options, FolderAccess.ReadOnly, cancellationToken).ConfigureAwait(false);
                 Log.Connected(_core.Logger, _name, _core.Options.Host, _core.Options.Port, _core.Options.Security, _session.Folder.FullName,
                     _session.UidValidity, _session.SupportsIdle);
+                if (_core.Options.IsInsecureRemote)
+                    Log.InsecureConnection(_core.Logger, _name, _core.Options.Host, _core.Options.Port);
             }
 
             var published = await _core.Scanner.PublishUnseenAsync(_session, context, cancellationToken).ConfigureAwait(false);

@@ -234,6 +234,34 @@ public sealed class PostgreSqlConfigProviderIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_health_of_a_failing_provider_never_shows_its_ssl_password()
+    {
+        // "SSL Password" (Npgsql's password of the client certificate's key) is unused without a client certificate, so the
+        // connection works; it must still never be shown by the unauthenticated health report.
+        var connectionString = _db.ConnectionString + ";SSL Password=ssl-secret-value-1;Password=pg-secret-value-2";
+        await _db.SetAsync("Shop:Host", "kept.example");
+        await using var rt = new ConfigRuntime(b => b.AddPostgreSqlConfiguration(connectionString, o =>
+        {
+            o.TableName = _db.Table;
+            o.ListenForNotifications = false;
+            o.PollInterval = Poll;
+            o.TimeProvider = _time;
+        }), _time);
+        await rt.StartAsync();
+
+        await _db.ExecuteAsync($"""ALTER TABLE "{_db.Table}_version" RENAME TO "{_db.Table}_moved" """);
+        _time.Advance(Poll);
+
+        var report = await rt.Health.CheckAsync();
+        var entry = report.Entries.Single(e => e.Name == "configuration-postgresql");
+        Assert.Equal(HealthStatus.Degraded, entry.Result.Status);
+        Assert.Contains("SSL Password=***", entry.Result.Description, StringComparison.Ordinal);
+        var everything = string.Join("\n", report.Entries.Select(e => e.Result.Description + " " + string.Join(" ", e.Result.Data?.Values ?? [])));
+        Assert.DoesNotContain("ssl-secret-value-1", everything, StringComparison.Ordinal);
+        Assert.DoesNotContain("pg-secret-value-2", everything, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Schema_setup_is_idempotent_even_when_instances_run_it_at_once()
     {
         await using var fresh = await PostgresDb.CreateAsync(createSchema: false);

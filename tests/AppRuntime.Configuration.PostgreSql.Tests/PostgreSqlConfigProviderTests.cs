@@ -23,6 +23,23 @@ public sealed class PostgreSqlConfigProviderTests
     }
 
     [Theory]
+    [InlineData("SSL Password")]
+    [InlineData("SslPassword")]
+    public async Task The_start_up_error_of_an_unreachable_server_never_shows_the_ssl_password(string keyword)
+    {
+        var time = new FakeTimeProvider();
+        await using var rt = new ConfigRuntime(_ => { }, time);
+
+        var ex = Assert.Throws<ConfigProviderException>(() => rt.Builder.AddPostgreSqlConfiguration(
+            $"Host=127.0.0.1;Port=1;Username=app;{keyword}=ssl-secret-value;Password=pg-secret-value;Timeout=5", o => o.TimeProvider = time));
+
+        // AppRuntimeConsole prints this message as "AppRuntime failed to start: ...".
+        Assert.Contains($"{keyword}=***", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("ssl-secret-value", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("pg-secret-value", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("1table")]
     [InlineData("settings; DROP TABLE x")]

@@ -19,7 +19,18 @@ public sealed class RedactionTests : IDisposable
     [InlineData("Db:ConnectionString", true)]
     [InlineData("ConnectionStrings:Main", true)]
     [InlineData("Mail:Smtp:Pwd", true)]
+    [InlineData("Webhooks:Sources:github:SigningKey", true)]
+    [InlineData("Aws:AccessKey", true)]
+    [InlineData("Encryption:Key", true)]
+    [InlineData("Tls:PrivateKeyPassphrase", true)]
+    [InlineData("Smtp:ClientSecret", true)]
+    [InlineData("Auth:BearerToken", true)]
+    [InlineData("Db:AdminPassword", true)]
+    [InlineData("Db:SSL Password", true)]
     [InlineData("Shop:Host", false)]
+    [InlineData("AppRuntime:Redis:KeyPrefix", false)]
+    [InlineData("MailOrderBot:Imap:FailedKeyword", false)]
+    [InlineData("Logging:LogLevel:Default", false)]
     [InlineData("AppRuntime:Pools:orders:Workers", false)]
     [InlineData("Shop", false)]
     public void Keys_declared_secret_or_named_like_a_credential_are_secret(string key, bool secret)
@@ -61,7 +72,7 @@ public sealed class RedactionTests : IDisposable
         var view = ConfigRedaction.Redact(configuration, null);
 
         Assert.Contains("username=app", view["Db:Main"], StringComparison.OrdinalIgnoreCase);
-        Assert.Equal(ConfigRedaction.Mask, view["AppRuntime:Redis:Configuration"]);
+        Assert.Equal("127.0.0.1:6390,password=***", view["AppRuntime:Redis:Configuration"]); // the endpoint stays visible
         Assert.Equal("plain.example", view["Shop:Host"]);
         Assert.DoesNotContain(view.Values, v => v.Contains("embedded", StringComparison.Ordinal));
     }
@@ -90,6 +101,47 @@ public sealed class RedactionTests : IDisposable
         Assert.DoesNotContain("s3cr3t-value", redacted, StringComparison.Ordinal);
         Assert.Contains(ConfigRedaction.Mask, redacted, StringComparison.Ordinal);
         Assert.Contains("db", redacted, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Every password-like field of the connection strings AppRuntime shows (Npgsql, SQLite, StackExchange.Redis), URI user
+    /// information, and the same inside error messages: the secret never survives, what an operator needs to see does.
+    /// </summary>
+    [Theory]
+    // Npgsql
+    [InlineData("Host=db;Username=app;Password=S1;Database=cfg", "S1", "Host=db;Username=app;Password=***;Database=cfg")]
+    [InlineData("Host=db;Username=app;SSL Password=S1;SSL Certificate=/c.pem", "S1", "Host=db;Username=app;SSL Password=***;SSL Certificate=/c.pem")]
+    [InlineData("Host=db;SslPassword=S1;Password=S2", "S1 S2", "Host=db;SslPassword=***;Password=***")]
+    [InlineData("Host=db; ssl password = 'S1 with; semicolon' ;Port=5432", "S1", "Host=db; ssl password =*** ;Port=5432")]
+    [InlineData("Host=db;Password=\"S1;x\";Port=5432", "S1", "Host=db;Password=***;Port=5432")]
+    [InlineData("Server=db;User Id=app;Pwd=S1", "S1", "Server=db;User Id=app;Pwd=***")]
+    // SQLite
+    [InlineData("Data Source=/var/lib/app/config.db;Password=S1;Mode=ReadOnly", "S1", "Data Source=/var/lib/app/config.db;Password=***;Mode=ReadOnly")]
+    // StackExchange.Redis
+    [InlineData("redis-1:6379,password=S1,ssl=true", "S1", "redis-1:6379,password=***,ssl=true")]
+    [InlineData("redis-1:6379,user=app,password=S1", "S1", "redis-1:6379,user=app,password=***")]
+    [InlineData("password=S1,redis-1:6379", "S1", "password=***,redis-1:6379")]
+    // URIs with user information
+    [InlineData("redis://app:S1@redis-1:6379/0", "S1", "redis://app:***@redis-1:6379/0")]
+    [InlineData("rediss://:S1@redis-1:6380", "S1", "rediss://:***@redis-1:6380")]
+    [InlineData("postgresql://app:S1@db:5432/cfg?sslmode=require", "S1", "postgresql://app:***@db:5432/cfg?sslmode=require")]
+    [InlineData("imaps://bot:p@ss-S1@mail.example.com", "p@ss-S1", "imaps://bot:***@mail.example.com")]
+    [InlineData("https://hooks.example/in?token=S1&x=1", "S1", "https://hooks.example/in?token=***&x=1")]
+    // The same inside messages
+    [InlineData("Configuration provider 'postgresql:Host=db;SSL Password=S1' failed: cannot read the settings: timeout",
+        "S1", "Configuration provider 'postgresql:Host=db;SSL Password=***' failed: cannot read the settings: timeout")]
+    [InlineData("could not connect to redis://app:S1@10.0.0.5:6379 (refused)", "S1", "could not connect to redis://app:***@10.0.0.5:6379 (refused)")]
+    // Nothing to hide: unchanged
+    [InlineData("Host=db;Username=app;Database=cfg", "", "Host=db;Username=app;Database=cfg")]
+    [InlineData("127.0.0.1:6390,abortConnect=false", "", "127.0.0.1:6390,abortConnect=false")]
+    [InlineData("Order 42 rejected: unknown SKU X-1; quantity 0 of SKU-1 is not between 1 and 1000", "", "Order 42 rejected: unknown SKU X-1; quantity 0 of SKU-1 is not between 1 and 1000")]
+    public void Secrets_in_connection_strings_uris_and_messages_are_masked(string value, string secrets, string expected)
+    {
+        var redacted = ConfigRedaction.RedactConnectionString(value);
+
+        foreach (var secret in secrets.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            Assert.DoesNotContain(secret, redacted, StringComparison.Ordinal);
+        Assert.Equal(expected, redacted);
     }
 
     [Fact]

@@ -201,8 +201,18 @@ internal sealed class Cdp : IAsyncDisposable
     {
         await AppRuntime.Testing.Eventually.TrueAsync(async () =>
         {
-            var value = await EvaluateAsync($"!!({condition})");
-            return value.ValueKind == JsonValueKind.True;
+            try
+            {
+                var value = await EvaluateAsync($"!!({condition})");
+                return value.ValueKind == JsonValueKind.True;
+            }
+            catch (InvalidOperationException ex) when (ex.Message.Contains("navigated or closed", StringComparison.Ordinal)
+                || ex.Message.Contains("Cannot find context", StringComparison.Ordinal)
+                || ex.Message.Contains("Execution context was destroyed", StringComparison.Ordinal))
+            {
+                // The page is navigating (a sign-in that redirects, a reload): ask the new page at the next look.
+                return false;
+            }
         }, because, timeout ?? TimeSpan.FromSeconds(20));
     }
 

@@ -101,4 +101,88 @@ public sealed class FolderSourceTests : IDisposable
         await stop.CancelAsync();
         await run; // stopping is not an error
     }
+
+    /// <summary>
+    /// Anyone who can write to the queue (Redis) can put any id and payload in a task. The folder source must settle only files it
+    /// listed itself, looked up by the id it issued: a task naming another file, by absolute path or by a relative path that
+    /// climbs out of the inbox, moves nothing (issue #19, finding 2).
+    /// </summary>
+    [Theory]
+    [InlineData("absolute")]
+    [InlineData("relative")]
+    public async Task An_outcome_for_a_file_it_did_not_list_moves_nothing_whatever_path_the_task_names(string form)
+    {
+        var inbox = Path.Combine(_dir, "inbox-" + form);
+        Directory.CreateDirectory(inbox);
+        var outside = Path.Combine(_dir, "outside-" + form);
+        Directory.CreateDirectory(outside);
+        var victim = Path.Combine(outside, "victim.txt");
+        File.WriteAllText(victim, "not an email, not in the inbox");
+        var named = form == "absolute" ? victim : Path.Combine("..", "outside-" + form, "victim.txt");
+        var source = new FolderSource(inbox, TimeSpan.FromMilliseconds(50), NullLogger<FolderSource>.Instance);
+        var context = new Collector();
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(context, stop.Token);
+        await Eventually.TrueAsync(() => source.Scans >= 1, "a first scan runs");
+
+        // A forged task: its id and its payload's idempotency key both name the victim the way the folder source names files.
+        var forged = new ImapMessage { IdempotencyKey = "file:" + named, Folder = inbox };
+        await source.OnSucceededAsync(new TaskEnvelope<ImapMessage>("file:" + named, "ImapMessage", forged, DateTimeOffset.UtcNow), CancellationToken.None);
+        await source.OnDeadLetteredAsync(new TaskEnvelope<ImapMessage>("file:" + named, "ImapMessage", forged, DateTimeOffset.UtcNow), "forged", CancellationToken.None);
+
+        Assert.True(File.Exists(victim), "the file outside the inbox was moved");
+        Assert.False(Directory.Exists(Path.Combine(inbox, "processed")) && Directory.EnumerateFileSystemEntries(Path.Combine(inbox, "processed")).Any());
+        Assert.False(Directory.Exists(Path.Combine(inbox, "failed")) && Directory.EnumerateFileSystemEntries(Path.Combine(inbox, "failed")).Any());
+        await stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task A_forged_outcome_for_a_listed_file_name_in_another_form_moves_nothing_and_the_real_one_still_settles()
+    {
+        var inbox = Path.Combine(_dir, "listed");
+        Directory.CreateDirectory(inbox);
+        File.Copy(Path.Combine(TestData.DemoInbox, "01-simple-order.eml"), Path.Combine(inbox, "01.eml"));
+        var source = new FolderSource(inbox, TimeSpan.FromMilliseconds(50), NullLogger<FolderSource>.Instance);
+        var context = new Collector();
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(context, stop.Token);
+        await Eventually.TrueAsync(() => context.Published.Count == 1, "the file is published");
+
+        // The same file named through a path: not an id the source issued.
+        var forged = new ImapMessage { IdempotencyKey = "file:./01.eml", Folder = inbox };
+        await source.OnSucceededAsync(new TaskEnvelope<ImapMessage>("file:./01.eml", "ImapMessage", forged, DateTimeOffset.UtcNow), CancellationToken.None);
+        Assert.True(File.Exists(Path.Combine(inbox, "01.eml")));
+
+        await source.OnSucceededAsync(context.Published.Single(), CancellationToken.None);
+        Assert.True(File.Exists(Path.Combine(inbox, "processed", "01.eml")));
+        await stop.CancelAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task A_file_over_the_size_limit_or_a_link_goes_to_failed_unread_and_is_counted()
+    {
+        var inbox = Path.Combine(_dir, "sizes");
+        Directory.CreateDirectory(inbox);
+        File.Copy(Path.Combine(TestData.DemoInbox, "01-simple-order.eml"), Path.Combine(inbox, "small.eml"));
+        var big = Path.Combine(inbox, "big.eml");
+        File.WriteAllText(big, "From: a@example.com\r\nSubject: big\r\n\r\n" + new string('x', 4096));
+        var secret = Path.Combine(_dir, "secret.txt");
+        File.WriteAllText(secret, "From: a@example.com\r\nSubject: not for the bot\r\n\r\nSKU-1001 x 1\r\n");
+        File.CreateSymbolicLink(Path.Combine(inbox, "link.eml"), secret);
+        var source = new FolderSource(inbox, TimeSpan.FromMilliseconds(50), 2048, NullLogger<FolderSource>.Instance);
+        var context = new Collector();
+        using var stop = new CancellationTokenSource();
+        var run = source.RunAsync(context, stop.Token);
+
+        await Eventually.TrueAsync(() => source.Scans >= 2, "the folder is scanned");
+
+        Assert.Equal("file:small.eml", Assert.Single(context.Published).Id);
+        Assert.Equal(1, source.TooLarge);
+        Assert.Equal(["big.eml", "link.eml"], Directory.GetFiles(Path.Combine(inbox, "failed")).Select(Path.GetFileName).Order());
+        Assert.True(File.Exists(secret), "the link's target is never moved");
+        await stop.CancelAsync();
+        await run;
+    }
 }

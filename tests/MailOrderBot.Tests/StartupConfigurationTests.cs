@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using AppRuntime.Testing;
 
 namespace MailOrderBot.Tests;
 
@@ -76,6 +77,46 @@ public sealed class StartupConfigurationTests
         var hash = lines.Single(l => l.StartsWith("hash:", StringComparison.Ordinal))[5..].Trim();
         Assert.StartsWith("arpk_", key, StringComparison.Ordinal);
         Assert.Equal(AppRuntime.ControlPlaneSecrets.HashApiKey(key), hash);
+    }
+
+    [Fact]
+    public async Task Plain_text_imap_to_a_remote_host_is_refused_at_start_with_exit_code_78_naming_the_key()
+    {
+        var (exitCode, stdout, stderr) = await BotProcess.RunAsync(new Dictionary<string, string>
+        {
+            ["MailOrderBot__Source__Mode"] = "ImapPolling",
+            ["MailOrderBot__Imap__Host"] = "192.0.2.10",
+            ["MailOrderBot__Imap__Port"] = "143",
+            ["MailOrderBot__Imap__Security"] = "None",
+            ["MailOrderBot__Imap__Username"] = "bot",
+            ["MailOrderBot__Imap__Password"] = "plain-secret-1",
+        }, TimeSpan.FromSeconds(30), "--once");
+
+        Assert.True(exitCode == 78, $"exit code {exitCode}; stderr: {stderr}; stdout: {stdout}");
+        Assert.Contains("MailOrderBot:Imap:Security: is None (plain text) but MailOrderBot:Imap:Host '192.0.2.10' is not a loopback host", stderr, StringComparison.Ordinal);
+        Assert.Contains("MailOrderBot:Imap:AllowInsecure=true", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("plain-secret-1", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plain_text_imap_to_a_remote_host_starts_when_AllowInsecure_is_set()
+    {
+        await using var bot = BotProcess.Start(new Dictionary<string, string>
+        {
+            ["MailOrderBot__Source__Mode"] = "ImapPolling",
+            ["MailOrderBot__Imap__Host"] = "192.0.2.10",
+            ["MailOrderBot__Imap__Security"] = "None",
+            ["MailOrderBot__Imap__AllowInsecure"] = "true",
+            ["MailOrderBot__Imap__Username"] = "bot",
+            ["MailOrderBot__Imap__Password"] = "plain-secret-2",
+            ["MailOrderBot__Store__Path"] = Path.Combine(Path.GetTempPath(), $"insecure-{Guid.NewGuid():N}.db"),
+            ["AppRuntime__ControlPlane__Enabled"] = "false",
+        });
+
+        await Eventually.TrueAsync(() => bot.Stdout.Contains("AppRuntime started", StringComparison.Ordinal) || bot.HasExited,
+            "the bot starts", TimeSpan.FromSeconds(30));
+        Assert.False(bot.HasExited, bot.Stdout + bot.Stderr);
+        Assert.Equal(0, await bot.StopAsync(TimeSpan.FromSeconds(30)));
     }
 
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunBotAsync(Dictionary<string, string> environment, string argument = "--once", string? input = null)

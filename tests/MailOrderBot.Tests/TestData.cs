@@ -26,7 +26,7 @@ internal static class TestData
         Store = new StoreSettings { Path = storePath ?? Path.Combine(Path.GetTempPath(), $"orders-{Guid.NewGuid():N}.db") },
     };
 
-    public static OrderParser Parser() => new(new Catalog(Settings()), new FakeTimeProvider(Now));
+    public static OrderParser Parser() => new(new Catalog(Settings()), new FakeTimeProvider(Now), Settings());
 
     /// <summary>Parses raw MIME text (LF line ends become CRLF) the way the sources do: MimeKit, then the task conversion.</summary>
     public static ImapMessage Email(string raw, string key = "test:1")

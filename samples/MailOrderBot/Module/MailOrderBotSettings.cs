@@ -51,6 +51,13 @@ public sealed partial class MailOrderBotSettings
             errors.Add(section.GetSection("Imap:Host").Path, $"is required when {mode} is {Source.Mode}.");
         if (string.IsNullOrWhiteSpace(Imap.Username))
             errors.Add(section.GetSection("Imap:Username").Path, $"is required when {mode} is {Source.Mode}.");
+        if (Imap.Security == ImapSecurity.None && !Imap.AllowInsecure && !string.IsNullOrWhiteSpace(Imap.Host) && !ImapOptions.IsLoopbackHost(Imap.Host))
+        {
+            errors.Add(section.GetSection("Imap:Security").Path,
+                $"is None (plain text) but {section.GetSection("Imap:Host").Path} '{Imap.Host}' is not a loopback host: the password and every " +
+                $"email would cross the network unencrypted. Use StartTls or SslOnConnect, or set {section.GetSection("Imap:AllowInsecure").Path}=true " +
+                "for a server on a network you trust.");
+        }
     }
 }
 
@@ -69,6 +76,10 @@ public sealed partial class FolderSettings
 
     /// <summary>Time between scans of the directory.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The largest <c>.eml</c> file, in bytes, that is read (default 25 MiB); a larger one goes to <c>failed/</c> unread.</summary>
+    [System.ComponentModel.DataAnnotations.Range(1024, int.MaxValue)]
+    public long MaxMessageSize { get; init; } = ImapOptions.DefaultMaxMessageSize;
 }
 
 /// <summary><c>MailOrderBot:Imap</c>.</summary>
@@ -80,8 +91,11 @@ public sealed partial class ImapSettings
     /// <summary>The IMAP port.</summary>
     public int Port { get; init; } = 143;
 
-    /// <summary><c>None</c>, <c>SslOnConnect</c> or <c>StartTls</c>.</summary>
+    /// <summary><c>None</c>, <c>SslOnConnect</c> or <c>StartTls</c>. <c>None</c> is refused for a host that is not loopback unless <see cref="AllowInsecure"/>.</summary>
     public ImapSecurity Security { get; init; } = ImapSecurity.StartTls;
+
+    /// <summary>Allows <c>Security=None</c> (plain text) to a host that is not loopback (default false).</summary>
+    public bool AllowInsecure { get; init; }
 
     /// <summary>The login name.</summary>
     public string Username { get; init; } = "";
@@ -118,6 +132,7 @@ public sealed partial class ImapSettings
         Host = Host,
         Port = Port,
         Security = Security,
+        AllowInsecure = AllowInsecure,
         Username = Username,
         Password = Password,
         Folder = Folder,
@@ -138,6 +153,17 @@ public sealed partial class StoreSettings
 
     /// <summary>How long a write waits for a lock held by another writer before it fails (and the task is retried).</summary>
     public TimeSpan BusyTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The longest rejection reason stored and logged, in characters (default 1024). An email with thousands of bad lines would
+    /// otherwise make a reason of megabytes; a cut reason ends with <c>… [truncated: N characters in all]</c>.
+    /// </summary>
+    [System.ComponentModel.DataAnnotations.Range(TextLimits.MinimumLength, 1024 * 1024)]
+    public int MaxReasonLength { get; init; } = TextLimits.DefaultMaxReasonLength;
+
+    /// <summary>The longest customer name and address stored and logged, in characters (default 256); longer ones are cut the same way.</summary>
+    [System.ComponentModel.DataAnnotations.Range(TextLimits.MinimumLength, 1024 * 1024)]
+    public int MaxFieldLength { get; init; } = 256;
 }
 
 /// <summary>One catalogue entry, <c>MailOrderBot:Catalog:&lt;SKU&gt;</c>.</summary>

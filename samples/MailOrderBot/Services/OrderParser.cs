@@ -5,16 +5,19 @@ using System.Text.RegularExpressions;
 using AppRuntime;
 using AppRuntime.Mail;
 using MailOrderBot.Domain;
+using MailOrderBot.Module;
 
 namespace MailOrderBot.Services;
 
 /// <summary>
 /// Reads an order from an email (the format is in the sample's README): order lines <c>SKU-1001 x 2</c> or <c>2 x SKU-1001</c>
 /// in the text body (any case, extra spaces), optional <c>Name:</c> and <c>Address:</c> lines, and <c>sku,quantity</c> rows in
-/// CSV attachments. HTML-only mail is converted to text first. Never throws for bad content: it returns a rejected outcome.
+/// CSV attachments. HTML-only mail is converted to text first. Never throws for bad content: it returns a rejected outcome. What it
+/// takes from the email into the outcome is bounded: the rejection reason by <c>MailOrderBot:Store:MaxReasonLength</c>, the customer
+/// and the address by <c>MailOrderBot:Store:MaxFieldLength</c>, so one hostile email cannot make a huge row or log line.
 /// </summary>
 [Service]
-public sealed partial class OrderParser(Catalog catalog, TimeProvider time)
+public sealed partial class OrderParser(Catalog catalog, TimeProvider time, MailOrderBotSettings settings)
 {
     /// <summary>The largest quantity of one line.</summary>
     public const int MaxQuantity = 1000;
@@ -63,7 +66,8 @@ public sealed partial class OrderParser(Catalog catalog, TimeProvider time)
         if (lines.Count == 0 && problems.Count == 0)
             problems.Add("no order lines found");
 
-        var customer = name ?? (string.IsNullOrWhiteSpace(email.From) ? null : email.From);
+        var customer = Bounded(name ?? (string.IsNullOrWhiteSpace(email.From) ? null : email.From), settings.Store.MaxFieldLength);
+        address = Bounded(address, settings.Store.MaxFieldLength);
         if (problems.Count > 0)
         {
             return new OrderOutcome
@@ -72,7 +76,7 @@ public sealed partial class OrderParser(Catalog catalog, TimeProvider time)
                 Status = OrderStatus.Rejected,
                 Customer = customer,
                 Address = address,
-                Reason = string.Join("; ", problems.Distinct(StringComparer.Ordinal)),
+                Reason = TextLimits.Truncate(string.Join("; ", problems.Distinct(StringComparer.Ordinal)), settings.Store.MaxReasonLength),
                 Lines = lines,
                 TotalCents = 0,
                 ReceivedAt = receivedAt,
@@ -123,6 +127,8 @@ public sealed partial class OrderParser(Catalog catalog, TimeProvider time)
 
         return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
     }
+
+    private static string? Bounded(string? text, int maxLength) => text is null ? null : TextLimits.Truncate(text, maxLength);
 
     private static string BodyText(ImapMessage email)
     {

@@ -25,7 +25,8 @@ public sealed class OrderSource : ITaskSource<ImapMessage>, ITaskOutcomeObserver
         switch (Mode)
         {
             case SourceMode.Folder:
-                var folder = new FolderSource(ResolvePath(settings.Folder.Path), settings.Folder.PollInterval, loggerFactory.CreateLogger<FolderSource>());
+                var folder = new FolderSource(ResolvePath(settings.Folder.Path), settings.Folder.PollInterval, settings.Folder.MaxMessageSize,
+                    loggerFactory.CreateLogger<FolderSource>());
                 (_inner, _observer, Folder) = (folder, folder, folder);
                 break;
             case SourceMode.ImapPolling:

@@ -27,6 +27,13 @@ public interface ITaskQueue
 
     /// <summary>One dead letter with its whole payload rendering, or null when no dead letter has the id <paramref name="id"/>.</summary>
     ValueTask<DeadLetter?> GetDeadLetterAsync(string id, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Lists up to <paramref name="max"/> dead letters, oldest first, and reports separately the entries among them that the backend
+    /// could not read (a corrupt stored record): they are skipped, never fail the listing. The default lists with
+    /// <see cref="GetDeadLettersAsync"/> and skips nothing.
+    /// </summary>
+    async ValueTask<DeadLetterListing> ListDeadLettersAsync(int max = 100, CancellationToken cancellationToken = default) =>
+        new(await GetDeadLettersAsync(max, cancellationToken).ConfigureAwait(false), []);
 
     /// <summary>Moves dead letters back into the queue with a fresh attempt count. <paramref name="ids"/> null means all.</summary>
     /// <returns>How many were moved.</returns>

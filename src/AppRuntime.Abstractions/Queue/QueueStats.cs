@@ -69,3 +69,13 @@ public sealed record DeadLetter(
     /// <summary>True when <see cref="Payload"/> is a preview that was cut short (the whole payload is longer).</summary>
     public bool PayloadTruncated { get; init; }
 }
+
+/// <summary>A dead letter whose stored record could not be read; it was left out of a listing.</summary>
+/// <param name="Id">The task id (purge or retry it by this id).</param>
+/// <param name="Problem">What could not be read, for example <c>dead-lettered-at 'x' is not a time (UTC ticks)</c>.</param>
+public sealed record UnreadableDeadLetter(string Id, string Problem);
+
+/// <summary>A listing of dead letters: the ones that could be read, oldest first, and the ones skipped because they could not.</summary>
+/// <param name="Items">The dead letters that could be read.</param>
+/// <param name="Skipped">Entries of the same range that could not be read, with why.</param>
+public sealed record DeadLetterListing(IReadOnlyList<DeadLetter> Items, IReadOnlyList<UnreadableDeadLetter> Skipped);

@@ -173,14 +173,15 @@ internal abstract partial class DatabaseConfigurationProvider : ConfigurationPro
             catch (Exception ex) when (ex is not ConfigProviderException)
 #pragma warning restore CA1031
             {
-                State.Failed(ex.Message, Time.GetUtcNow());
+                var reason = ConfigRedaction.RedactValue(ex.Message);
+                State.Failed(reason, Time.GetUtcNow());
                 if (!_loaded)
                 {
                     // A provider whose first load failed is never used; release what it holds (PostgreSQL: its data source).
                     Dispose();
-                    throw new ConfigProviderException(State.ProviderName, "cannot read the settings: " + ex.Message, ex);
+                    throw new ConfigProviderException(State.ProviderName, "cannot read the settings: " + reason, ex);
                 }
-                Log.ReadFailed(Logger, State.ProviderName, _pollInterval, ex.Message);
+                Log.ReadFailed(Logger, State.ProviderName, _pollInterval, reason);
                 return;
             }
         }
@@ -239,10 +240,11 @@ internal abstract partial class DatabaseConfigurationProvider : ConfigurationPro
             {
                 if (_disposed)
                     return;
-                if (State.Failed(ex.Message, Time.GetUtcNow()))
-                    Log.ReadFailed(Logger, State.ProviderName, _pollInterval, ex.Message);
+                var reason = ConfigRedaction.RedactValue(ex.Message);
+                if (State.Failed(reason, Time.GetUtcNow()))
+                    Log.ReadFailed(Logger, State.ProviderName, _pollInterval, reason);
                 else
-                    Log.StillFailing(Logger, State.ProviderName, ex.Message);
+                    Log.StillFailing(Logger, State.ProviderName, reason);
             }
         }
         if (changed && !_disposed)

@@ -82,7 +82,7 @@ internal sealed partial class PostgreSqlConfigurationProvider(NpgsqlDataSource d
                     State.Listening = false;
                     if (cancellationToken.IsCancellationRequested)
                         return;
-                    Log.ListenFailed(Logger, State.ProviderName, options.ReconnectDelay, ex.Message);
+                    Log.ListenFailed(Logger, State.ProviderName, options.ReconnectDelay, ConfigRedaction.RedactValue(ex.Message));
                 }
                 try
                 {

@@ -33,8 +33,8 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, AccessS
         app.MapGet("/api/status", StatusAsync).RequireAuthorization(Policies.Viewer);
         app.MapGet("/api/queues", async context =>
         {
-            var status = await control.GetStatusAsync(context.RequestAborted).ConfigureAwait(false);
-            await Http.WriteJsonAsync(context, status.Queues, _json.IReadOnlyListQueueStatus).ConfigureAwait(false);
+            var status = await control.ReadStatusAsync(context.RequestAborted).ConfigureAwait(false);
+            await WriteAsync(context, Map(status, s => s.Queues), _json.IReadOnlyListQueueStatus).ConfigureAwait(false);
         }).RequireAuthorization(Policies.Viewer);
         app.MapGet("/api/pools", context => Http.WriteJsonAsync(context, control.GetPools(), _json.IReadOnlyListWorkerPoolSnapshot)).RequireAuthorization(Policies.Viewer);
         app.MapGet("/api/sources", context => Http.WriteJsonAsync(context, control.GetSources(), _json.IReadOnlyListSourceSnapshot)).RequireAuthorization(Policies.Viewer);
@@ -110,13 +110,18 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, AccessS
 
     private async Task StatusAsync(HttpContext context)
     {
-        var status = await control.GetStatusAsync(context.RequestAborted).ConfigureAwait(false);
+        var result = await control.ReadStatusAsync(context.RequestAborted).ConfigureAwait(false);
         var caller = Callers.Of(context);
         var options = Options;
-        var view = new StatusView(status.State, status.StartedAt, status.FaultReason, time.GetUtcNow(), status.Queues, status.Pools, status.Sources,
-            new ControlPlaneInfo(options.ReadOnly, !options.ReadOnly && caller.Role >= ControlRole.Operator, !access.AnonymousAllowed(context), caller.Name, caller.Role, caller.Kind));
-        await Http.WriteJsonAsync(context, view, _json.StatusView).ConfigureAwait(false);
+        var view = Map(result, status => new StatusView(status.State, status.StartedAt, status.FaultReason, time.GetUtcNow(), status.Queues, status.Pools,
+            status.Sources, new ControlPlaneInfo(options.ReadOnly, !options.ReadOnly && caller.Role >= ControlRole.Operator, !access.AnonymousAllowed(context),
+                caller.Name, caller.Role, caller.Kind)));
+        await WriteAsync(context, view, _json.StatusView).ConfigureAwait(false);
     }
+
+    /// <summary>The same result with its value (when there is one) turned into the view an endpoint writes.</summary>
+    private static ControlResult<TView> Map<T, TView>(ControlResult<T> result, Func<T, TView> view) =>
+        new(result.Status, result.Value is { } value ? view(value) : default, result.Error, result.ConfigErrors) { Backend = result.Backend };
 
     private Task TopologyAsync(HttpContext context)
     {
@@ -137,8 +142,13 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, AccessS
             await Http.WriteProblemAsync(context, StatusCodes.Status400BadRequest, error!).ConfigureAwait(false);
             return;
         }
-        var result = await control.GetDeadLettersAsync(Http.RouteValue(context, "queue"), max, context.RequestAborted).ConfigureAwait(false);
-        await WriteAsync(context, result, _json.IReadOnlyListDeadLetter).ConfigureAwait(false);
+        var result = await control.ListDeadLettersAsync(Http.RouteValue(context, "queue"), max, context.RequestAborted).ConfigureAwait(false);
+        if (result.Value is { Skipped.Count: > 0 } listing)
+        {
+            // Entries whose stored record cannot be read are left out of the list (and logged with their id and problem).
+            context.Response.Headers[SkippedDeadLettersHeader] = listing.Skipped.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        await WriteAsync(context, Map(result, l => l.Items), _json.IReadOnlyListDeadLetter).ConfigureAwait(false);
     }
 
     private async Task DeadLetterAsync(HttpContext context)
@@ -147,6 +157,9 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, AccessS
             .ConfigureAwait(false);
         await WriteAsync(context, result, _json.DeadLetter).ConfigureAwait(false);
     }
+
+    /// <summary>The header that counts the dead letters a listing left out because their records cannot be read.</summary>
+    public const string SkippedDeadLettersHeader = "AppRuntime-Skipped-Dead-Letters";
 
     private Task TracesAsync(HttpContext context)
     {
@@ -203,7 +216,7 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, AccessS
             : await control.PurgeDeadLettersAsync(queue, ids, Callers.Of(context), context.RequestAborted).ConfigureAwait(false);
         var view = result.Succeeded
             ? new ControlResult<DeadLetterActionResult>(result.Status, new DeadLetterActionResult(queue, retry ? "retry" : "purge", result.Value))
-            : new ControlResult<DeadLetterActionResult>(result.Status, null, result.Error);
+            : new ControlResult<DeadLetterActionResult>(result.Status, null, result.Error) { Backend = result.Backend };
         await WriteAsync(context, view, _json.DeadLetterActionResult).ConfigureAwait(false);
     }
 
@@ -232,7 +245,7 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, AccessS
                 return Http.WriteJsonAsync(context, result.Value!, typeInfo, StatusCodes.Status202Accepted);
             case ControlStatus.Unavailable:
                 context.Response.Headers.RetryAfter = "5";
-                return Http.WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable, result.Error ?? "A backend is unavailable.");
+                return Http.WriteProblemAsync(context, StatusCodes.Status503ServiceUnavailable, result.Error ?? "A backend is unavailable.", backend: result.Backend);
             default:
                 var status = result.Status switch
                 {

@@ -53,9 +53,13 @@ internal sealed record StopResult(bool Stopping, RuntimeState State);
 /// <summary>The answer of a configuration reload.</summary>
 internal sealed record ReloadResult(bool Applied, IReadOnlyList<ConfigError> Errors);
 
-/// <summary>An RFC 7807 problem; <see cref="Errors"/> lists configuration errors where there are some.</summary>
+/// <summary>
+/// An RFC 7807 problem; <see cref="Errors"/> lists configuration errors where there are some, <see cref="Backend"/> names the
+/// backend of a 503 (an extension member).
+/// </summary>
 internal sealed record ProblemBody(string Type, string Title, int Status, string? Detail, string? Instance,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ConfigError>? Errors = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ConfigError>? Errors = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Backend = null);
 
 /// <summary>The body of POST /api/pools/{name}/scale.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]

@@ -23,9 +23,9 @@ internal static class Http
         return JsonSerializer.SerializeAsync(context.Response.Body, value, typeInfo, context.RequestAborted);
     }
 
-    public static Task WriteProblemAsync(HttpContext context, int status, string detail, IReadOnlyList<ConfigError>? errors = null)
+    public static Task WriteProblemAsync(HttpContext context, int status, string detail, IReadOnlyList<ConfigError>? errors = null, string? backend = null)
     {
-        var problem = new ProblemBody("about:blank", ReasonPhrases.GetReasonPhrase(status), status, detail, Echo(context.Request.Path.Value), errors);
+        var problem = new ProblemBody("about:blank", ReasonPhrases.GetReasonPhrase(status), status, detail, Echo(context.Request.Path.Value), errors, backend);
         context.Response.StatusCode = status;
         context.Response.ContentType = ProblemContentType;
         return JsonSerializer.SerializeAsync(context.Response.Body, problem, ControlPlaneJsonContext.Default.ProblemBody, context.RequestAborted);

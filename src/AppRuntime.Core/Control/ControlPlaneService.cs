@@ -59,6 +59,9 @@ public sealed record ControlResult<T>(ControlStatus Status, T? Value = default, 
 {
     /// <summary>True for <see cref="ControlStatus.Ok"/> and <see cref="ControlStatus.Accepted"/>.</summary>
     public bool Succeeded => Status is ControlStatus.Ok or ControlStatus.Accepted;
+
+    /// <summary>For <see cref="ControlStatus.Unavailable"/>: the backend that could not be reached (for example <c>Redis</c>).</summary>
+    public string? Backend { get; init; }
 }
 
 /// <summary>
@@ -76,10 +79,13 @@ public sealed class ControlPlaneService
     private readonly RuntimeRegistry _registry;
     private readonly TraceService _trace;
 
+    private readonly Func<TimeSpan> _backendTimeout;
+
     internal ControlPlaneService(RuntimeManager runtime, WorkerSupervisor pools, SourceSupervisor sources, QueueManager queues, ConfigurationManager config,
-        RuntimeRegistry registry, TraceService trace, HealthRegistry health, AuditTrail audit)
+        RuntimeRegistry registry, TraceService trace, HealthRegistry health, AuditTrail audit, Func<TimeSpan>? backendTimeout = null)
     {
         Audit = audit;
+        _backendTimeout = backendTimeout ?? (() => AppRuntimeOptions.DefaultBackendTimeout);
         _runtime = runtime;
         _pools = pools;
         _sources = sources;
@@ -114,13 +120,33 @@ public sealed class ControlPlaneService
     /// <summary>The declared topology as Mermaid text.</summary>
     public string TopologyMermaid => ModuleTopology.ToMermaid(_registry.Modules);
 
-    /// <summary>A snapshot of the runtime, pools, workers, queues and sources.</summary>
+    /// <summary>
+    /// A snapshot of the runtime, pools, workers, queues and sources. Throws <see cref="QueueBackendUnavailableException"/> when a
+    /// queue's backend cannot be reached or does not answer within <see cref="AppRuntimeOptions.BackendTimeout"/>;
+    /// <see cref="ReadStatusAsync"/> returns that as <see cref="ControlStatus.Unavailable"/> instead.
+    /// </summary>
     public async Task<RuntimeStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
         var queues = new List<QueueStatus>();
         foreach (var q in _queues.All)
-            queues.Add(new QueueStatus(q.Name, q.TaskType, q.Backend, await q.GetStatsAsync(cancellationToken).ConfigureAwait(false)));
+            queues.Add(new QueueStatus(q.Name, q.TaskType, q.Backend, await BackendAsync(q, ct => q.GetStatsAsync(ct), cancellationToken).ConfigureAwait(false)));
         return new RuntimeStatus(_runtime.State, _runtime.StartedAt, _runtime.FaultReason, queues, _pools.GetSnapshots(), _sources.GetSnapshots());
+    }
+
+    /// <summary>
+    /// The snapshot of <see cref="GetStatusAsync"/>, or <see cref="ControlStatus.Unavailable"/> naming the queue and its backend when
+    /// a backend cannot be reached or does not answer within <see cref="AppRuntimeOptions.BackendTimeout"/>.
+    /// </summary>
+    public async ValueTask<ControlResult<RuntimeStatus>> ReadStatusAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return new(ControlStatus.Ok, await GetStatusAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (QueueBackendUnavailableException ex)
+        {
+            return Unavailable<RuntimeStatus>(ex);
+        }
     }
 
     /// <summary>The state of every source.</summary>
@@ -170,16 +196,34 @@ public sealed class ControlPlaneService
     }
 
     /// <summary>
-    /// Lists up to <paramref name="max"/> (1 to <see cref="MaxDeadLetterListing"/>) of a queue's dead letters, each with a bounded
-    /// preview of its payload (<see cref="DeadLetter.PreviewLength"/>); <see cref="GetDeadLetterAsync"/> reads one whole.
+    /// Lists up to <paramref name="max"/> (1 to <see cref="MaxDeadLetterListing"/>) of a queue's dead letters, (those that can be read), each with a
+    /// bounded preview of its payload (<see cref="DeadLetter.PreviewLength"/>); <see cref="GetDeadLetterAsync"/> reads one whole.
     /// </summary>
     public async ValueTask<ControlResult<IReadOnlyList<DeadLetter>>> GetDeadLettersAsync(string queue, int max = 100, CancellationToken cancellationToken = default)
     {
+        var listing = await ListDeadLettersAsync(queue, max, cancellationToken).ConfigureAwait(false);
+        return new(listing.Status, listing.Value?.Items, listing.Error) { Backend = listing.Backend };
+    }
+
+    /// <summary>
+    /// Lists up to <paramref name="max"/> (1 to <see cref="MaxDeadLetterListing"/>) of a queue's dead letters, with the entries the
+    /// backend could not read reported apart (<see cref="DeadLetterListing.Skipped"/>); <see cref="ControlStatus.Unavailable"/> when
+    /// the backend cannot be reached in time.
+    /// </summary>
+    public async ValueTask<ControlResult<DeadLetterListing>> ListDeadLettersAsync(string queue, int max = 100, CancellationToken cancellationToken = default)
+    {
         if (max is < 1 or > MaxDeadLetterListing)
-            return Invalid<IReadOnlyList<DeadLetter>>($"'max' must be a whole number from 1 to {MaxDeadLetterListing} (was {max}).");
+            return Invalid<DeadLetterListing>($"'max' must be a whole number from 1 to {MaxDeadLetterListing} (was {max}).");
         if (!TryGetQueue(queue, out var q))
-            return NotFound<IReadOnlyList<DeadLetter>>("queue", queue);
-        return new(ControlStatus.Ok, await q.GetDeadLettersAsync(max, cancellationToken).ConfigureAwait(false));
+            return NotFound<DeadLetterListing>("queue", queue);
+        try
+        {
+            return new(ControlStatus.Ok, await BackendAsync(q, ct => q.ListDeadLettersAsync(max, ct), cancellationToken).ConfigureAwait(false));
+        }
+        catch (QueueBackendUnavailableException ex)
+        {
+            return Unavailable<DeadLetterListing>(ex);
+        }
     }
 
     /// <summary>
@@ -195,8 +239,15 @@ public sealed class ControlPlaneService
             result = NotFound<DeadLetter>("queue", queue);
         else
         {
-            var dead = await q.GetDeadLetterAsync(id, cancellationToken).ConfigureAwait(false);
-            result = dead is null ? NotFound<DeadLetter>($"dead letter in queue '{queue}'", id) : new(ControlStatus.Ok, dead);
+            try
+            {
+                var dead = await BackendAsync(q, ct => q.GetDeadLetterAsync(id, ct), cancellationToken).ConfigureAwait(false);
+                result = dead is null ? NotFound<DeadLetter>($"dead letter in queue '{queue}'", id) : new(ControlStatus.Ok, dead);
+            }
+            catch (QueueBackendUnavailableException ex)
+            {
+                result = Unavailable<DeadLetter>(ex);
+            }
         }
         return Audited(caller, AuditActions.DeadLetterView, $"{queue}/{id}", result);
     }
@@ -338,13 +389,41 @@ public sealed class ControlPlaneService
             return NotFound<int>("queue", queue);
         try
         {
-            return new(ControlStatus.Ok, await action(q, ids, cancellationToken).ConfigureAwait(false));
+            return new(ControlStatus.Ok, await BackendAsync(q, ct => action(q, ids, ct), cancellationToken).ConfigureAwait(false));
+        }
+        catch (QueueBackendUnavailableException ex)
+        {
+            return Unavailable<int>(ex);
         }
         catch (InvalidOperationException ex)
         {
             return Conflict<int>($"queue '{queue}'", ex);
         }
     }
+
+    /// <summary>
+    /// Runs one call to a queue's backend within <see cref="AppRuntimeOptions.BackendTimeout"/>: a backend that does not answer in
+    /// time (a hung server keeps the connection open) becomes <see cref="QueueBackendUnavailableException"/>, like one that is down.
+    /// An action that timed out may still complete later.
+    /// </summary>
+    private async Task<T> BackendAsync<T>(ITaskQueue queue, Func<CancellationToken, ValueTask<T>> call, CancellationToken cancellationToken)
+    {
+        var pending = call(cancellationToken);
+        if (pending.IsCompletedSuccessfully)
+            return pending.Result;
+        var timeout = _backendTimeout();
+        try
+        {
+            return await pending.AsTask().WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new QueueBackendUnavailableException(queue.Name, queue.Backend, $"no answer within {timeout} (AppRuntime:BackendTimeout)", ex);
+        }
+    }
+
+    private static ControlResult<T> Unavailable<T>(QueueBackendUnavailableException ex) =>
+        new(ControlStatus.Unavailable, default, ConfigRedaction.RedactValue(ex.Message).TrimEnd('.') + ". Try again later.") { Backend = ex.Backend };
 
     private bool TryGetQueue(string name, out ITaskQueue queue)
     {

@@ -26,12 +26,14 @@ internal readonly record struct Settlement(SettlementKind Kind, TimeSpan Delay =
 /// Turns a handler's result into a settlement: success acknowledges; a <see cref="PermanentTaskException"/> or a payload that
 /// cannot be read dead-letters at once; a cancellation caused by the runtime's stop releases; a <see cref="RetryTaskException"/>
 /// retries after the delay it asks for; anything else retries with exponential backoff from the pool's
-/// <see cref="WorkerPoolDefinition.RetryDelay"/> up to <see cref="WorkerPoolDefinition.MaxRetryDelay"/>.
+/// <see cref="WorkerPoolDefinition.RetryDelay"/> up to <see cref="WorkerPoolDefinition.MaxRetryDelay"/>. The reason is at most
+/// <paramref name="maxReasonLength"/> characters (<see cref="AppRuntimeOptions.MaxReasonLength"/>): a handler's exception message
+/// may quote a whole email, and the reason is stored with the dead letter, shown in traces and logged.
 /// </summary>
-internal sealed class SettlementPolicy(TimeSpan retryDelay, TimeSpan maxRetryDelay)
+internal sealed class SettlementPolicy(TimeSpan retryDelay, TimeSpan maxRetryDelay, int maxReasonLength = TextLimits.DefaultMaxReasonLength)
 {
-    public SettlementPolicy(WorkerPoolDefinition pool)
-        : this(pool.RetryDelay, pool.MaxRetryDelay)
+    public SettlementPolicy(WorkerPoolDefinition pool, int maxReasonLength)
+        : this(pool.RetryDelay, pool.MaxRetryDelay, maxReasonLength)
     {
     }
 
@@ -44,12 +46,13 @@ internal sealed class SettlementPolicy(TimeSpan retryDelay, TimeSpan maxRetryDel
         return failure switch
         {
             OperationCanceledException when stopping => new Settlement(SettlementKind.Release),
-            PermanentTaskException or TaskDeserializationException => new Settlement(SettlementKind.DeadLetter, Reason: Describe(failure)),
-            RetryTaskException { RetryAfter: { } after } => new Settlement(SettlementKind.Retry, after, Describe(failure)),
-            _ => new Settlement(SettlementKind.Retry, Backoff.Exponential(retryDelay, maxRetryDelay, attempt), Describe(failure)),
+            PermanentTaskException or TaskDeserializationException => new Settlement(SettlementKind.DeadLetter, Reason: Describe(failure, maxReasonLength)),
+            RetryTaskException { RetryAfter: { } after } => new Settlement(SettlementKind.Retry, after, Describe(failure, maxReasonLength)),
+            _ => new Settlement(SettlementKind.Retry, Backoff.Exponential(retryDelay, maxRetryDelay, attempt), Describe(failure, maxReasonLength)),
         };
     }
 
-    /// <summary>The failure as it is shown in dead letters, traces and logs: <c>Type: message</c>.</summary>
-    public static string Describe(Exception failure) => $"{failure.GetType().Name}: {failure.Message}";
+    /// <summary>The failure as it is shown in dead letters, traces and logs: <c>Type: message</c>, cut at <paramref name="maxLength"/>.</summary>
+    public static string Describe(Exception failure, int maxLength = TextLimits.DefaultMaxReasonLength) =>
+        TextLimits.Truncate($"{failure.GetType().Name}: {failure.Message}", maxLength);
 }

@@ -72,10 +72,34 @@ public sealed class HealthRegistry
             {
                 result = HealthResult.Unhealthy($"health check threw {ex.GetType().Name}: {ex.Message}");
             }
-            entries.Add(new HealthEntry(c.Name, c.Scope, result));
+            entries.Add(new HealthEntry(c.Name, c.Scope, Redacted(result)));
         }
         var status = entries.Count == 0 ? HealthStatus.Healthy : entries.Max(e => e.Result.Status);
         return new HealthReport(status, entries);
+    }
+
+    /// <summary>
+    /// The result with every secret in its description and data masked (<see cref="ConfigRedaction.RedactValue"/>): reports are
+    /// served without a token (<c>/health</c>), and a contributor may quote a connection string or a provider's error.
+    /// </summary>
+    private static HealthResult Redacted(HealthResult result)
+    {
+        var description = result.Description is null ? null : ConfigRedaction.RedactValue(result.Description);
+        Dictionary<string, string>? data = null;
+        if (result.Data is { Count: > 0 })
+        {
+            foreach (var (key, value) in result.Data)
+            {
+                var shown = ConfigRedaction.IsSecretName(key) ? ConfigRedaction.Mask : ConfigRedaction.RedactValue(value);
+                if (data is null && ReferenceEquals(shown, value))
+                    continue;
+                data ??= new Dictionary<string, string>(result.Data, StringComparer.Ordinal);
+                data[key] = shown;
+            }
+        }
+        return ReferenceEquals(description, result.Description) && data is null
+            ? result
+            : result with { Description = description, Data = data ?? result.Data };
     }
 
     private void EnsureLate()
@@ -135,14 +159,27 @@ internal static class BuiltInHealth
         {
             var data = new Dictionary<string, string>(StringComparer.Ordinal);
             var above = new List<string>();
+            var unavailable = new List<string>();
             foreach (var q in queues.All)
             {
-                var stats = await q.GetStatsAsync(ct).ConfigureAwait(false);
+                QueueStats stats;
+                try
+                {
+                    stats = await q.GetStatsAsync(ct).ConfigureAwait(false);
+                }
+                catch (QueueBackendUnavailableException ex)
+                {
+                    data[q.Name] = "unavailable";
+                    unavailable.Add(ex.Message);
+                    continue;
+                }
                 var watermark = (long)Math.Floor(q.Definition.Capacity * q.Definition.HighWatermark);
                 data[q.Name] = string.Create(CultureInfo.InvariantCulture, $"{stats.Outstanding}/{stats.Capacity}");
                 if (stats.Capacity > 0 && stats.Outstanding >= watermark)
                     above.Add(q.Name);
             }
+            if (unavailable.Count > 0)
+                return HealthResult.Unhealthy(string.Join("; ", unavailable), data);
             return above.Count == 0
                 ? HealthResult.Healthy(null, data)
                 : HealthResult.Degraded($"backpressure: queue(s) {string.Join(", ", above)} at or above the high watermark", data);

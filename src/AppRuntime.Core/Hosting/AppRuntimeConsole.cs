@@ -192,13 +192,14 @@ public static class AppRuntimeConsole
             return InvalidConfigurationExitCode;
         }
         var code = ex is ConfigValidationException or ConfigProviderException ? InvalidConfigurationExitCode : StartFailedExitCode;
-        await error.WriteLineAsync("AppRuntime failed to start: " + ex.Message).ConfigureAwait(false);
+        // Messages may quote a connection string or a provider's error: every line goes through the one redaction function.
+        await error.WriteLineAsync("AppRuntime failed to start: " + ConfigRedaction.RedactValue(ex.Message)).ConfigureAwait(false);
         var shown = ex.Message;
         for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
         {
             if (shown.Contains(inner.Message, StringComparison.Ordinal))
                 continue;
-            await error.WriteLineAsync("  caused by: " + inner.Message).ConfigureAwait(false);
+            await error.WriteLineAsync("  caused by: " + ConfigRedaction.RedactValue(inner.Message)).ConfigureAwait(false);
             shown = inner.Message;
         }
         await error.FlushAsync().ConfigureAwait(false);

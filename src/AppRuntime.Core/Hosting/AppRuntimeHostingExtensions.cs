@@ -64,6 +64,8 @@ public static class AppRuntimeHostingExtensions
 
         services.AddSingleton(marker);
         services.AddSingleton(registry);
+        // Console logs: control characters escaped and messages bounded in the formatter, for every message (docs/observability.md).
+        SanitizedConsoleLogging.Add(services);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
         services.TryAdd(ServiceDescriptor.Singleton(typeof(ILogger<>), typeof(Logger<>)));
@@ -85,7 +87,8 @@ public static class AppRuntimeHostingExtensions
             () => registry.HealthContributors.Select(f => f(sp))));
         services.AddSingleton(sp => new ControlPlaneService(sp.GetRequiredService<RuntimeManager>(), sp.GetRequiredService<WorkerSupervisor>(),
             sp.GetRequiredService<SourceSupervisor>(), sp.GetRequiredService<QueueManager>(), sp.GetRequiredService<ConfigurationManager>(), registry,
-            sp.GetRequiredService<TraceService>(), sp.GetRequiredService<HealthRegistry>(), sp.GetRequiredService<AuditTrail>()));
+            sp.GetRequiredService<TraceService>(), sp.GetRequiredService<HealthRegistry>(), sp.GetRequiredService<AuditTrail>(),
+            () => sp.GetRequiredService<RuntimeServices>().Options.BackendTimeout));
         services.AddSingleton(sp => new AuditTrail(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetServices<IAuditSink>()));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RuntimeManager>());
         return runtimeBuilder;

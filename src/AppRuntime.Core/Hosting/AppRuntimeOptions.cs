@@ -43,6 +43,36 @@ public sealed partial class AppRuntimeOptions
     [TimeRange("00:00:00.001", "00:01:00")]
     public TimeSpan BackpressureCheckInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// The longest failure reason kept, in characters (key <c>AppRuntime:MaxReasonLength</c>, default 1024): the reason a task is
+    /// retried or dead-lettered with (stored with the dead letter, shown in recent traces and logged). A longer one is cut and says
+    /// so: <c>… [truncated: 1900000 characters in all]</c>.
+    /// </summary>
+    [Range(TextLimits.MinimumLength, 1024 * 1024)]
+    public int MaxReasonLength { get; set; } = TextLimits.DefaultMaxReasonLength;
+
+    /// <summary>
+    /// The longest console log message, in characters (key <c>AppRuntime:MaxLogMessageLength</c>, default 8192); an exception's
+    /// text is cut at the same length. The console formatter AppRuntime registers also escapes control characters (see
+    /// docs/observability.md).
+    /// </summary>
+    [Range(TextLimits.MinimumLength, 1024 * 1024)]
+    public int MaxLogMessageLength { get; set; } = DefaultMaxLogMessageLength;
+
+    /// <summary>The default of <see cref="MaxLogMessageLength"/>: 8192 characters.</summary>
+    public const int DefaultMaxLogMessageLength = 8192;
+
+    /// <summary>
+    /// How long a control-plane read or admin action waits for a queue's backend (key <c>AppRuntime:BackendTimeout</c>, default
+    /// 2 seconds). A backend that is down answers at once; one that does not answer in time is reported unavailable (HTTP 503 with
+    /// <c>Retry-After</c>) rather than holding the request.
+    /// </summary>
+    [TimeRange("00:00:00.100", "00:01:00")]
+    public TimeSpan BackendTimeout { get; set; } = DefaultBackendTimeout;
+
+    /// <summary>The default of <see cref="BackendTimeout"/>: 2 seconds.</summary>
+    public static readonly TimeSpan DefaultBackendTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>Run as a service, or until drained (<c>--once</c>). Key <c>AppRuntime:RunMode</c>.</summary>
     public RunMode RunMode { get; set; } = RunMode.Service;
 

@@ -104,6 +104,17 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
                 throw new InvalidOperationException($"The runtime cannot start from state {_state}.");
             SetState(RuntimeState.Starting);
         }
+        // Each phase is timed, so a slow start names the phase that took the time (the "AppRuntime started" line shows them).
+        var time = _services.Time;
+        var phase = time.GetTimestamp();
+        var begun = phase;
+        TimeSpan Lap()
+        {
+            var now = time.GetTimestamp();
+            var elapsed = time.GetElapsedTime(phase, now);
+            phase = now;
+            return elapsed;
+        }
         try
         {
             // 1. Configuration: every section (the application's and the platform's) bound and validated, and the plan made
@@ -111,15 +122,20 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
             var errors = CheckConfiguration(out var plan);
             if (errors.Count > 0)
                 throw new ConfigValidationException(errors);
+            if (_services.Services.GetService<LogOutputLimits>() is { } logLimits)
+                logLimits.MaxMessageLength = plan!.Options.MaxLogMessageLength;
 
             // 2. Services: the declared wiring must be complete before anything runs.
             var problems = _registry.Validate();
             if (problems.Count > 0)
                 throw new InvalidOperationException("The AppRuntime composition is invalid:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)));
 
+            var configuration = Lap();
+
             // 3. Queues.
             _queues.CreateAll(plan!);
             _metrics ??= new RuntimeMetrics(_services.Trace.Meter, _queues, _supervisor);
+            var queues = Lap();
 
             // 4. Worker pools.
             foreach (var pool in plan!.Pools)
@@ -128,6 +144,7 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
                 _supervisor.Add(pool.Queue.CreatePool(q, pool.Definition, pool.Handler, pool.Observers, _services));
             }
             _supervisor.StartAll();
+            var pools = Lap();
 
             // 5. Sources.
             foreach (var source in plan.Sources)
@@ -136,22 +153,27 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
                 _sources.Add(_registry.Queues[source.Definition.Queue].CreateSource(q, source, _services));
             }
             _sources.StartAll();
+            var sources = Lap();
 
             StartedAt = _services.Time.GetUtcNow();
             SetState(RuntimeState.Running);
-            Log.Started(_logger, plan.Queues.Count, plan.Pools.Count, plan.Sources.Count);
+            Log.Started(_logger, plan.Queues.Count, plan.Pools.Count, plan.Sources.Count, Ms(time.GetElapsedTime(begun)), Ms(configuration), Ms(queues),
+                Ms(pools), Ms(sources));
             if (plan.Options.RunMode == RunMode.UntilDrained)
                 _untilDrained = RunUntilDrainedAsync();
         }
         catch (Exception ex)
         {
-            FaultReason = ex.Message;
+            // Shown by /health (no token) and /api/status: masked like every other place that may quote a connection string.
+            FaultReason = ConfigRedaction.RedactValue(ex.Message);
             SetState(RuntimeState.Faulted);
-            Log.StartFailed(_logger, ex.Message);
+            Log.StartFailed(_logger, FaultReason);
             throw;
         }
         return Task.CompletedTask;
     }
+
+    private static double Ms(TimeSpan elapsed) => Math.Round(elapsed.TotalMilliseconds, 1);
 
     /// <summary>
     /// True when every source has looked at all its input once, everything the sources published has settled, and every queue
@@ -165,7 +187,15 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
         {
             if (!_queues.TryGet(pool.Definition.Queue, out var q))
                 continue;
-            var stats = await q.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+            QueueStats stats;
+            try
+            {
+                stats = await q.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (QueueBackendUnavailableException)
+            {
+                return false; // cannot tell while the backend is away: not drained yet
+            }
             if (stats.Depth + stats.Delayed + stats.InFlight > 0)
                 return false;
         }
@@ -283,7 +313,17 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
             var busy = false;
             foreach (var q in consumed)
             {
-                var s = await q.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+                QueueStats s;
+                try
+                {
+                    s = await q.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (QueueBackendUnavailableException ex)
+                {
+                    // Nothing can be drained from a backend that is away; what it holds stays there for the next start.
+                    Log.DrainSkipped(_logger, ex.Message);
+                    return;
+                }
                 if (s.Depth > 0 || s.InFlight > 0)
                 {
                     busy = true;
@@ -350,8 +390,8 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(30, LogLevel.Information, "AppRuntime started: {Queues} queue(s), {Pools} worker pool(s), {Sources} source(s)")]
-        public static partial void Started(ILogger logger, int queues, int pools, int sources);
+        [LoggerMessage(30, LogLevel.Information, "AppRuntime started: {Queues} queue(s), {Pools} worker pool(s), {Sources} source(s) in {ElapsedMs} ms (configuration {ConfigurationMs} ms, queues {QueuesMs} ms, worker pools {PoolsMs} ms, sources {SourcesMs} ms)")]
+        public static partial void Started(ILogger logger, int queues, int pools, int sources, double elapsedMs, double configurationMs, double queuesMs, double poolsMs, double sourcesMs);
 
         [LoggerMessage(31, LogLevel.Critical, "AppRuntime failed to start: {Reason}")]
         public static partial void StartFailed(ILogger logger, string reason);
@@ -367,6 +407,9 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
 
         [LoggerMessage(35, LogLevel.Error, "A drain observer failed; stopping anyway")]
         public static partial void DrainObserverFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(37, LogLevel.Warning, "Stopping without draining: {Reason}")]
+        public static partial void DrainSkipped(ILogger logger, string reason);
 
         [LoggerMessage(36, LogLevel.Warning, "AppRuntime drained (RunMode UntilDrained) but no host lifetime is registered to stop the application")]
         public static partial void NoLifetime(ILogger logger);

@@ -49,6 +49,9 @@ internal static partial class Log
     [LoggerMessage(15, LogLevel.Error, "IMAP message {IdempotencyKey} is {Size} bytes, over the limit of {Limit} (MaxMessageSize); not fetched, flagged {Keyword} and left unread")]
     public static partial void TooLarge(ILogger logger, string idempotencyKey, long size, long limit, string keyword);
 
+    [LoggerMessage(17, LogLevel.Warning, "IMAP source {Source} talks to {Host}:{Port} in plain text (Security None, AllowInsecure): the password and every email cross the network unencrypted")]
+    public static partial void InsecureConnection(ILogger logger, string source, string host, int port);
+
     [LoggerMessage(16, LogLevel.Warning, "IMAP source {Source}: reconciliation of stored outcomes failed; trying again in {Interval}")]
     public static partial void ReconcileFailed(ILogger logger, Exception exception, string source, TimeSpan interval);
 }

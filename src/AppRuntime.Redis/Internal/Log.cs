@@ -22,6 +22,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Redis queue '{Queue}': a buffered task could not be renewed before hand-out; it is left to expire and come back.")]
     public static partial void BufferedRenewFailed(ILogger logger, string queue, Exception exception);
 
+    [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Redis queue '{Queue}': task {TaskId} had an unreadable record and was dead-lettered: {Problem}")]
+    public static partial void CorruptRecordDeadLettered(ILogger logger, string queue, string taskId, string problem);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Redis queue '{Queue}': dead letter {TaskId} cannot be read and was left out of the listing: {Problem}")]
+    public static partial void UnreadableDeadLetterSkipped(ILogger logger, string queue, string taskId, string problem);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Redis queue '{Queue}': task {TaskId} was leased to this process at publish but could not be read back; it is given back.")]
     public static partial void HandOffUnreadable(ILogger logger, string queue, string taskId, Exception exception);
 }

@@ -29,9 +29,14 @@ internal static class LuaScripts
             local id = expired[i]
             local tk = tprefix .. id
             redis.call('ZREM', leases, id)
-            redis.call('HDEL', tk, 'tk')
-            local a = tonumber(redis.call('HGET', tk, 'a') or '0')
-            if a >= maxAttempts then
+            -- A record that is not a hash, or whose attempt count is not a number, goes back to the ready list: the consume that
+            -- takes it dead-letters it with the reason (a command on it here would fail the script and block every consume).
+            local a = nil
+            if redis.call('TYPE', tk).ok == 'hash' then
+              redis.call('HDEL', tk, 'tk')
+              a = tonumber(redis.call('HGET', tk, 'a') or '0')
+            end
+            if a ~= nil and a >= maxAttempts then
               redis.call('HSET', tk, 'err', 'lease expired after ' .. a .. ' attempts', 'dla', nowTicks)
               redis.call('ZADD', dead, redis.call('INCR', dead .. ':seq'), id)
             else
@@ -100,32 +105,85 @@ internal static class LuaScripts
     /// KEYS: ready, delayed, leases, dead, consumers, waiting. ARGV: tprefix, nowMs, leaseUntilMs, tokenBase, consumerId (''
     /// skips the heartbeat), maxAttempts, nowTicks, channel, count, instance. Leases up to <c>count</c> ready tasks in one
     /// call; the i-th gets the token <c>tokenBase .. i</c>. When it leaves the ready list empty, it records the instance in
-    /// <c>waiting</c> (a write only when the entry is new), so the next publish from another instance announces itself. Returns {n, readyLeft, nextDueMs|false, nextLeaseExpiryMs|false} followed by
-    /// n groups {id, attempt, type, enqueuedTicks, notBeforeTicks, headers, lastError, payload}.
+    /// <c>waiting</c> (a write only when the entry is new), so the next publish from another instance announces itself.
+    /// Every popped task record is checked before anything is written to it: a key that is not a hash, or an attempt count,
+    /// enqueued-at or not-before that is not a number, is dead-lettered in the same script with the reason (the record is made a
+    /// readable hash: the bad values are quoted in the reason, a non-hash key's value is kept as the payload), so a corrupt record
+    /// can neither fail the script after its id was popped (losing the task) nor block the queue. Returns
+    /// {n, readyLeft, nextDueMs|false, nextLeaseExpiryMs|false} followed by n groups {id, attempt, type, enqueuedTicks,
+    /// notBeforeTicks, headers, lastError, payload}, then a pair {id, reason} for every task dead-lettered as unreadable.
     /// </summary>
     public const string Consume = Maintenance + """
+        local function int(v, max)
+          if not v or not string.match(v, '^%d+$') or #v > 19 then return nil end
+          local n = tonumber(v)
+          if n > max then return nil end
+          return n
+        end
+        local function quote(v)
+          if #v > 64 then v = string.sub(v, 1, 64) .. '...' end
+          return "'" .. v .. "'"
+        end
+        -- nil when the record can be leased; else why not, after making it a hash that lists as a dead letter.
+        local function unreadable(tk, t, nowTicks)
+          if t ~= 'hash' then
+            local kept
+            if t == 'string' then kept = redis.call('GET', tk) else kept = redis.call('DUMP', tk) end
+            redis.call('DEL', tk)
+            redis.call('HSET', tk, 'p', kept, 'a', '0', 'e', nowTicks, 'ty', '', 'nb', '', 'h', '')
+            return 'the task record is a Redis ' .. t .. ', not a hash (its ' .. (t == 'string' and 'value' or 'DUMP') .. ' is kept as the payload)'
+          end
+          local f = redis.call('HMGET', tk, 'a', 'e', 'nb')
+          local problems = {}
+          if f[1] and not int(f[1], 1000000000) then
+            problems[#problems + 1] = 'attempt count ' .. quote(f[1]) .. ' is not a whole number from 0 to 1000000000'
+            redis.call('HSET', tk, 'a', '0')
+          end
+          if not int(f[2], 3155378975999999999) then
+            problems[#problems + 1] = f[2] and ('enqueued-at ' .. quote(f[2]) .. ' is not a time (UTC ticks)') or 'enqueued-at is missing'
+            redis.call('HSET', tk, 'e', nowTicks)
+          end
+          if f[3] and f[3] ~= '' and not int(f[3], 3155378975999999999) then
+            problems[#problems + 1] = 'not-before ' .. quote(f[3]) .. ' is not a time (UTC ticks)'
+            redis.call('HSET', tk, 'nb', '')
+          end
+          if #problems == 0 then return nil end
+          return table.concat(problems, '; ')
+        end
         local now = tonumber(ARGV[2])
         if ARGV[5] ~= '' then redis.call('ZADD', KEYS[5], now, ARGV[5]) end
         local moved = maintain(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], now, tonumber(ARGV[6]), ARGV[7])
         local want = tonumber(ARGV[9])
         local out = {0, 0, false, false}
+        local bad = {}
         local n = 0
         while n < want do
           local id = redis.call('RPOP', KEYS[1])
           if not id then break end
           local tk = ARGV[1] .. id
-          if redis.call('EXISTS', tk) == 1 then
-            n = n + 1
-            local a = redis.call('HINCRBY', tk, 'a', 1)
-            redis.call('HSET', tk, 'tk', ARGV[4] .. n)
-            redis.call('ZADD', KEYS[3], ARGV[3], id)
-            local f = redis.call('HMGET', tk, 'ty', 'e', 'nb', 'h', 'err', 'p')
-            local o = #out
-            out[o + 1] = id
-            out[o + 2] = a
-            for j = 1, 6 do out[o + 2 + j] = f[j] end
+          local t = redis.call('TYPE', tk).ok
+          if t ~= 'none' then
+            local why = unreadable(tk, t, ARGV[7])
+            if why then
+              redis.call('HSET', tk, 'err', 'Unreadable task record: ' .. why, 'dla', ARGV[7])
+              redis.call('HDEL', tk, 'tk')
+              redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[4] .. ':seq'), id)
+              bad[#bad + 1] = id
+              bad[#bad + 1] = why
+            else
+              n = n + 1
+              local a = redis.call('HINCRBY', tk, 'a', 1)
+              redis.call('HSET', tk, 'tk', ARGV[4] .. n)
+              redis.call('ZADD', KEYS[3], ARGV[3], id)
+              local f = redis.call('HMGET', tk, 'ty', 'e', 'nb', 'h', 'err', 'p')
+              local o = #out
+              out[o + 1] = id
+              out[o + 2] = a
+              for j = 1, 6 do out[o + 2 + j] = f[j] end
+            end
           end
         end
+        for j = 1, #bad do out[#out + 1] = bad[j] end
         local left = redis.call('LLEN', KEYS[1])
         if left == 0 then redis.call('HSETNX', KEYS[6], ARGV[10], '1') end
         -- Tasks this script made ready and left in the list: tell the other processes (this one learns it from readyLeft).
@@ -228,9 +286,11 @@ internal static class LuaScripts
         """;
 
     /// <summary>
-    /// KEYS: dead. ARGV: tprefix, max, previewBytes. Returns flat groups {id, type, attempt, reason, enqueuedTicks,
+    /// KEYS: dead. ARGV: tprefix, max, previewBytes. Returns flat groups {id, keyType, type, attempt, reason, enqueuedTicks,
     /// deadLetteredTicks, preview, payloadBytes}. Never reads a payload longer than previewBytes: the preview is then the 'pv' field
-    /// written at publish (absent for tasks published before it existed: no preview rather than a whole-payload read).
+    /// written at publish (absent for tasks published before it existed: no preview rather than a whole-payload read). For a key
+    /// that is not a hash (or is gone) only the id and its type, the rest false, so that one bad record cannot fail the listing
+    /// (the client skips and reports it).
     /// </summary>
     public const string ListDead = """
         local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
@@ -238,12 +298,18 @@ internal static class LuaScripts
         local out = {}
         for i = 1, #ids do
           local tk = ARGV[1] .. ids[i]
-          local f = redis.call('HMGET', tk, 'ty', 'a', 'err', 'e', 'dla', 'pv')
-          local size = redis.call('HSTRLEN', tk, 'p')
-          if size <= limit then f[6] = redis.call('HGET', tk, 'p') end
+          local t = redis.call('TYPE', tk).ok
           table.insert(out, ids[i])
-          for j = 1, 6 do table.insert(out, f[j]) end
-          table.insert(out, size)
+          table.insert(out, t)
+          if t == 'hash' then
+            local f = redis.call('HMGET', tk, 'ty', 'a', 'err', 'e', 'dla', 'pv')
+            local size = redis.call('HSTRLEN', tk, 'p')
+            if size <= limit then f[6] = redis.call('HGET', tk, 'p') end
+            for j = 1, 6 do table.insert(out, f[j]) end
+            table.insert(out, size)
+          else
+            for j = 1, 7 do table.insert(out, false) end
+          end
         end
         return out
         """;

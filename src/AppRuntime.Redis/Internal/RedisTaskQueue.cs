@@ -289,6 +289,9 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
             else
                 await DeadLetterUnreadableAsync(id, token, problem!).ConfigureAwait(false);
         }
+        // Records the script found corrupt and dead-lettered itself (before anything was written to them).
+        for (var i = 4 + (n * 8); i + 1 < reply.Length; i += 2)
+            Log.CorruptRecordDeadLettered(_logger, Name, (string?)reply[i] ?? "", (string?)reply[i + 1] ?? "");
         return (leases, readyLeft);
     }
 
@@ -410,7 +413,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
             _keys.TaskPrefix, now.ToUnixTimeMilliseconds(), Definition.MaxAttempts, now.UtcTicks,
             (now - window).ToUnixTimeMilliseconds(), (string)_keys.Channel!,
         ];
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.Stats, keys, args).ConfigureAwait(false))!;
+        var r = (RedisResult[])(await AvailableAsync(() => Db.ScriptEvaluateAsync(LuaScripts.Stats, keys, args)).ConfigureAwait(false))!;
         return new QueueStats
         {
             Depth = (long)r[0],
@@ -425,49 +428,90 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
         };
     }
 
-    public async ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max = 100, CancellationToken cancellationToken = default)
+    public async ValueTask<IReadOnlyList<DeadLetter>> GetDeadLettersAsync(int max = 100, CancellationToken cancellationToken = default) =>
+        (await ListDeadLettersAsync(max, cancellationToken).ConfigureAwait(false)).Items;
+
+    /// <summary>The dead letters, oldest first; an entry whose record cannot be read is skipped, logged and reported, never thrown.</summary>
+    public async ValueTask<DeadLetterListing> ListDeadLettersAsync(int max = 100, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (max <= 0)
-            return [];
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.ListDead, [_keys.Dead], [_keys.TaskPrefix, max, PreviewBytes]).ConfigureAwait(false))!;
-        var list = new List<DeadLetter>(r.Length / 8);
-        for (var i = 0; i + 7 < r.Length; i += 8)
+            return new DeadLetterListing([], []);
+        var r = (RedisResult[])(await AvailableAsync(() => Db.ScriptEvaluateAsync(LuaScripts.ListDead, [_keys.Dead], [_keys.TaskPrefix, max, PreviewBytes])).ConfigureAwait(false))!;
+        var list = new List<DeadLetter>(r.Length / 9);
+        List<UnreadableDeadLetter>? skipped = null;
+        for (var i = 0; i + 8 < r.Length; i += 9)
         {
-            var id = (string)r[i]!;
-            var attempts = r[i + 2].IsNull ? 0 : (int)(long)r[i + 2];
-            var size = r[i + 7].IsNull ? (long?)null : (long)r[i + 7];
-            var (preview, truncated) = RenderPreview((byte[]?)r[i + 6], size);
-            list.Add(new DeadLetter(
-                id,
-                Name,
-                (string?)r[i + 1] ?? TaskType,
-                attempts,
-                (string?)r[i + 3] ?? string.Empty,
-                FromTicks((string?)r[i + 4]) ?? DateTimeOffset.MinValue,
-                FromTicks((string?)r[i + 5]) ?? DateTimeOffset.MinValue,
-                preview) { PayloadSize = size, PayloadTruncated = truncated });
+            var id = (string?)r[i] ?? "";
+            if (TryReadDeadLetter(r.AsSpan(i, 9), out var problem) is { } letter)
+            {
+                list.Add(letter);
+                continue;
+            }
+            Log.UnreadableDeadLetterSkipped(_logger, Name, id, problem!);
+            (skipped ??= []).Add(new UnreadableDeadLetter(id, problem!));
         }
-        return list;
+        return new DeadLetterListing(list, skipped ?? []);
+    }
+
+    /// <summary>One listed dead letter, or null and why it cannot be read.</summary>
+    private DeadLetter? TryReadDeadLetter(ReadOnlySpan<RedisResult> r, out string? problem)
+    {
+        problem = null;
+        var keyType = (string?)r[1];
+        if (keyType != "hash")
+        {
+            problem = keyType is null or "none" ? "the task record no longer exists" : $"the task record is a Redis {keyType}, not a hash";
+            return null;
+        }
+        var attempts = 0;
+        if (!r[3].IsNull && !int.TryParse((string?)r[3], NumberStyles.Integer, CultureInfo.InvariantCulture, out attempts))
+            problem = $"attempt count {Quote((string?)r[3])} is not a whole number";
+        if (!TryTicks((string?)r[5], out var enqueuedAt))
+            problem = Join(problem, $"enqueued-at {Quote((string?)r[5])} is not a time (UTC ticks)");
+        if (!TryTicks((string?)r[6], out var deadAt))
+            problem = Join(problem, $"dead-lettered-at {Quote((string?)r[6])} is not a time (UTC ticks)");
+        if (problem is not null)
+            return null;
+        var size = r[8].IsNull ? (long?)null : (long)r[8];
+        var (preview, truncated) = RenderPreview((byte[]?)r[7], size);
+        return new DeadLetter((string)r[0]!, Name, (string?)r[2] ?? TaskType, attempts, (string?)r[4] ?? string.Empty,
+            enqueuedAt ?? DateTimeOffset.MinValue, deadAt ?? DateTimeOffset.MinValue, preview) { PayloadSize = size, PayloadTruncated = truncated };
+
+        static string Join(string? first, string next) => first is null ? next : first + "; " + next;
+        static string Quote(string? value) => value is null ? "(none)" : "'" + (value.Length <= 64 ? value : string.Concat(value.AsSpan(0, 64), "…")) + "'";
+    }
+
+    /// <summary>Reads UTC ticks; empty is "not set" (null). False when the text is not a valid time.</summary>
+    private static bool TryTicks(string? text, out DateTimeOffset? time)
+    {
+        time = null;
+        if (string.IsNullOrEmpty(text))
+            return true;
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) || ticks > DateTimeOffset.MaxValue.UtcTicks)
+            return false;
+        time = new DateTimeOffset(ticks, TimeSpan.Zero);
+        return true;
     }
 
     public async ValueTask<DeadLetter?> GetDeadLetterAsync(string id, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(id);
         cancellationToken.ThrowIfCancellationRequested();
-        var result = await Db.ScriptEvaluateAsync(LuaScripts.GetDead, [_keys.Dead], [_keys.TaskPrefix, id]).ConfigureAwait(false);
+        var result = await AvailableAsync(() => Db.ScriptEvaluateAsync(LuaScripts.GetDead, [_keys.Dead], [_keys.TaskPrefix, id])).ConfigureAwait(false);
         if (result.IsNull)
             return null;
         var r = (RedisResult[])result!;
         var payload = (byte[]?)r[5];
+        // A corrupt attempt count reads as 0 rather than failing the read: the payload is what the operator came for.
         return new DeadLetter(
             id,
             Name,
             (string?)r[0] ?? TaskType,
-            r[1].IsNull ? 0 : (int)(long)r[1],
+            int.TryParse((string?)r[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var attempts) ? attempts : 0,
             (string?)r[2] ?? string.Empty,
-            FromTicks((string?)r[3]) ?? DateTimeOffset.MinValue,
-            FromTicks((string?)r[4]) ?? DateTimeOffset.MinValue,
+            TryTicks((string?)r[3], out var enqueuedAt) ? enqueuedAt ?? DateTimeOffset.MinValue : DateTimeOffset.MinValue,
+            TryTicks((string?)r[4], out var deadAt) ? deadAt ?? DateTimeOffset.MinValue : DateTimeOffset.MinValue,
             RenderPayload(payload)) { PayloadSize = payload?.Length };
     }
 
@@ -495,7 +539,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
             do
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                n = (int)(long)await Db.ScriptEvaluateAsync(script, keys, fixedArgs).ConfigureAwait(false);
+                n = (int)(long)await AvailableAsync(() => Db.ScriptEvaluateAsync(script, keys, fixedArgs)).ConfigureAwait(false);
                 total += n;
             }
             while (n == ScriptBatch);
@@ -509,10 +553,31 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
             fixedArgs.CopyTo(args, 0);
             for (var i = 0; i < chunk.Length; i++)
                 args[fixedArgs.Length + i] = chunk[i];
-            total += (int)(long)await Db.ScriptEvaluateAsync(script, keys, args).ConfigureAwait(false);
+            total += (int)(long)await AvailableAsync(() => Db.ScriptEvaluateAsync(script, keys, args)).ConfigureAwait(false);
         }
         return total;
     }
+
+    /// <summary>
+    /// Runs an operation of the operator's view (stats, dead-letter listing, retry, purge): it fails at once with
+    /// <see cref="QueueBackendUnavailableException"/> while the connection is down, instead of queueing behind the client's
+    /// reconnect for its whole timeout, and turns connection errors and timeouts into that exception too.
+    /// </summary>
+    private async Task<RedisResult> AvailableAsync(Func<Task<RedisResult>> operation)
+    {
+        if (!_connection.IsConnected)
+            throw new QueueBackendUnavailableException(Name, Backend, $"not connected to Redis at {Endpoints()}");
+        try
+        {
+            return await operation().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsTransient(ex))
+        {
+            throw new QueueBackendUnavailableException(Name, Backend, $"Redis at {Endpoints()} did not answer: {ex.Message}", ex);
+        }
+    }
+
+    private string Endpoints() => string.Join(",", _connection.GetEndPoints().Select(e => e.ToString()));
 
     private async Task<bool> DeadLetterCoreAsync(string id, string token, string reason)
     {

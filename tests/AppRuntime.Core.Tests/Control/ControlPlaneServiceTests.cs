@@ -45,6 +45,23 @@ public sealed class ControlPlaneServiceTests
     }
 
     [Fact]
+    public async Task A_huge_failure_reason_is_stored_and_shown_capped_at_1_KiB_saying_so()
+    {
+        var huge = "unknown SKU " + new string('Z', 1_900_000);
+        await using var rt = Create((_, _) => throw new PermanentTaskException(huge));
+        await rt.StartAsync();
+        await rt.Provider.GetRequiredService<ITaskPublisher<Job>>().PublishAsync(new Job(1), new TaskPublishOptions { Id = "big" });
+        await Eventually.TrueAsync(async () => (await rt.Control.GetDeadLettersAsync("orders")).Value!.Count == 1, "the task is dead-lettered");
+
+        var dead = Assert.Single((await rt.Control.GetDeadLettersAsync("orders")).Value!);
+        Assert.True(dead.Reason.Length <= 1024, $"the stored reason has {dead.Reason.Length} characters");
+        Assert.StartsWith("PermanentTaskException: unknown SKU ZZZ", dead.Reason, StringComparison.Ordinal);
+        Assert.EndsWith($"… [truncated: {"PermanentTaskException: ".Length + huge.Length} characters in all]", dead.Reason, StringComparison.Ordinal);
+        var trace = Assert.Single(rt.Control.GetRecentTraces(), t => t.TaskId == "big");
+        Assert.True(trace.Error!.Length <= 1024, $"the trace's error has {trace.Error.Length} characters");
+    }
+
+    [Fact]
     public async Task Status_shows_runtime_queues_pools_workers_and_sources()
     {
         await using var rt = Create((_, _) => ValueTask.CompletedTask);

@@ -52,7 +52,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
                 return;
             _started = true;
             _processor = new TaskProcessor<T>(_queue, _handlerFactory, [.. _observerFactories.Select(f => f(_services.Services))],
-                new SettlementPolicy(_definition), _services);
+                new SettlementPolicy(_definition, _services.Options.MaxReasonLength), _services);
             for (var i = 0; i < _desired; i++)
                 AddWorkerLocked();
             // One timer per pool renews the leases of long-running handlers: a lease is renewed once less than two thirds of
