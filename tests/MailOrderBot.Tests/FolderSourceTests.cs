@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using AppRuntime;
 using AppRuntime.Mail;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using MailOrderBot.Sources;
 using Microsoft.Extensions.Logging.Abstractions;
 
