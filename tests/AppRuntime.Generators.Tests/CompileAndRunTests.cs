@@ -16,6 +16,70 @@ public sealed class CompileAndRunTests
         Assert.Equal(Enumerable.Range(1, 10).Select(i => $"n-{i}@numbers").Order(StringComparer.Ordinal), handled);
     }
 
+    private const string ImportApp = """
+        using System;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using AppRuntime;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+
+        namespace Imports;
+
+        public interface IClock { DateTimeOffset Now { get; } }
+
+        public sealed class FixedClock : IClock { public DateTimeOffset Now => DateTimeOffset.UnixEpoch; }
+
+        public sealed record Tick(int N);
+
+        [ApplicationModule("imports")]
+        [TaskQueue<Tick>("ticks")]
+        [WorkerPool("ticks")]
+        [ImportService(typeof(IClock))]
+        public static partial class ImportsModule;
+
+        [TaskHandler("ticks")]
+        public sealed class TickHandler(IClock clock) : ITaskHandler<Tick>
+        {
+            public ValueTask HandleAsync(Tick task, TaskContext context, CancellationToken cancellationToken) { _ = clock.Now; return default; }
+        }
+
+        public static class Entry
+        {
+            public static async Task<string> StartAsync(bool register)
+            {
+                var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+                builder.AddAppRuntime().AddImportsModule();
+                if (register)
+                    builder.Services.AddSingleton<IClock, FixedClock>();
+                using var host = builder.Build();
+                try
+                {
+                    await host.StartAsync();
+                }
+                catch (InvalidOperationException ex)
+                {
+                    return ex.Message;
+                }
+                var state = host.Services.GetRequiredService<RuntimeManager>().State.ToString();
+                await host.StopAsync();
+                return state;
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task An_imported_service_nobody_registered_stops_the_start_naming_the_import_before_anything_runs()
+    {
+        using var app = CompiledApp.Load(CompiledApp.Build("Imports", CompiledApp.RunReferences, ("Imports.cs", ImportApp)));
+
+        var error = await app.InvokeAsync<string>("Imports.Entry", "StartAsync", false);
+        var started = await app.InvokeAsync<string>("Imports.Entry", "StartAsync", true);
+
+        Assert.Contains("Module 'imports' imports Imports.IClock ([ImportService(typeof(IClock))]), but nothing registers it", error, StringComparison.Ordinal);
+        Assert.Equal("Running", started);
+    }
+
     [Fact]
     public async Task A_library_module_and_an_app_module_compose_in_one_host()
     {
