@@ -89,7 +89,8 @@ XML
 cli_home="$work/dotnet-home"   # the template is installed for this run only
 DOTNET_CLI_HOME="$cli_home" dotnet new install "$feed/AppRuntime.Templates.$version.nupkg" >"$logs/new-install.log" 2>&1
 code=$?
-check "dotnet new install AppRuntime.Templates" "$code" "exit $code, see $logs/new-install.log"
+[ "$code" -eq 0 ] && grep -q "appruntime-service" "$logs/new-install.log" && ! grep -q "^Error" "$logs/new-install.log"
+check "dotnet new install AppRuntime.Templates" $? "exit $code, see $logs/new-install.log"
 (cd "$work" && DOTNET_CLI_HOME="$cli_home" dotnet new appruntime-service -n Acme.Restock) >"$logs/new.log" 2>&1
 code=$?
 svc="$work/Acme.Restock"
