@@ -743,11 +743,12 @@ public sealed class DiagnosticTests
             Diagnostic(DiagnosticIds.ReadOnlyConfigMember, DiagnosticSeverity.Warning).WithSpan("appsettings.json", 1, 23, 1, 31)
                 .WithArguments("Demo:Shop:Region", "appsettings.json", "Region", "Demo.ShopSettings"));
 
+    /// <summary>The queue the misspelt names were meant for gets no "no producer" or "default pool" on top (follow-on noise).</summary>
     [Fact]
     public Task APPRT0001_a_queue_name_that_differs_only_in_case_gets_a_suggestion() =>
         VerifyAsync(Usings + """
             [ApplicationModule("demo")]
-            [TaskQueue<Job>({|#2:"jobs"|})]
+            [TaskQueue<Job>("jobs")]
             [WorkerPool({|#0:"Jobs"|})]
             public static partial class DemoModule;
 
@@ -759,9 +760,7 @@ public sealed class DiagnosticTests
 
             """ + JobHandler,
             Diagnostic(DiagnosticIds.UndeclaredQueue, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Worker pool", "Jobs", "Jobs", "demo", "; did you mean 'jobs'?"),
-            Diagnostic(DiagnosticIds.UndeclaredQueue, DiagnosticSeverity.Error).WithLocation(1).WithArguments("Source", "Demo.JobSource", "JOBS", "demo", "; did you mean 'jobs'?"),
-            Diagnostic(DiagnosticIds.QueueWithoutProducer, DiagnosticSeverity.Info).WithLocation(2).WithArguments("jobs", "Demo.Job"),
-            Diagnostic(DiagnosticIds.DefaultWorkerPool, DiagnosticSeverity.Info).WithLocation(2).WithArguments("jobs"));
+            Diagnostic(DiagnosticIds.UndeclaredQueue, DiagnosticSeverity.Error).WithLocation(1).WithArguments("Source", "Demo.JobSource", "JOBS", "demo", "; did you mean 'jobs'?"));
 
     [Fact]
     public Task APPRT0007_a_dependency_on_the_class_of_a_service_registered_as_an_interface_says_what_to_depend_on() =>
@@ -845,6 +844,17 @@ public sealed class DiagnosticTests
 
             """ + Module + JobSource + JobHandler + Program,
             Diagnostic(DiagnosticIds.MultipleModules, DiagnosticSeverity.Error).WithLocation(0).WithArguments("audit", "demo"));
+
+    [Fact]
+    public Task A_misspelt_handler_queue_does_not_also_make_the_intended_queue_handlerless() =>
+        VerifyAsync(Usings + Module + JobSource + """
+            [TaskHandler({|#0:"Jobs"|})]
+            public sealed class JobHandler : ITaskHandler<Job>
+            {
+                public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken) => default;
+            }
+            """,
+            Diagnostic(DiagnosticIds.UndeclaredQueue, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Handler", "Demo.JobHandler", "Jobs", "demo", "; did you mean 'jobs'?"));
 
     [Fact]
     public Task An_invalid_queue_name_is_reported_once_not_again_for_the_pool_and_handler_that_use_it() =>

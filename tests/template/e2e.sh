@@ -139,7 +139,8 @@ sed -i 's/\[TaskHandler("work")\]/[TaskHandler("Work")]/' "$broken/src/Acme.Rest
 sed -i 's/"BatchSize": 5/"BatchSize": "five"/' "$broken/src/Acme.Restock/appsettings.json"
 (cd "$broken" && dotnet build src/Acme.Restock -c Release) >"$logs/broken.log" 2>&1
 code=$?
-[ "$code" -ne 0 ] && grep -q "error APPRT0001: .*did you mean 'work'" "$logs/broken.log" && grep -q "appsettings.json.*error APPRT0033" "$logs/broken.log"
-check "a broken copy fails to build with APPRT0001 (did you mean 'work') and APPRT0033 (appsettings.json)" $? "exit $code, see $logs/broken.log"
+[ "$code" -ne 0 ] && grep -q "error APPRT0001: .*did you mean 'work'" "$logs/broken.log" && grep -q "appsettings.json.*error APPRT0033" "$logs/broken.log" \
+  && [ "$(grep -oE "error [A-Z]+[0-9]+" "$logs/broken.log" | sort -u | wc -l)" -eq 2 ]
+check "a broken copy fails to build with exactly APPRT0001 (did you mean 'work') and APPRT0033 (appsettings.json), no follow-on errors" $? "exit $code, see $logs/broken.log"
 
 finish

@@ -182,6 +182,8 @@ internal static class CompositionValidator
         List<ConfigSectionModel> sections, CompilationFacts facts, List<DiagnosticInfo> diagnostics, out Declared declared)
     {
         declared = new Declared();
+        // Queues a misspelt name was meant for ("did you mean"): what is missing on them is already said by that APPRT0001.
+        var meant = new HashSet<string>(StringComparer.Ordinal);
         // Queues and pools: names, settings, duplicates.
         var queues = new Dictionary<string, QueueModel>(StringComparer.Ordinal);
         var invalidNames = new HashSet<string>(StringComparer.Ordinal);
@@ -237,6 +239,8 @@ internal static class CompositionValidator
                 {
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UndeclaredQueue, pool.QueueLocation, "Worker pool", pool.Queue, pool.Queue, module.Name,
                         NameSuggestion.DidYouMean(pool.Queue, queues.Keys)));
+                    if (NameSuggestion.Closest(pool.Queue, queues.Keys) is { } intended)
+                        meant.Add(intended);
                 }
                 continue;
             }
@@ -263,6 +267,8 @@ internal static class CompositionValidator
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UndeclaredQueue, component.QueueLocation, kindName, component.Type.Display, component.Queue, module.Name,
                     NameSuggestion.DidYouMean(component.Queue, queues.Keys)));
+                if (NameSuggestion.Closest(component.Queue, queues.Keys) is { } intended)
+                    meant.Add(intended);
                 continue;
             }
             if (component.Kind == ComponentKind.Handler)
@@ -315,7 +321,8 @@ internal static class CompositionValidator
             var pool = new PoolModel(queue.Name, 1, 5, 1000, null, null, null, null, null, null);
             pools.Add(queue.Name, pool);
             defaultPools.Add(pool);
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.DefaultWorkerPool, queue.NameLocation, queue.Name));
+            if (!meant.Contains(queue.Name))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.DefaultWorkerPool, queue.NameLocation, queue.Name));
         }
         declared.Pools.AddRange(pools.Keys);
 
@@ -384,7 +391,7 @@ internal static class CompositionValidator
 
         FindCycles(services.Where(s => s.IsUsable).ToList(), providers, diagnostics);
 
-        foreach (var queue in queues.Values)
+        foreach (var queue in queues.Values.Where(q => !meant.Contains(q.Name)))
         {
             if (!components.Any(c => c.Kind == ComponentKind.Handler && c.Queue == queue.Name))
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.QueueWithoutHandler, queue.NameLocation, queue.Name));
