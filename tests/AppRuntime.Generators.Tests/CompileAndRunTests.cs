@@ -68,6 +68,67 @@ public sealed class CompileAndRunTests
         }
         """;
 
+    private const string NoPoolApp = """
+        using System;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using AppRuntime;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+
+        namespace NoPool;
+
+        public sealed record Ping(int N);
+
+        [ApplicationModule("no-pool")]
+        [TaskQueue<Ping>("pings")]
+        public static partial class NoPoolModule;
+
+        [Service]
+        public sealed class Counter { public int Count; }
+
+        [TaskHandler("pings")]
+        public sealed class PingHandler(Counter counter) : ITaskHandler<Ping>
+        {
+            public ValueTask HandleAsync(Ping task, TaskContext context, CancellationToken cancellationToken)
+            {
+                Interlocked.Increment(ref counter.Count);
+                return default;
+            }
+        }
+
+        public static class Entry
+        {
+            public static async Task<string> RunAsync()
+            {
+                var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+                builder.AddAppRuntime().AddNoPoolModule();
+                using var host = builder.Build();
+                await host.StartAsync();
+                var publisher = host.Services.GetRequiredService<ITaskPublisher<Ping>>();
+                for (var i = 0; i < 3; i++)
+                    await publisher.PublishAsync(new Ping(i));
+                var counter = host.Services.GetRequiredService<Counter>();
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while (Volatile.Read(ref counter.Count) < 3 && DateTime.UtcNow < deadline)
+                    await Task.Delay(10);
+                var pools = string.Join(",", host.Services.GetRequiredService<RuntimeManager>().Supervisor.GetSnapshots().Select(p => p.Queue + " x" + p.DesiredWorkers));
+                await host.StopAsync();
+                return counter.Count + " handled; pools " + pools;
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task A_queue_with_a_handler_and_no_declared_pool_is_consumed_by_the_default_pool()
+    {
+        using var app = CompiledApp.Load(CompiledApp.Build("NoPool", CompiledApp.RunReferences, ("NoPool.cs", NoPoolApp.Replace("using System;", "using System;\nusing System.Linq;", StringComparison.Ordinal))));
+
+        var result = await app.InvokeAsync<string>("NoPool.Entry", "RunAsync");
+
+        Assert.Equal("3 handled; pools pings x1", result);
+    }
+
     [Fact]
     public async Task An_imported_service_nobody_registered_stops_the_start_naming_the_import_before_anything_runs()
     {
