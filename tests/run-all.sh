@@ -18,7 +18,10 @@ for server in tests/infra/redis.sh tests/infra/dovecot.sh tests/infra/postgres.s
 done
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-dotnet build AppRuntime.sln -c Release >"$out/build.log" 2>&1
+# One prerelease version per run (0.1.0-ci.<time>.<pid>): the packages tests/template/e2e.sh packs from this build can never be
+# confused with packages of an earlier run still in a NuGet cache.
+export APPRUNTIME_VERSION_SUFFIX="${APPRUNTIME_VERSION_SUFFIX:-ci.$(date -u +%Y%m%d%H%M%S).$$}"
+dotnet build AppRuntime.sln -c Release -p:VersionSuffix="$APPRUNTIME_VERSION_SUFFIX" >"$out/build.log" 2>&1
 build_status=$?
 grep -E ": (warning|error) " "$out/build.log" | sed 's/ \[.*//' | sort -u | head -50
 grep -E "Warning\(s\)|Error\(s\)|Time Elapsed" "$out/build.log" | tail -3
@@ -48,6 +51,20 @@ if [ "${APPRUNTIME_SKIP_AOT:-0}" != "1" ]; then
   passed=$((passed + ${aot_line%% passed*}))
   aot_failed=${aot_line#*passed, }
   failed=$((failed + ${aot_failed%% failed*}))
+fi
+# Build your own service (tests/template/e2e.sh): pack this build to a local feed, install the template, create a service outside the
+# repository, build it with 0 warnings, run its tests, run it until idle, publish it as native AOT and run the binary. Its checks count
+# like tests.
+if [ "${APPRUNTIME_SKIP_TEMPLATE:-0}" != "1" ]; then
+  bash tests/template/e2e.sh --no-build 2>&1 | tee "$out/template-e2e.log"
+  template_line=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$out/template-e2e.log" | tail -1)
+  if [ -z "$template_line" ]; then
+    template_line="0 passed, 1 failed"
+    echo "template: e2e did not complete (see $root/artifacts/template-e2e/)"
+  fi
+  passed=$((passed + ${template_line%% passed*}))
+  template_failed=${template_line#*passed, }
+  failed=$((failed + ${template_failed%% failed*}))
 fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1   # a test host crashed or a project did not run: never report green

@@ -70,6 +70,19 @@ public sealed class AppRuntimeGenerator : IIncrementalGenerator
             .Select(static (c, _) => c!)
             .WithTrackingName(TrackingNames.JsonContexts);
 
+        // What the compilation as a whole tells: an executable? which Add... methods does it call? which queue backends exist?
+        var addCalls = context.SyntaxProvider.CreateSyntaxProvider(
+                static (node, _) => CompilationFactsReader.AddCallName(node) is not null,
+                static (ctx, _) => CompilationFactsReader.AddCallName(ctx.Node)!)
+            .Collect()
+            .Select(static (names, _) => names.Distinct(System.StringComparer.Ordinal).OrderBy(n => n, System.StringComparer.Ordinal).ToEquatableArray())
+            .WithTrackingName(TrackingNames.AddCalls);
+        var facts = context.CompilationProvider
+            .Select(static (compilation, ct) => CompilationFactsReader.Read(compilation, ct))
+            .WithTrackingName(TrackingNames.CompilationFacts)
+            .Combine(addCalls)
+            .Select(static (x, _) => x.Left with { AddCalls = x.Right });
+
         var input = modules.Collect()
             .Combine(allSources)
             .Combine(handlers.Collect())
@@ -81,16 +94,18 @@ public sealed class AppRuntimeGenerator : IIncrementalGenerator
             .Combine(strayImports.Collect())
             .Combine(settings.Collect())
             .Combine(jsonContexts.Collect())
+            .Combine(facts)
             .Select(static (x, _) =>
             {
-                var ((((((((((m, src), h), svc), hc), cs), sq), sp), si), st), jc) = x;
+                var (((((((((((m, src), h), svc), hc), cs), sq), sp), si), st), jc), f) = x;
                 return new CompositionInput(
                     m.ToEquatableArray(),
                     src.Concat(h).Concat(svc).Concat(hc).ToEquatableArray(),
                     cs.ToEquatableArray(),
                     sq.Concat(sp).Concat(si).ToEquatableArray(),
-                    st.ToEquatableArray(),
-                    jc.OrderBy(c => c.TypeFullyQualified, System.StringComparer.Ordinal).ToEquatableArray());
+                    st.Distinct().ToEquatableArray(), // a file passed twice (by the package's props and by the project) counts once
+                    jc.OrderBy(c => c.TypeFullyQualified, System.StringComparer.Ordinal).ToEquatableArray(),
+                    f);
             })
             .WithTrackingName(TrackingNames.CompositionInput);
 
@@ -124,6 +139,13 @@ public sealed class AppRuntimeGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.ModuleOutputs);
         context.RegisterSourceOutput(moduleOutputs, static (spc, module) =>
             spc.AddSource(module.HintName, ModuleEmitter.Emit(module)));
+
+        // A module that cannot be emitted still gets its Add method (it throws), so a call to it adds no compiler error.
+        var stubOutputs = composition
+            .SelectMany(static (r, _) => r.Stubs)
+            .WithTrackingName(TrackingNames.StubOutputs);
+        context.RegisterSourceOutput(stubOutputs, static (spc, stub) =>
+            spc.AddSource(stub.HintName, ModuleEmitter.EmitStub(stub)));
 
         var configOutputs = composition
             .Select(static (r, _) => r.ConfigTypes)

@@ -41,6 +41,15 @@ public static class TrackingNames
     /// <summary>JsonSerializerContext classes with [JsonSerializable].</summary>
     public const string JsonContexts = nameof(JsonContexts);
 
+    /// <summary>The names of the Add... methods the compilation calls.</summary>
+    public const string AddCalls = nameof(AddCalls);
+
+    /// <summary>What the compilation is (an executable?) and the queue backends its references declare.</summary>
+    public const string CompilationFacts = nameof(CompilationFacts);
+
+    /// <summary>Add methods of modules that cannot be emitted.</summary>
+    public const string StubOutputs = nameof(StubOutputs);
+
     /// <summary>All inputs combined.</summary>
     public const string CompositionInput = nameof(CompositionInput);
 
@@ -65,7 +74,8 @@ public static class TrackingNames
     /// <summary>Every tracked step, for tests.</summary>
     public static readonly string[] All =
     {
-        Modules, StrayQueues, StrayPools, StrayImports, Sources, WebhookSources, Handlers, Services, HealthContributors, ConfigSections,
-        AppSettings, JsonContexts, CompositionInput, Composition, Diagnostics, DiagnosticsReport, ModuleOutputs, ConfigOutputs,
+        Modules, StrayQueues, StrayPools, StrayImports, Sources, WebhookSources, ScheduledSources, Handlers, Services, HealthContributors, ConfigSections,
+        AppSettings, JsonContexts, AddCalls, CompilationFacts, CompositionInput, Composition, Diagnostics, DiagnosticsReport, ModuleOutputs,
+        ConfigOutputs,
     };
 }

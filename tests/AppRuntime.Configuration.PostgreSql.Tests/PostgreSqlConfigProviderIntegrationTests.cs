@@ -1,5 +1,5 @@
 using AppRuntime.Configuration.Tests;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Time.Testing;
 

@@ -87,7 +87,7 @@ public sealed class AccessBrowserIntegrationTests
         // 127.0.0.1 on another port: another origin, but the same site, so even the SameSite=Strict cookie goes along.
         await browser.NavigateAsync(evil.Urls.Single() + "/fetch");
         await browser.WaitAsync("document.body.dataset.done === 'true'", "the other origin's fetch went out");
-        await AppRuntime.Testing.Eventually.TrueAsync(() => Task.FromResult(host.Control.Audit.GetRecent(10).Any(a => a.Sequence > before && a.Action == AuditActions.SourcePause)),
+        await AppRuntime.TestSupport.Eventually.TrueAsync(() => Task.FromResult(host.Control.Audit.GetRecent(10).Any(a => a.Sequence > before && a.Action == AuditActions.SourcePause)),
             "the refused fetch is audited");
         var fetchRecord = host.Control.Audit.GetRecent(10).First(a => a.Action == AuditActions.SourcePause);
         Assert.Equal((AuditResult.Denied, Identities.Operator), (fetchRecord.Result, fetchRecord.Actor)); // the cookie arrived; the check refused
@@ -105,7 +105,7 @@ public sealed class AccessBrowserIntegrationTests
         await browser.NavigateAsync(host.BaseAddress + "");
         await browser.WaitAsync("document.querySelector('button[data-action=\"pause-pool\"][data-name=\"orders\"]') && !document.querySelector('button[data-action=\"pause-pool\"][data-name=\"orders\"]').disabled", "the dashboard is ready");
         await browser.ClickAsync("button[data-action=\"pause-pool\"][data-name=\"orders\"]");
-        await AppRuntime.Testing.Eventually.TrueAsync(() => Task.FromResult(host.Control.GetPools().Single(p => p.Queue == "orders").Paused), "the dashboard pauses the pool");
+        await AppRuntime.TestSupport.Eventually.TrueAsync(() => Task.FromResult(host.Control.GetPools().Single(p => p.Queue == "orders").Paused), "the dashboard pauses the pool");
     }
 
     /// <summary>Signs in through the sign-in page like a person and waits for the dashboard.</summary>

@@ -92,7 +92,7 @@ public sealed class AccessMatrixTests
         settings["AppRuntime:ControlPlane:Login:MaxFailuresPerClient"] = "10000";
         var host = await TestHost.StartAsync(b => Sample.Compose(b, new SampleBehaviour { FailEvery = 1 }), settings);
         await host.Host.Services.GetRequiredService<ITaskPublisher<Order>>().PublishAsync(new Order(1), new TaskPublishOptions { Id = DeadId });
-        await AppRuntime.Testing.Eventually.TrueAsync(async () => (await host.Control.GetDeadLettersAsync("orders")).Value!.Count == 1, "the order is dead-lettered");
+        await AppRuntime.TestSupport.Eventually.TrueAsync(async () => (await host.Control.GetDeadLettersAsync("orders")).Value!.Count == 1, "the order is dead-lettered");
         return host;
     }
 

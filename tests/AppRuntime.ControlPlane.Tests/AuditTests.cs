@@ -12,7 +12,7 @@ public sealed class AuditTests
     {
         await using var host = await TestHost.StartAsync(b => Sample.Compose(b, new SampleBehaviour { FailEvery = 1 }));
         await host.Host.Services.GetRequiredService<ITaskPublisher<Order>>().PublishAsync(new Order(1), new TaskPublishOptions { Id = "o-1" });
-        await AppRuntime.Testing.Eventually.TrueAsync(async () => (await host.Control.GetDeadLettersAsync("orders")).Value!.Count == 1, "the order is dead-lettered");
+        await AppRuntime.TestSupport.Eventually.TrueAsync(async () => (await host.Control.GetDeadLettersAsync("orders")).Value!.Count == 1, "the order is dead-lettered");
         var before = DateTimeOffset.UtcNow;
         var audit = host.Control.Audit;
         var start = audit.GetRecent(1).FirstOrDefault()?.Sequence ?? 0;
@@ -36,7 +36,7 @@ public sealed class AuditTests
         await Ok(host.PostAsync("/api/pools/emails/scale", """{"workers":3}""", token: operatorJwt));
         await Ok(otto.GetAsync("/api/deadletters/orders/o-1"));
         await Ok(otto.PostAsync("/api/deadletters/orders/retry", """{"ids":["o-1"]}"""));
-        await AppRuntime.Testing.Eventually.TrueAsync(async () => (await host.Control.GetDeadLettersAsync("orders")).Value!.Count == 1, "dead-lettered again");
+        await AppRuntime.TestSupport.Eventually.TrueAsync(async () => (await host.Control.GetDeadLettersAsync("orders")).Value!.Count == 1, "dead-lettered again");
         await Ok(otto.PostAsync("/api/deadletters/orders/purge"));
         await Ok(ada.PostAsync("/api/config/reload"));
         using (var denied = await vera.PostAsync("/api/pools/orders/pause"))

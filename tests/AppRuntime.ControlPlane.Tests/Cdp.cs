@@ -199,7 +199,7 @@ internal sealed class Cdp : IAsyncDisposable
     /// <summary>Waits until a JavaScript condition is true, with a deadline.</summary>
     public async Task WaitAsync(string condition, string because, TimeSpan? timeout = null)
     {
-        await AppRuntime.Testing.Eventually.TrueAsync(async () =>
+        await AppRuntime.TestSupport.Eventually.TrueAsync(async () =>
         {
             try
             {

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 

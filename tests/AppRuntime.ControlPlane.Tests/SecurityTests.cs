@@ -225,12 +225,12 @@ public sealed class SecurityTests
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var host = await TestHost.StartAsync(b => Sample.Compose(b, new SampleBehaviour { Gate = gate.Task }));
         await host.Host.Services.GetRequiredService<ITaskPublisher<Order>>().PublishAsync(new Order(1));
-        await AppRuntime.Testing.Eventually.TrueAsync(async () => (await host.GetJsonAsync("/api/pools")).EnumerateArray()
+        await AppRuntime.TestSupport.Eventually.TrueAsync(async () => (await host.GetJsonAsync("/api/pools")).EnumerateArray()
             .Any(p => p.GetProperty("workers").EnumerateArray().Any(w => w.GetProperty("state").GetString() == "Busy")), "a worker holds the order");
 
         var stopping = host.Host.StopAsync();
         // The runtime waits for the order in hand; meanwhile the control plane still answers and readiness says 503.
-        await AppRuntime.Testing.Eventually.TrueAsync(async () =>
+        await AppRuntime.TestSupport.Eventually.TrueAsync(async () =>
         {
             using var response = await host.GetAsync("/health/ready");
             using var detailed = await host.GetAsync("/health");

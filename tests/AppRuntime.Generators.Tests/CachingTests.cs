@@ -142,6 +142,13 @@ public sealed class CachingTests
             public ValueTask<WebhookMapping<OrderPlaced>> MapAsync(CheckoutRequest request, WebhookRequest webhook, CancellationToken cancellationToken) =>
                 new(WebhookMapping<OrderPlaced>.Accept(new OrderPlaced(request.Id, request.Customer, webhook.ReceivedAt, Priority.Normal, Array.Empty<OrderLine>())));
         }
+
+        [ScheduledSource("orders", Name = "nightly", Cron = "0 2 * * *", TimeZone = "Europe/Berlin")]
+        public sealed class NightlyOrder : IScheduledSource<OrderPlaced>
+        {
+            public OrderPlaced Create(ScheduledOccurrence occurrence) =>
+                new OrderPlaced(occurrence.TaskId, "scheduler", occurrence.Time, Priority.Normal, Array.Empty<OrderLine>());
+        }
         """;
 
     private static (GeneratorDriver Driver, Compilation Compilation) FirstRun()

@@ -16,6 +16,131 @@ public sealed class CompileAndRunTests
         Assert.Equal(Enumerable.Range(1, 10).Select(i => $"n-{i}@numbers").Order(StringComparer.Ordinal), handled);
     }
 
+    private const string ImportApp = """
+        using System;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using AppRuntime;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+
+        namespace Imports;
+
+        public interface IClock { DateTimeOffset Now { get; } }
+
+        public sealed class FixedClock : IClock { public DateTimeOffset Now => DateTimeOffset.UnixEpoch; }
+
+        public sealed record Tick(int N);
+
+        [ApplicationModule("imports")]
+        [TaskQueue<Tick>("ticks")]
+        [WorkerPool("ticks")]
+        [ImportService(typeof(IClock))]
+        public static partial class ImportsModule;
+
+        [TaskHandler("ticks")]
+        public sealed class TickHandler(IClock clock) : ITaskHandler<Tick>
+        {
+            public ValueTask HandleAsync(Tick task, TaskContext context, CancellationToken cancellationToken) { _ = clock.Now; return default; }
+        }
+
+        public static class Entry
+        {
+            public static async Task<string> StartAsync(bool register)
+            {
+                var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+                builder.AddAppRuntime().AddImportsModule();
+                if (register)
+                    builder.Services.AddSingleton<IClock, FixedClock>();
+                using var host = builder.Build();
+                try
+                {
+                    await host.StartAsync();
+                }
+                catch (InvalidOperationException ex)
+                {
+                    return ex.Message;
+                }
+                var state = host.Services.GetRequiredService<RuntimeManager>().State.ToString();
+                await host.StopAsync();
+                return state;
+            }
+        }
+        """;
+
+    private const string NoPoolApp = """
+        using System;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using AppRuntime;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+
+        namespace NoPool;
+
+        public sealed record Ping(int N);
+
+        [ApplicationModule("no-pool")]
+        [TaskQueue<Ping>("pings")]
+        public static partial class NoPoolModule;
+
+        [Service]
+        public sealed class Counter { public int Count; }
+
+        [TaskHandler("pings")]
+        public sealed class PingHandler(Counter counter) : ITaskHandler<Ping>
+        {
+            public ValueTask HandleAsync(Ping task, TaskContext context, CancellationToken cancellationToken)
+            {
+                Interlocked.Increment(ref counter.Count);
+                return default;
+            }
+        }
+
+        public static class Entry
+        {
+            public static async Task<string> RunAsync()
+            {
+                var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+                builder.AddAppRuntime().AddNoPoolModule();
+                using var host = builder.Build();
+                await host.StartAsync();
+                var publisher = host.Services.GetRequiredService<ITaskPublisher<Ping>>();
+                for (var i = 0; i < 3; i++)
+                    await publisher.PublishAsync(new Ping(i));
+                var counter = host.Services.GetRequiredService<Counter>();
+                var deadline = DateTime.UtcNow.AddSeconds(30);
+                while (Volatile.Read(ref counter.Count) < 3 && DateTime.UtcNow < deadline)
+                    await Task.Delay(10);
+                var pools = string.Join(",", host.Services.GetRequiredService<RuntimeManager>().Supervisor.GetSnapshots().Select(p => p.Queue + " x" + p.DesiredWorkers));
+                await host.StopAsync();
+                return counter.Count + " handled; pools " + pools;
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task A_queue_with_a_handler_and_no_declared_pool_is_consumed_by_the_default_pool()
+    {
+        using var app = CompiledApp.Load(CompiledApp.Build("NoPool", CompiledApp.RunReferences, ("NoPool.cs", NoPoolApp.Replace("using System;", "using System;\nusing System.Linq;", StringComparison.Ordinal))));
+
+        var result = await app.InvokeAsync<string>("NoPool.Entry", "RunAsync");
+
+        Assert.Equal("3 handled; pools pings x1", result);
+    }
+
+    [Fact]
+    public async Task An_imported_service_nobody_registered_stops_the_start_naming_the_import_before_anything_runs()
+    {
+        using var app = CompiledApp.Load(CompiledApp.Build("Imports", CompiledApp.RunReferences, ("Imports.cs", ImportApp)));
+
+        var error = await app.InvokeAsync<string>("Imports.Entry", "StartAsync", false);
+        var started = await app.InvokeAsync<string>("Imports.Entry", "StartAsync", true);
+
+        Assert.Contains("Module 'imports' imports Imports.IClock ([ImportService(typeof(IClock))]), but nothing registers it", error, StringComparison.Ordinal);
+        Assert.Equal("Running", started);
+    }
+
     [Fact]
     public async Task A_library_module_and_an_app_module_compose_in_one_host()
     {

@@ -15,6 +15,7 @@ internal sealed class CompiledApp : IDisposable
     public static readonly ImmutableArray<MetadataReference> RunReferences = TestReferences.All.AddRange(new[]
     {
         typeof(AppRuntimeHostingExtensions).Assembly,
+        typeof(RedisQueueBackend).Assembly,
         typeof(Host).Assembly,
         typeof(HostApplicationBuilder).Assembly,
         typeof(ConfigurationBuilder).Assembly,
@@ -39,11 +40,13 @@ internal sealed class CompiledApp : IDisposable
     {
         var compilation = TestReferences.Compile(assemblyName, references, sources);
         var (_, output, generatorDiagnostics) = TestReferences.Run(compilation);
-        Assert.True(generatorDiagnostics.IsEmpty, "Generator diagnostics:\n" + string.Join("\n", generatorDiagnostics));
+        // Information (a queue that gets the default worker pool, say) is not a problem of the app.
+        var problems = generatorDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+        Assert.True(problems.Count == 0, "Generator diagnostics:\n" + string.Join("\n", problems));
         using var stream = new MemoryStream();
         var emit = output.Emit(stream);
-        var problems = emit.Diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
-        Assert.True(emit.Success && problems.Count == 0, "Compilation failed:\n" + string.Join("\n", problems));
+        var errors = emit.Diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+        Assert.True(emit.Success && errors.Count == 0, "Compilation failed:\n" + string.Join("\n", errors));
         return stream.ToArray();
     }
 

@@ -76,18 +76,19 @@ public sealed class DiagnosticTests
                 public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken) => default;
             }
             """,
-            Diagnostic(DiagnosticIds.UndeclaredQueue, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Handler", "Demo.LostHandler", "jobz", "demo"));
+            Diagnostic(DiagnosticIds.UndeclaredQueue, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Handler", "Demo.LostHandler", "jobz", "demo", "; did you mean 'jobs'?"));
 
     [Fact]
     public Task APPRT0001_a_worker_pool_for_an_undeclared_queue_is_an_error() =>
         VerifyAsync(Usings + """
             [ApplicationModule("demo")]
             [TaskQueue<Job>("jobs")]
+            [WorkerPool("jobs")]
             [WorkerPool({|#0:"missing"|})]
             public static partial class DemoModule;
 
             """ + JobSource + JobHandler,
-            Diagnostic(DiagnosticIds.UndeclaredQueue, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Worker pool", "missing", "missing", "demo"));
+            Diagnostic(DiagnosticIds.UndeclaredQueue, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Worker pool", "missing", "missing", "demo", ""));
 
     [Fact]
     public Task APPRT0002_a_handler_whose_task_type_differs_from_the_queue_is_an_error() =>
@@ -115,6 +116,7 @@ public sealed class DiagnosticTests
         VerifyAsync(Usings + """
             [ApplicationModule("demo")]
             [TaskQueue<Job>({|#0:"jobs"|})]
+            [WorkerPool("jobs")]
             public static partial class DemoModule;
 
             """ + JobHandler,
@@ -125,6 +127,7 @@ public sealed class DiagnosticTests
         VerifyAsync(Usings + """
             [ApplicationModule("demo")]
             [TaskQueue<Job>("jobs")]
+            [WorkerPool("jobs")]
             public static partial class DemoModule;
 
             [Service]
@@ -141,6 +144,7 @@ public sealed class DiagnosticTests
             [ApplicationModule("demo")]
             [TaskQueue<Job>("jobs")]
             [TaskQueue<Job>({|#0:"jobs"|})]
+            [WorkerPool("jobs")]
             public static partial class DemoModule;
 
             """ + JobSource + JobHandler,
@@ -168,7 +172,7 @@ public sealed class DiagnosticTests
                 public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken) { _ = clock.Now; return default; }
             }
             """,
-            Diagnostic(DiagnosticIds.UnresolvedDependency, DiagnosticSeverity.Error).WithLocation(0).WithArguments("clock", "Demo.JobHandler", "Demo.IClock"));
+            Diagnostic(DiagnosticIds.UnresolvedDependency, DiagnosticSeverity.Error).WithLocation(0).WithArguments("clock", "Demo.JobHandler", "Demo.IClock", ""));
 
     [Fact]
     public Task APPRT0007_is_not_reported_for_imported_host_and_declared_services() =>
@@ -178,6 +182,7 @@ public sealed class DiagnosticTests
 
             [ApplicationModule("demo")]
             [TaskQueue<Job>("jobs")]
+            [WorkerPool("jobs")]
             [ImportService(typeof(IClock))]
             public static partial class DemoModule;
 
@@ -250,6 +255,7 @@ public sealed class DiagnosticTests
         VerifyAsync(Usings + """
             [ApplicationModule("demo")]
             [TaskQueue<Job>("jobs")]
+            [WorkerPool("jobs")]
             public static class {|#0:DemoModule|} { }
 
             """ + JobSource + JobHandler,
@@ -324,6 +330,7 @@ public sealed class DiagnosticTests
         VerifyAsync(Usings + """
             [ApplicationModule({|#0:"demo module!"|})]
             [TaskQueue<Job>("jobs")]
+            [WorkerPool("jobs")]
             public static partial class DemoModule;
 
             [TaskSource("jobs", {|#1:Name = ""|})]
@@ -409,11 +416,12 @@ public sealed class DiagnosticTests
             public sealed class Blob
             {
                 public string Name { get; init; } = "";
-                public Action? Callback { get; init; }
+                public Action? {|#0:Callback|} { get; init; }
             }
 
             [ApplicationModule("demo")]
-            [{|#0:TaskQueue<Blob>("blobs", Backend = "Redis")|}]
+            [TaskQueue<Blob>("blobs", Backend = "Redis")]
+            [WorkerPool("blobs")]
             public static partial class DemoModule;
 
             """ + Handler("BlobHandler", "blobs", "Blob") + """
@@ -483,6 +491,7 @@ public sealed class DiagnosticTests
         VerifyAsync(Usings + """
             [ApplicationModule("demo")]
             [TaskQueue<Job>("jobs")]
+            [WorkerPool("jobs")]
             public partial class {|#0:DemoModule|} { }
 
             """ + JobSource + JobHandler,
@@ -644,6 +653,7 @@ public sealed class DiagnosticTests
 
             [ApplicationModule("demo")]
             [TaskQueue<Stamped>("stamps")]
+            [WorkerPool("stamps")]
             public static partial class DemoModule;
 
             [TaskHandler("stamps")]
@@ -770,4 +780,327 @@ public sealed class DiagnosticTests
             public sealed class {|#0:NotScheduled|};
             """,
             Diagnostic(DiagnosticIds.MissingInterface, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Demo.NotScheduled", "ScheduledSource", "AppRuntime.IScheduledSource<T>"));
+
+    // Issue #20: the mistakes a new user made that nothing reported.
+
+    [Fact]
+    public Task APPRT0030_a_queue_with_a_handler_and_no_worker_pool_gets_a_default_pool_and_information() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>({|#0:"jobs"|})]
+            public static partial class DemoModule;
+
+            """ + JobSource + JobHandler,
+            Diagnostic(DiagnosticIds.DefaultWorkerPool, DiagnosticSeverity.Info).WithLocation(0).WithArguments("jobs"));
+
+    private const string Program = """
+
+        public static class Program
+        {
+            public static void Main()
+            {
+            }
+
+            public static IAppRuntimeBuilder Compose(IAppRuntimeBuilder builder) => builder.AddDemoModule();
+        }
+        """;
+
+    [Fact]
+    public Task APPRT0031_an_application_that_never_calls_its_modules_Add_method_is_warned() =>
+        VerifyExecutableAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>("jobs")]
+            [WorkerPool("jobs")]
+            public static partial class {|#0:DemoModule|};
+
+            public static class Program
+            {
+                public static void Main()
+                {
+                }
+
+                public static IAppRuntimeBuilder Compose(IAppRuntimeBuilder builder) => builder.AddConfigProvider(null!);
+            }
+
+            """ + JobSource + JobHandler,
+            Diagnostic(DiagnosticIds.ModuleNeverAdded, DiagnosticSeverity.Warning).WithLocation(0).WithArguments("demo", "AddDemoModule"));
+
+    [Fact]
+    public Task APPRT0031_is_not_reported_when_the_application_calls_the_Add_method() =>
+        VerifyExecutableAsync(Usings + Module + JobSource + JobHandler + Program);
+
+    [Fact]
+    public Task APPRT0032_two_services_registered_as_one_interface_is_an_error_naming_both() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            public interface IStore { }
+
+            [Service(As = typeof(IStore))]
+            public sealed class FileStore : IStore { }
+
+            [Service(As = typeof(IStore))]
+            public sealed class {|#0:SqlStore|} : IStore { }
+            """,
+            Diagnostic(DiagnosticIds.DuplicateService, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Demo.IStore", "Demo.FileStore", "Demo.SqlStore"));
+
+    [Fact]
+    public Task APPRT0032_is_not_reported_for_services_the_runtime_resolves_all_of() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + """
+            [Service(As = typeof(IDrainObserver))]
+            public sealed class Summary : IDrainObserver { public ValueTask OnDrainedAsync(CancellationToken cancellationToken) => default; }
+
+            [Service(As = typeof(IDrainObserver))]
+            public sealed class Report : IDrainObserver { public ValueTask OnDrainedAsync(CancellationToken cancellationToken) => default; }
+            """);
+
+    private const string ShopSettings = """
+        public enum Speed { Slow, Fast }
+
+        [ConfigSection("Demo:Shop")]
+        public sealed partial class ShopSettings
+        {
+            public int Port { get; set; } = 80;
+            [System.ComponentModel.DataAnnotations.Range(1, 100)]
+            public int Workers { get; set; } = 4;
+            [TimeRange("00:00:01", "01:00:00")]
+            public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+            public Speed Speed { get; set; }
+            public bool Enabled { get; set; }
+            [Secret]
+            public int Pin { get; set; }
+            public string Region { get; } = "eu";
+        }
+
+        """;
+
+    [Fact]
+    public Task APPRT0033_a_value_of_the_wrong_type_in_appsettings_is_an_error_at_the_value() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + ShopSettings,
+            [("appsettings.json", """
+                {
+                  "Demo": {
+                    "Shop": {
+                      "Port": "fast",
+                      "Workers": 8,
+                      "Timeout": "soon",
+                      "Speed": "Medium",
+                      "Enabled": 1,
+                      "Pin": "secret-value",
+                      "Other": { "Port": 1 }
+                    }
+                  }
+                }
+                """)],
+            Diagnostic(DiagnosticIds.InvalidConfigValue, DiagnosticSeverity.Error).WithSpan("appsettings.json", 4, 15, 4, 21)
+                .WithArguments("Demo:Shop:Port", "appsettings.json", "\"fast\"", "Int32", "Demo.ShopSettings.Port"),
+            Diagnostic(DiagnosticIds.InvalidConfigValue, DiagnosticSeverity.Error).WithSpan("appsettings.json", 6, 18, 6, 24)
+                .WithArguments("Demo:Shop:Timeout", "appsettings.json", "\"soon\"", "TimeSpan (e.g. \"00:00:30\")", "Demo.ShopSettings.Timeout"),
+            Diagnostic(DiagnosticIds.InvalidConfigValue, DiagnosticSeverity.Error).WithSpan("appsettings.json", 7, 16, 7, 24)
+                .WithArguments("Demo:Shop:Speed", "appsettings.json", "\"Medium\"", "name of Demo.Speed", "Demo.ShopSettings.Speed"),
+            Diagnostic(DiagnosticIds.InvalidConfigValue, DiagnosticSeverity.Error).WithSpan("appsettings.json", 8, 18, 8, 19)
+                .WithArguments("Demo:Shop:Enabled", "appsettings.json", "1", "Boolean (true or false)", "Demo.ShopSettings.Enabled"),
+            Diagnostic(DiagnosticIds.InvalidConfigValue, DiagnosticSeverity.Error).WithSpan("appsettings.json", 9, 14, 9, 28)
+                .WithArguments("Demo:Shop:Pin", "appsettings.json", "a value", "Int32", "Demo.ShopSettings.Pin"),
+            Diagnostic(DiagnosticIds.UnknownConfigKey, DiagnosticSeverity.Warning).WithSpan("appsettings.json", 10, 7, 10, 14)
+                .WithArguments("Demo:Shop:Other", "appsettings.json", "Demo.ShopSettings", ""));
+
+    [Fact]
+    public Task APPRT0034_a_value_outside_its_range_in_appsettings_is_an_error() =>
+        VerifyAsync(Usings + Module.Replace("[WorkerPool(\"jobs\", Workers = 2)]", "[WorkerPool(\"jobs\", Workers = 2, WorkersConfigKey = \"Demo:Workers\")]", StringComparison.Ordinal)
+                + JobSource + JobHandler + ShopSettings,
+            [("appsettings.json", """
+                {
+                  "Demo": {
+                    "Workers": 0,
+                    "Shop": { "Workers": 500, "Timeout": "02:00:00" }
+                  },
+                  "AppRuntime": { "Pools": { "jobs": { "Workers": 2000 } } }
+                }
+                """)],
+            Diagnostic(DiagnosticIds.ConfigValueOutOfRange, DiagnosticSeverity.Error).WithSpan("appsettings.json", 3, 16, 3, 17)
+                .WithArguments("Demo:Workers", "appsettings.json", "0", "a pool's WorkersConfigKey", "must be from 1 to 1024"),
+            Diagnostic(DiagnosticIds.ConfigValueOutOfRange, DiagnosticSeverity.Error).WithSpan("appsettings.json", 4, 26, 4, 29)
+                .WithArguments("Demo:Shop:Workers", "appsettings.json", "500", "Demo.ShopSettings.Workers", "must be between 1 and 100"),
+            Diagnostic(DiagnosticIds.ConfigValueOutOfRange, DiagnosticSeverity.Error).WithSpan("appsettings.json", 4, 42, 4, 52)
+                .WithArguments("Demo:Shop:Timeout", "appsettings.json", "\"02:00:00\"", "Demo.ShopSettings.Timeout", "must be between 00:00:01 and 01:00:00"),
+            Diagnostic(DiagnosticIds.ConfigValueOutOfRange, DiagnosticSeverity.Error).WithSpan("appsettings.json", 6, 51, 6, 55)
+                .WithArguments("AppRuntime:Pools:jobs:Workers", "appsettings.json", "2000", "the workers of pool 'jobs'", "must be from 1 to 1024"));
+
+    private const string Backends = """
+        public sealed class FakeRedisBackend : ITaskQueueBackend
+        {
+            public const string BackendName = "Redis";
+            public string Name => BackendName;
+            public bool IsDurable => true;
+            public ITaskQueue<T> Create<T>(QueueDefinition definition, TaskSerializer<T>? serializer) => throw new NotSupportedException();
+        }
+
+        """;
+
+    [Fact]
+    public Task APPRT0035_an_unknown_queue_backend_in_appsettings_or_a_declaration_is_an_error() =>
+        VerifyAsync(Usings + Backends + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>("jobs")]
+            [WorkerPool("jobs")]
+            [{|#0:TaskQueue<Other>("others", Backend = "Rediss")|}]
+            [WorkerPool("others")]
+            public static partial class DemoModule;
+
+            """ + JobSource + JobHandler + Handler("OtherHandler", "others", "Other") + """
+            [TaskSource("others")]
+            public sealed class OtherSource : ITaskSource<Other>
+            {
+                public Task RunAsync(ITaskSourceContext<Other> context, CancellationToken cancellationToken) => Task.CompletedTask;
+            }
+            """,
+            [("appsettings.json", """{ "AppRuntime": { "DefaultBackend": "Kafka", "Queues": { "jobs": { "Backend": "redis" } } } }""")],
+            Diagnostic(DiagnosticIds.UnknownBackend, DiagnosticSeverity.Error).WithLocation(0)
+                .WithArguments("Queue 'others'", "Rediss", "; did you mean 'Redis'?", "Redis"),
+            Diagnostic(DiagnosticIds.UnknownBackend, DiagnosticSeverity.Error).WithSpan("appsettings.json", 1, 37, 1, 44)
+                .WithArguments("Key 'AppRuntime:DefaultBackend' in appsettings.json", "Kafka", "", "Redis"));
+
+    [Fact]
+    public Task APPRT0036_a_setting_for_a_queue_that_is_not_declared_gets_a_suggestion_even_for_a_case_only_typo() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler,
+            [("appsettings.json", """{ "AppRuntime": { "Queues": { "Jobs": { "Backend": "InMemory" } }, "Pools": { "jbos": { "Workers": 2 }, "jobs": { "Workers": 3 } } } }""")],
+            Diagnostic(DiagnosticIds.UndeclaredQueueInSettings, DiagnosticSeverity.Warning).WithSpan("appsettings.json", 1, 31, 1, 37)
+                .WithArguments("AppRuntime:Queues:Jobs", "appsettings.json", "queue", "Jobs", "demo", "; did you mean 'jobs'?"),
+            Diagnostic(DiagnosticIds.UndeclaredQueueInSettings, DiagnosticSeverity.Warning).WithSpan("appsettings.json", 1, 79, 1, 85)
+                .WithArguments("AppRuntime:Pools:jbos", "appsettings.json", "worker pool", "jbos", "demo", "; did you mean 'jobs'?"));
+
+    [Fact]
+    public Task APPRT0037_a_key_for_a_member_without_a_setter_says_so() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + ShopSettings,
+            [("appsettings.json", """{ "Demo": { "Shop": { "Region": "us" } } }""")],
+            Diagnostic(DiagnosticIds.ReadOnlyConfigMember, DiagnosticSeverity.Warning).WithSpan("appsettings.json", 1, 23, 1, 31)
+                .WithArguments("Demo:Shop:Region", "appsettings.json", "Region", "Demo.ShopSettings"));
+
+    /// <summary>The queue the misspelt names were meant for gets no "no producer" or "default pool" on top (follow-on noise).</summary>
+    [Fact]
+    public Task APPRT0001_a_queue_name_that_differs_only_in_case_gets_a_suggestion() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>("jobs")]
+            [WorkerPool({|#0:"Jobs"|})]
+            public static partial class DemoModule;
+
+            [TaskSource({|#1:"JOBS"|})]
+            public sealed class JobSource : ITaskSource<Job>
+            {
+                public Task RunAsync(ITaskSourceContext<Job> context, CancellationToken cancellationToken) => Task.CompletedTask;
+            }
+
+            """ + JobHandler,
+            Diagnostic(DiagnosticIds.UndeclaredQueue, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Worker pool", "Jobs", "Jobs", "demo", "; did you mean 'jobs'?"),
+            Diagnostic(DiagnosticIds.UndeclaredQueue, DiagnosticSeverity.Error).WithLocation(1).WithArguments("Source", "Demo.JobSource", "JOBS", "demo", "; did you mean 'jobs'?"));
+
+    [Fact]
+    public Task APPRT0007_a_dependency_on_the_class_of_a_service_registered_as_an_interface_says_what_to_depend_on() =>
+        VerifyAsync(Usings + Module + JobSource + """
+            public interface IStore { }
+
+            [Service(As = typeof(IStore))]
+            public sealed class SqlStore : IStore { }
+
+            [TaskHandler("jobs")]
+            public sealed class JobHandler(SqlStore {|#0:store|}) : ITaskHandler<Job>
+            {
+                public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken) { _ = store; return default; }
+            }
+            """,
+            Diagnostic(DiagnosticIds.UnresolvedDependency, DiagnosticSeverity.Error).WithLocation(0).WithArguments("store", "Demo.JobHandler", "Demo.SqlStore",
+                "; Demo.SqlStore is registered as Demo.IStore ([Service(As = typeof(Demo.IStore))]): depend on Demo.IStore instead"));
+
+    [Fact]
+    public Task APPRT0020_names_the_constructor_parameter_at_fault_and_points_at_it() =>
+        VerifyAsync(Usings + """
+            public sealed class Blob({|#0:string title|})
+            {
+                public string Name { get; } = title;
+            }
+
+            [ApplicationModule("demo")]
+            [TaskQueue<Blob>("blobs", Backend = "Redis")]
+            [WorkerPool("blobs")]
+            public static partial class DemoModule;
+
+            """ + Handler("BlobHandler", "blobs", "Blob") + """
+            [TaskSource("blobs")]
+            public sealed class BlobSource : ITaskSource<Blob>
+            {
+                public Task RunAsync(ITaskSourceContext<Blob> context, CancellationToken cancellationToken) => Task.CompletedTask;
+            }
+            """,
+            Diagnostic(DiagnosticIds.TaskTypeNotSerializable, DiagnosticSeverity.Error).WithLocation(0)
+                .WithArguments("blobs", "Redis", "Demo.Blob", "constructor parameter 'title' of Demo.Blob matches no public property"));
+
+    [Fact]
+    public Task An_invalid_module_still_gets_its_Add_method_so_its_callers_compile() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule({|#0:"demo module!"|})]
+            [TaskQueue<Job>("jobs")]
+            [WorkerPool("jobs")]
+            public static partial class DemoModule;
+
+            """ + JobSource + JobHandler + Program,
+            Diagnostic(DiagnosticIds.InvalidName, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Module name", "demo module!", "use 1-100 characters of letters, digits, '-', '_', '.' or ':'"));
+
+    [Fact]
+    public Task A_module_class_that_is_not_partial_still_gets_its_Add_method() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>("jobs")]
+            [WorkerPool("jobs")]
+            public static class {|#0:DemoModule|} { }
+
+            """ + JobSource + JobHandler + Program,
+            Diagnostic(DiagnosticIds.MustBePartial, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Demo.DemoModule", "the AddDemoModule extension method"));
+
+    [Fact]
+    public Task A_service_with_a_missing_dependency_does_not_also_break_the_call_to_the_Add_method() =>
+        VerifyAsync(Usings + Module + JobSource + JobHandler + Program + """
+            public interface IClock { }
+
+            [Service]
+            public sealed class Scheduler(IClock {|#0:clock|}) { public IClock Clock { get; } = clock; }
+            """,
+            Diagnostic(DiagnosticIds.UnresolvedDependency, DiagnosticSeverity.Error).WithLocation(0).WithArguments("clock", "Demo.Scheduler", "Demo.IClock", ""));
+
+    [Fact]
+    public Task APPRT0022_the_second_module_is_the_one_the_application_does_not_call_yet() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("audit")]
+            [TaskQueue<Other>("audit")]
+            [TaskQueue<Other>("audit-archive")]
+            public static partial class {|#0:AuditModule|};
+
+            """ + Module + JobSource + JobHandler + Program,
+            Diagnostic(DiagnosticIds.MultipleModules, DiagnosticSeverity.Error).WithLocation(0).WithArguments("audit", "demo"));
+
+    [Fact]
+    public Task A_misspelt_handler_queue_does_not_also_make_the_intended_queue_handlerless() =>
+        VerifyAsync(Usings + Module + JobSource + """
+            [TaskHandler({|#0:"Jobs"|})]
+            public sealed class JobHandler : ITaskHandler<Job>
+            {
+                public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken) => default;
+            }
+            """,
+            Diagnostic(DiagnosticIds.UndeclaredQueue, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Handler", "Demo.JobHandler", "Jobs", "demo", "; did you mean 'jobs'?"));
+
+    [Fact]
+    public Task An_invalid_queue_name_is_reported_once_not_again_for_the_pool_and_handler_that_use_it() =>
+        VerifyAsync(Usings + """
+            [ApplicationModule("demo")]
+            [TaskQueue<Job>({|#0:"my jobs"|})]
+            [WorkerPool("my jobs")]
+            public static partial class DemoModule;
+
+            [TaskHandler("my jobs")]
+            public sealed class JobHandler : ITaskHandler<Job>
+            {
+                public ValueTask HandleAsync(Job task, TaskContext context, CancellationToken cancellationToken) => default;
+            }
+            """,
+            Diagnostic(DiagnosticIds.InvalidName, DiagnosticSeverity.Error).WithLocation(0).WithArguments("Queue name", "my jobs", "use 1-100 characters of letters, digits, '-', '_', '.' or ':'"));
 }

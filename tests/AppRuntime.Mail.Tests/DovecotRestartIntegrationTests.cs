@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using MailKit;
 
 namespace AppRuntime.Mail.Tests;

@@ -1,4 +1,4 @@
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using MailKit;
 using MimeKit;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using MailKit;
 
 namespace AppRuntime.Mail.Tests;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 
 namespace AppRuntime.Mail.Tests;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using AppRuntime.OpenTelemetry.TraceConsumer;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Trace;

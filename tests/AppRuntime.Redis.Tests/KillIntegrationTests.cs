@@ -1,5 +1,5 @@
 using AppRuntime.Redis.TestConsumer;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using Xunit.Abstractions;
 
 namespace AppRuntime.Redis.Tests;

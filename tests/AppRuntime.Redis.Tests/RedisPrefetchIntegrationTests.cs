@@ -1,6 +1,6 @@
 using AppRuntime.Internal;
 using AppRuntime.Redis.TestConsumer;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 
 namespace AppRuntime.Redis.Tests;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using AppRuntime.Redis.TestConsumer;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 

@@ -1,4 +1,4 @@
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using static AppRuntime.Scheduling.Tests.ScheduleHarness;
 
 namespace AppRuntime.Scheduling.Tests;

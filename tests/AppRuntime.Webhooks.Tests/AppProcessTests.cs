@@ -1,5 +1,5 @@
 using System.Globalization;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using StackExchange.Redis;
 
 namespace AppRuntime.Webhooks.Tests;

@@ -1,4 +1,4 @@
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 
 namespace AppRuntime.Webhooks.Tests;
 

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 
 namespace AppRuntime.Webhooks.Tests;
 

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text;
 using AppRuntime;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using MailKit;
 using MailOrderBot.Module;
 using MailOrderBot.Services;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using MailKit;
 using MailOrderBot.Module;
 using Microsoft.Data.Sqlite;

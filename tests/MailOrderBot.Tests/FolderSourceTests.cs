@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using AppRuntime;
 using AppRuntime.Mail;
+using AppRuntime.TestSupport;
 using AppRuntime.Testing;
 using MailOrderBot.Sources;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,41 +20,14 @@ public sealed class FolderSourceTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    internal sealed class Collector : ITaskSourceContext<ImapMessage>
-    {
-        public ConcurrentQueue<TaskEnvelope<ImapMessage>> Published { get; } = new();
-
-        public string SourceName => "inbox";
-
-        public string QueueName => "orders";
-
-        public TimeProvider TimeProvider => TimeProvider.System;
-
-        public bool IsPaused => false;
-
-        public ValueTask<string> PublishAsync(ImapMessage task, TaskPublishOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            var id = options?.Id ?? Guid.NewGuid().ToString("N");
-            Published.Enqueue(new TaskEnvelope<ImapMessage>(id, "ImapMessage", task, DateTimeOffset.UtcNow));
-            return ValueTask.FromResult(id);
-        }
-
-        public ValueTask WaitUntilReadyAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
-
-        public void ReportHealthy(string state, IReadOnlyDictionary<string, string>? details = null)
-        {
-        }
-
-        public void ReportError(string state, Exception error)
-        {
-        }
-    }
+    /// <summary>The folder source on its own, as the runtime runs it: AppRuntime.Testing's source context (real time: scans every 50 ms).</summary>
+    private static TestSourceContext<ImapMessage> Context() => new(TimeProvider.System, "inbox", "orders");
 
     [Fact]
     public async Task Files_are_published_once_and_moved_to_processed_or_failed_by_their_outcome()
     {
         var source = new FolderSource(_dir, TimeSpan.FromMilliseconds(50), NullLogger<FolderSource>.Instance);
-        var context = new Collector();
+        var context = Context();
         using var stop = new CancellationTokenSource();
         var run = source.RunAsync(context, stop.Token);
 
@@ -89,7 +62,7 @@ public sealed class FolderSourceTests : IDisposable
         var empty = Path.Combine(_dir, "empty");
         Directory.CreateDirectory(empty);
         var source = new FolderSource(empty, TimeSpan.FromMilliseconds(50), NullLogger<FolderSource>.Instance);
-        var context = new Collector();
+        var context = Context();
         using var stop = new CancellationTokenSource();
         var run = source.RunAsync(context, stop.Token);
         await Eventually.TrueAsync(() => source.Scans >= 1, "a first scan runs");
@@ -120,7 +93,7 @@ public sealed class FolderSourceTests : IDisposable
         File.WriteAllText(victim, "not an email, not in the inbox");
         var named = form == "absolute" ? victim : Path.Combine("..", "outside-" + form, "victim.txt");
         var source = new FolderSource(inbox, TimeSpan.FromMilliseconds(50), NullLogger<FolderSource>.Instance);
-        var context = new Collector();
+        var context = Context();
         using var stop = new CancellationTokenSource();
         var run = source.RunAsync(context, stop.Token);
         await Eventually.TrueAsync(() => source.Scans >= 1, "a first scan runs");
@@ -144,7 +117,7 @@ public sealed class FolderSourceTests : IDisposable
         Directory.CreateDirectory(inbox);
         File.Copy(Path.Combine(TestData.DemoInbox, "01-simple-order.eml"), Path.Combine(inbox, "01.eml"));
         var source = new FolderSource(inbox, TimeSpan.FromMilliseconds(50), NullLogger<FolderSource>.Instance);
-        var context = new Collector();
+        var context = Context();
         using var stop = new CancellationTokenSource();
         var run = source.RunAsync(context, stop.Token);
         await Eventually.TrueAsync(() => context.Published.Count == 1, "the file is published");
@@ -172,7 +145,7 @@ public sealed class FolderSourceTests : IDisposable
         File.WriteAllText(secret, "From: a@example.com\r\nSubject: not for the bot\r\n\r\nSKU-1001 x 1\r\n");
         File.CreateSymbolicLink(Path.Combine(inbox, "link.eml"), secret);
         var source = new FolderSource(inbox, TimeSpan.FromMilliseconds(50), 2048, NullLogger<FolderSource>.Instance);
-        var context = new Collector();
+        var context = Context();
         using var stop = new CancellationTokenSource();
         var run = source.RunAsync(context, stop.Token);
 

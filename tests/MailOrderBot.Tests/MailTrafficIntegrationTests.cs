@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using AppRuntime;
 using AppRuntime.Mail;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using MailKit;
 using MailOrderBot.Module;
 using Microsoft.Data.Sqlite;

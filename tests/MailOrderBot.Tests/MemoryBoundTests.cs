@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using MailKit;
 using Xunit.Abstractions;
 

@@ -1,5 +1,6 @@
 using AppRuntime;
 using AppRuntime.Mail;
+using AppRuntime.Testing;
 using MailOrderBot.Domain;
 using MailOrderBot.Handlers;
 using MailOrderBot.Services;
@@ -26,12 +27,7 @@ public sealed class OrderEmailHandlerTests
     }
 
     private static TaskContext Context(int attempt = 1) =>
-        new("orders", "file:x.eml", attempt, 5, TestData.Now, TaskHeaders.Empty, new EmptyServices());
-
-    private sealed class EmptyServices : IServiceProvider
-    {
-        public object? GetService(Type serviceType) => null;
-    }
+        TestTaskContext.Create("orders", "file:x.eml", attempt, maxAttempts: 5, enqueuedAt: TestData.Now);
 
     private static ImapMessage Email(string body) => TestData.Email(TestData.Headers() + body);
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 
 namespace MailOrderBot.Tests;
 

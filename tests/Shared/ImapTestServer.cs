@@ -7,7 +7,7 @@ using MailKit.Security;
 using MimeKit;
 
 // Shared by tests/AppRuntime.Mail.Tests and tests/MailOrderBot.Tests (linked into both projects).
-namespace AppRuntime.Testing.Imap;
+namespace AppRuntime.TestSupport.Imap;
 
 /// <summary>The Dovecot started by tests/infra/dovecot.sh, and helpers to prepare and inspect mailboxes on it.</summary>
 internal static class ImapTestServer

@@ -11,6 +11,7 @@ command -v clang >/dev/null 2>&1 || need+=(clang)
 [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v unzip >/dev/null 2>&1 || need+=(unzip)   # tests/template/e2e.sh looks inside the packages
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "setup.sh: installing ${need[*]}" >&2

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using AppRuntime.Generators.Model;
 
@@ -40,12 +41,265 @@ internal static class AppSettingsValidator
                     var (unknownAt, owner) = Resolve(root, segments, types);
                     if (unknownAt == segments.Length - 1)
                     {
-                        var suggestion = Suggest(segments[unknownAt], owner);
+                        var name = segments[unknownAt];
+                        var readOnly = owner?.ReadOnlyMembers.FirstOrDefault(m => string.Equals(m, name, StringComparison.OrdinalIgnoreCase));
+                        if (readOnly is not null)
+                        {
+                            yield return DiagnosticInfo.Create(DiagnosticIds.ReadOnlyConfigMember, key.Location, key.Path, file.FileName, readOnly,
+                                owner!.Type.Display);
+                            continue;
+                        }
+                        var suggestion = Suggest(name, owner);
                         yield return DiagnosticInfo.Create(DiagnosticIds.UnknownConfigKey, key.Location, key.Path, file.FileName,
                             owner?.Type.Display ?? root.Type.Display, suggestion is null ? "" : "; did you mean '" + suggestion + "'?");
+                        continue;
                     }
+                    if (unknownAt >= 0)
+                        continue;
+                    var (member, memberOwner, shape) = Leaf(root, segments, types);
+                    if (shape is not null && CheckValue(key, file.FileName, shape, member, memberOwner) is { } problem)
+                        yield return problem;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Checks the platform's own keys that name the module's declarations: <c>AppRuntime:Queues:&lt;queue&gt;</c> and
+    /// <c>AppRuntime:Pools:&lt;queue&gt;</c> must name a declared queue or pool, backends must be known, worker counts (there, or at a
+    /// pool's WorkersConfigKey) whole numbers from 1 to 1024 — as the runtime checks them at start.
+    /// </summary>
+    public static IEnumerable<DiagnosticInfo> ValidatePlatform(List<AppSettingsModel> files, string module, List<string> queues, List<string> pools,
+        IEnumerable<string> workerKeys, CompilationFacts facts)
+    {
+        var workerKeySet = new HashSet<string>(workerKeys, StringComparer.OrdinalIgnoreCase);
+        foreach (var file in files.Where(f => f.ParseError is null).OrderBy(f => f.FileName, StringComparer.OrdinalIgnoreCase))
+        {
+            foreach (var key in file.Keys)
+            {
+                var segments = key.Path.Split(':');
+                if (!string.Equals(segments[0], "AppRuntime", StringComparison.OrdinalIgnoreCase))
+                {
+                    if (workerKeySet.Contains(key.Path) && WorkerCount(key, file.FileName, "a pool's WorkersConfigKey") is { } pooled)
+                        yield return pooled;
+                    continue;
+                }
+                if (segments.Length == 2 && string.Equals(segments[1], "DefaultBackend", StringComparison.OrdinalIgnoreCase) &&
+                    Backend(key, file.FileName, facts) is { } defaultBackend)
+                {
+                    yield return defaultBackend;
+                    continue;
+                }
+                if (segments.Length < 3)
+                    continue;
+                var isQueues = string.Equals(segments[1], "Queues", StringComparison.OrdinalIgnoreCase);
+                var isPools = string.Equals(segments[1], "Pools", StringComparison.OrdinalIgnoreCase);
+                if (!isQueues && !isPools)
+                    continue;
+                var names = isQueues ? queues : pools;
+                if (segments.Length == 3)
+                {
+                    if (!names.Contains(segments[2], StringComparer.Ordinal))
+                    {
+                        yield return DiagnosticInfo.Create(DiagnosticIds.UndeclaredQueueInSettings, key.Location, key.Path, file.FileName,
+                            isQueues ? "queue" : "worker pool", segments[2], module, NameSuggestion.DidYouMean(segments[2], names));
+                    }
+                    continue;
+                }
+                if (segments.Length != 4 || !names.Contains(segments[2], StringComparer.Ordinal))
+                    continue;
+                if (isQueues && string.Equals(segments[3], "Backend", StringComparison.OrdinalIgnoreCase) && Backend(key, file.FileName, facts) is { } backend)
+                    yield return backend;
+                if (isPools && string.Equals(segments[3], "Workers", StringComparison.OrdinalIgnoreCase) &&
+                    WorkerCount(key, file.FileName, "the workers of pool '" + segments[2] + "'") is { } workers)
+                    yield return workers;
+            }
+        }
+    }
+
+    private static DiagnosticInfo? Backend(JsonKeyModel key, string file, CompilationFacts facts)
+    {
+        if (!facts.BackendsKnown || key.Kind != SettingKind.String || key.Value is not { } name ||
+            facts.Backends.Contains(name, StringComparer.OrdinalIgnoreCase))
+            return null;
+        return DiagnosticInfo.Create(DiagnosticIds.UnknownBackend, key.ValueLocation ?? key.Location, "Key '" + key.Path + "' in " + file, name,
+            NameSuggestion.DidYouMean(name, facts.Backends), string.Join(", ", facts.Backends));
+    }
+
+    private static DiagnosticInfo? WorkerCount(JsonKeyModel key, string file, string what)
+    {
+        if (key.Kind is SettingKind.Null)
+            return null;
+        var location = key.ValueLocation ?? key.Location;
+        if (key.Kind is SettingKind.Object or SettingKind.Array || !int.TryParse(key.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var workers))
+            return DiagnosticInfo.Create(DiagnosticIds.InvalidConfigValue, location, key.Path, file, Show(key, false), "worker count (a whole number)", what);
+        return workers is >= 1 and <= 1024
+            ? null
+            : DiagnosticInfo.Create(DiagnosticIds.ConfigValueOutOfRange, location, key.Path, file, Show(key, false), what, "must be from 1 to 1024");
+    }
+
+    /// <summary>The member (or collection element) a key with no unknown segment ends at, and the shape its value must have.</summary>
+    private static (ConfigMemberModel? Member, ConfigTypeModel? Owner, ValueShape? Shape) Leaf(ConfigTypeModel root, string[] segments,
+        Dictionary<string, ConfigTypeModel> types)
+    {
+        ConfigMemberModel? member = null;
+        ConfigTypeModel? memberOwner = null;
+        ValueShape? shape = null;
+        var owner = root;
+        for (var i = 0; i < segments.Length; i++)
+        {
+            if (shape is null)
+            {
+                member = owner.Members.FirstOrDefault(m => string.Equals(m.Name, segments[i], StringComparison.OrdinalIgnoreCase));
+                if (member is null)
+                    return (null, null, null);
+                memberOwner = owner;
+                shape = member.Shape;
+                continue;
+            }
+            switch (shape.Kind)
+            {
+                case ShapeKind.Object when types.TryGetValue(shape.ObjectKey, out var nested):
+                    owner = nested;
+                    shape = null;
+                    i--;
+                    break;
+                case ShapeKind.Array:
+                case ShapeKind.List:
+                case ShapeKind.Dictionary:
+                    member = null; // an element: the member's own rules do not apply to it
+                    shape = shape.Element;
+                    if (shape is { Kind: ShapeKind.Object } && types.TryGetValue(shape.ObjectKey, out var element) && i < segments.Length - 1)
+                    {
+                        owner = element;
+                        shape = null;
+                    }
+                    break;
+                default:
+                    return (null, null, null);
+            }
+        }
+        return (member, memberOwner, shape);
+    }
+
+    /// <summary>A value the generated binder would refuse at start: the wrong JSON kind, text that does not parse, a broken range rule.</summary>
+    private static DiagnosticInfo? CheckValue(JsonKeyModel key, string file, ValueShape shape, ConfigMemberModel? member, ConfigTypeModel? owner)
+    {
+        if (key.Kind == SettingKind.Null)
+            return null;
+        var location = key.ValueLocation ?? key.Location;
+        var secret = member?.IsSecret == true;
+        var target = member is null ? "an element of '" + key.Path.Substring(0, key.Path.LastIndexOf(':')) + "'" : owner!.Type.Display + "." + member.Name;
+        if (shape.Kind != ShapeKind.Scalar)
+        {
+            // A section (object, list, dictionary) given a plain value binds nothing.
+            return key.Kind is SettingKind.Object or SettingKind.Array
+                ? null
+                : DiagnosticInfo.Create(DiagnosticIds.InvalidConfigValue, location, key.Path, file, Show(key, secret),
+                    shape.Kind == ShapeKind.Object ? "section (an object)" : "list or dictionary (an array or an object)", target);
+        }
+        if (key.Kind is SettingKind.Object or SettingKind.Array)
+            return DiagnosticInfo.Create(DiagnosticIds.InvalidConfigValue, location, key.Path, file, Show(key, secret), Expected(shape), target);
+        var text = key.Value ?? "";
+        if (!Parses(shape, text, member))
+            return DiagnosticInfo.Create(DiagnosticIds.InvalidConfigValue, location, key.Path, file, Show(key, secret), Expected(shape), target);
+        if (member is null)
+            return null;
+        foreach (var rule in member.Rules)
+        {
+            var broken = rule.Kind switch
+            {
+                "Range" when double.TryParse(text, NumberStyles.Float | NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out var number) =>
+                    number < Bound(rule.Argument1) || number > Bound(rule.Argument2)
+                        ? "must be between " + rule.Argument1!.TrimEnd('d') + " and " + rule.Argument2!.TrimEnd('d')
+                        : null,
+                "RangeTimeSpan" when TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) =>
+                    span < TimeSpan.Parse(rule.Argument1!, CultureInfo.InvariantCulture) || span > TimeSpan.Parse(rule.Argument2!, CultureInfo.InvariantCulture)
+                        ? "must be between " + rule.Argument1 + " and " + rule.Argument2
+                        : null,
+                "MinLength" when shape.Scalar == ScalarKind.String && text.Length < int.Parse(rule.Argument1!, CultureInfo.InvariantCulture) =>
+                    "must be at least " + rule.Argument1 + " characters long",
+                "MaxLength" when shape.Scalar == ScalarKind.String && text.Length > int.Parse(rule.Argument1!, CultureInfo.InvariantCulture) =>
+                    "must be at most " + rule.Argument1 + " characters long",
+                _ => null,
+            };
+            if (broken is not null)
+                return DiagnosticInfo.Create(DiagnosticIds.ConfigValueOutOfRange, location, key.Path, file, Show(key, secret), target, broken);
+        }
+        return null;
+    }
+
+    private static double Bound(string? literal) => double.Parse(literal!.TrimEnd('d'), NumberStyles.Float, CultureInfo.InvariantCulture);
+
+    private static string Show(JsonKeyModel key, bool secret) => secret ? "a value" : key.Kind switch
+    {
+        SettingKind.Object => "an object",
+        SettingKind.Array => "an array",
+        SettingKind.String => "\"" + key.Value + "\"",
+        SettingKind.Boolean => key.Value!.ToLowerInvariant(),
+        _ => key.Value ?? "null",
+    };
+
+    private static string Expected(ValueShape shape) => shape.Scalar switch
+    {
+        ScalarKind.Enum => "name of " + shape.TypeFullyQualified.Replace("global::", ""),
+        ScalarKind.TimeSpan => "TimeSpan (e.g. \"00:00:30\")",
+        ScalarKind.DateTime or ScalarKind.DateTimeOffset => shape.Scalar + " (e.g. \"2030-01-31T12:00:00Z\")",
+        ScalarKind.Boolean => "Boolean (true or false)",
+        _ => shape.Scalar.ToString(),
+    };
+
+    /// <summary>Parses as the generated binder does (invariant culture; enums by name, case-insensitively).</summary>
+    private static bool Parses(ValueShape shape, string text, ConfigMemberModel? member)
+    {
+        const NumberStyles Integer = NumberStyles.Integer;
+        var invariant = CultureInfo.InvariantCulture;
+        switch (shape.Scalar)
+        {
+            case ScalarKind.String:
+                return true;
+            case ScalarKind.Boolean:
+                return bool.TryParse(text, out _);
+            case ScalarKind.Char:
+                return text.Length == 1;
+            case ScalarKind.Byte:
+                return byte.TryParse(text, Integer, invariant, out _);
+            case ScalarKind.SByte:
+                return sbyte.TryParse(text, Integer, invariant, out _);
+            case ScalarKind.Int16:
+                return short.TryParse(text, Integer, invariant, out _);
+            case ScalarKind.UInt16:
+                return ushort.TryParse(text, Integer, invariant, out _);
+            case ScalarKind.Int32:
+                return int.TryParse(text, Integer, invariant, out _);
+            case ScalarKind.UInt32:
+                return uint.TryParse(text, Integer, invariant, out _);
+            case ScalarKind.Int64:
+                return long.TryParse(text, Integer, invariant, out _);
+            case ScalarKind.UInt64:
+                return ulong.TryParse(text, Integer, invariant, out _);
+            case ScalarKind.Single:
+            case ScalarKind.Double:
+                return double.TryParse(text, NumberStyles.Float | NumberStyles.AllowThousands, invariant, out _);
+            case ScalarKind.Decimal:
+                return decimal.TryParse(text, NumberStyles.Number, invariant, out _);
+            case ScalarKind.DateTime:
+                return DateTime.TryParse(text, invariant, DateTimeStyles.RoundtripKind, out _);
+            case ScalarKind.DateTimeOffset:
+                return DateTimeOffset.TryParse(text, invariant, DateTimeStyles.None, out _);
+            case ScalarKind.TimeSpan:
+                return TimeSpan.TryParse(text, invariant, out _);
+            case ScalarKind.Guid:
+                return Guid.TryParse(text, out _);
+            case ScalarKind.Uri:
+                return Uri.TryCreate(text, UriKind.RelativeOrAbsolute, out _);
+            case ScalarKind.Enum:
+                // By name (case-insensitive) or by number, as Enum.TryParse; a number's definedness is left to the start-up check.
+                var names = member?.EnumNames ?? EquatableArray<string>.Empty;
+                return names.IsEmpty || long.TryParse(text, Integer, invariant, out _) ||
+                    text.Split(',').All(part => names.Contains(part.Trim(), StringComparer.OrdinalIgnoreCase));
+            default:
+                return true;
         }
     }
 
@@ -129,7 +383,7 @@ internal static class AppSettingsValidator
         var bestDistance = int.MaxValue;
         foreach (var member in owner.Members)
         {
-            var d = Distance(key.ToLowerInvariant(), member.Name.ToLowerInvariant());
+            var d = NameSuggestion.Distance(key.ToLowerInvariant(), member.Name.ToLowerInvariant());
             if (d < bestDistance)
             {
                 bestDistance = d;
@@ -137,25 +391,5 @@ internal static class AppSettingsValidator
             }
         }
         return bestDistance <= Math.Max(1, key.Length / 3) ? best : null;
-    }
-
-    /// <summary>Edit distance counting a swap of two neighbours as one edit (Prot → Port).</summary>
-    private static int Distance(string a, string b)
-    {
-        var d = new int[a.Length + 1, b.Length + 1];
-        for (var i = 0; i <= a.Length; i++)
-            d[i, 0] = i;
-        for (var j = 0; j <= b.Length; j++)
-            d[0, j] = j;
-        for (var i = 1; i <= a.Length; i++)
-        {
-            for (var j = 1; j <= b.Length; j++)
-            {
-                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
-            }
-        }
-        return d[a.Length, b.Length];
     }
 }

@@ -67,18 +67,27 @@ internal static class CompositionValidator
         var runtimeKeys = input.Modules.SelectMany(m => m.Pools).Select(p => p.WorkersConfigKey).Where(k => !string.IsNullOrWhiteSpace(k)).Select(k => k!.Trim());
         diagnostics.AddRange(AppSettingsValidator.Validate(sections, input.Settings.ToList(), runtimeKeys));
 
+        var modules = input.Modules.OrderBy(m => m.Type.FullyQualified, StringComparer.Ordinal).ToList();
+        // A queue declared with an invalid name is reported once, on the declaration: a handler, source or pool that names it
+        // gets no second diagnostic for the same name.
+        var invalidQueueNames = new HashSet<string>(modules.SelectMany(m => m.Queues).Select(q => q.Name).Where(n => !SymbolHelpers.IsValidName(n)),
+            StringComparer.Ordinal);
+
         var components = input.Components
             .OrderBy(c => c.Kind)
             .ThenBy(c => c.Type.FullyQualified, StringComparer.Ordinal)
             .ToList();
         foreach (var component in components)
-            diagnostics.AddRange(component.Diagnostics);
+        {
+            diagnostics.AddRange(component.Diagnostics.Where(d => !(d.Id == DiagnosticIds.InvalidName && d.Arguments.Count > 1 &&
+                d.Arguments[0] == "Queue name" && invalidQueueNames.Contains(d.Arguments[1]))));
+        }
 
-        var modules = input.Modules.OrderBy(m => m.Type.FullyQualified, StringComparer.Ordinal).ToList();
         foreach (var module in modules)
             diagnostics.AddRange(module.Diagnostics);
 
         var emit = new List<ModuleEmitModel>();
+        var stubs = new List<ModuleStubModel>();
         if (modules.Count == 0)
         {
             foreach (var component in components)
@@ -89,17 +98,37 @@ internal static class CompositionValidator
         }
         else
         {
-            var primary = WithJsonContexts(modules[0], input.JsonContexts);
-            foreach (var extra in modules.Skip(1))
+            // The module the application already uses is the one that stays: the one whose Add method it calls, else the one with
+            // the most declarations; a module added later is the second one, flagged.
+            var calls = new HashSet<string>(input.Facts.AddCalls, StringComparer.Ordinal);
+            var first = modules
+                .OrderByDescending(m => calls.Contains(m.MethodName))
+                .ThenByDescending(m => m.Queues.Count + m.Pools.Count + m.Imports.Count)
+                .ThenBy(m => m.Type.FullyQualified, StringComparer.Ordinal)
+                .First();
+            var primary = WithJsonContexts(first, input.JsonContexts);
+            foreach (var extra in modules.Where(m => !ReferenceEquals(m, first)))
+            {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.MultipleModules, extra.Location, extra.Name, primary.Name));
+                stubs.Add(Stub(extra));
+            }
+            if (input.Facts.IsExecutable && !calls.Contains(primary.MethodName))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.ModuleNeverAdded, primary.Location, primary.Name, primary.MethodName));
             ct.ThrowIfCancellationRequested();
-            var model = ValidateModule(primary, components, sections, input.Settings.ToList(), input.JsonContexts, diagnostics);
+            var model = ValidateModule(primary, components, sections, input.Settings.ToList(), input.JsonContexts, input.Facts, diagnostics, out var declared);
             if (model is not null)
                 emit.Add(model);
+            else
+                stubs.Add(Stub(primary));
+            var workerKeys = primary.Pools.Select(p => p.WorkersConfigKey).Where(k => !string.IsNullOrWhiteSpace(k)).Select(k => k!.Trim());
+            diagnostics.AddRange(AppSettingsValidator.ValidatePlatform(input.Settings.ToList(), primary.Name, declared.Queues, declared.Pools,
+                workerKeys, input.Facts));
         }
 
-        return new CompositionResult(diagnostics.ToEquatableArray(), emit.ToEquatableArray(), configTypes);
+        return new CompositionResult(diagnostics.ToEquatableArray(), emit.ToEquatableArray(), configTypes, stubs.ToEquatableArray());
     }
+
+    private static ModuleStubModel Stub(ModuleModel module) => new(module.Namespace, module.ClassName, module.MethodName, module.Name);
 
     /// <summary>
     /// A queue whose task type a JsonSerializerContext of the compilation lists is serialized by that context (the app's explicit
@@ -134,16 +163,37 @@ internal static class CompositionValidator
         public LifetimeModel Lifetime { get; } = lifetime;
     }
 
-    private static ModuleEmitModel? ValidateModule(ModuleModel module, List<ComponentModel> components,
-        List<ConfigSectionModel> sections, List<AppSettingsModel> settings, EquatableArray<JsonContextModel> jsonContexts, List<DiagnosticInfo> diagnostics)
+    /// <summary>The names the module declares, for the checks of the platform's settings.</summary>
+    internal sealed class Declared
     {
+        public List<string> Queues { get; } = [];
+
+        public List<string> Pools { get; } = [];
+    }
+
+    /// <summary>Services registered more than once on purpose: the runtime and the host resolve every registration.</summary>
+    private static readonly HashSet<string> MultiServices = new(StringComparer.Ordinal)
+    {
+        "global::AppRuntime.IDrainObserver",
+        Ms + "Hosting.IHostedService",
+    };
+
+    private static ModuleEmitModel? ValidateModule(ModuleModel module, List<ComponentModel> components,
+        List<ConfigSectionModel> sections, List<AppSettingsModel> settings, EquatableArray<JsonContextModel> jsonContexts, CompilationFacts facts,
+        List<DiagnosticInfo> diagnostics, out Declared declared)
+    {
+        declared = new Declared();
+        // Queues a misspelt name was meant for ("did you mean"): what is missing on them is already said by that APPRT0001.
+        var meant = new HashSet<string>(StringComparer.Ordinal);
         // Queues and pools: names, settings, duplicates.
         var queues = new Dictionary<string, QueueModel>(StringComparer.Ordinal);
+        var invalidNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var queue in module.Queues)
         {
             if (!SymbolHelpers.IsValidName(queue.Name))
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidName, queue.NameLocation, "Queue name", queue.Name, SymbolHelpers.NameRule));
+                invalidNames.Add(queue.Name);
                 continue;
             }
             if (queue.Capacity < 1)
@@ -156,9 +206,19 @@ internal static class CompositionValidator
                 continue;
             }
             queues.Add(queue.Name, queue);
-            if (queue.Backend is { } backend && !string.Equals(backend, "InMemory", StringComparison.OrdinalIgnoreCase) && !queue.Serializer.HasSerializer)
+            declared.Queues.Add(queue.Name);
+            if (queue.Backend is not { } backend)
+                continue;
+            if (facts.BackendsKnown && !facts.Backends.Contains(backend, StringComparer.OrdinalIgnoreCase))
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.TaskTypeNotSerializable, queue.Location, queue.Name, backend,
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UnknownBackend, queue.Location, "Queue '" + queue.Name + "'", backend,
+                    NameSuggestion.DidYouMean(backend, facts.Backends), string.Join(", ", facts.Backends)));
+                continue;
+            }
+            if (!string.Equals(backend, "InMemory", StringComparison.OrdinalIgnoreCase) && !queue.Serializer.HasSerializer)
+            {
+                // At the member or constructor parameter at fault when it is in this project, else at [TaskQueue].
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.TaskTypeNotSerializable, queue.Serializer.ReasonLocation ?? queue.Location, queue.Name, backend,
                     queue.TaskType.Display, queue.Serializer.Reason ?? "unsupported type"));
             }
         }
@@ -176,7 +236,13 @@ internal static class CompositionValidator
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidName, pool.Location, "WorkersConfigKey", key, "use a configuration key such as 'MyApp:Workers'"));
             if (!queues.ContainsKey(pool.Queue))
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UndeclaredQueue, pool.QueueLocation, "Worker pool", pool.Queue, pool.Queue, module.Name));
+                if (!invalidNames.Contains(pool.Queue))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UndeclaredQueue, pool.QueueLocation, "Worker pool", pool.Queue, pool.Queue, module.Name,
+                        NameSuggestion.DidYouMean(pool.Queue, queues.Keys)));
+                    if (NameSuggestion.Closest(pool.Queue, queues.Keys) is { } intended)
+                        meant.Add(intended);
+                }
                 continue;
             }
             if (pools.ContainsKey(pool.Queue))
@@ -200,7 +266,10 @@ internal static class CompositionValidator
                 continue;
             if (!queues.TryGetValue(component.Queue, out var queue))
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UndeclaredQueue, component.QueueLocation, kindName, component.Type.Display, component.Queue, module.Name));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UndeclaredQueue, component.QueueLocation, kindName, component.Type.Display, component.Queue, module.Name,
+                    NameSuggestion.DidYouMean(component.Queue, queues.Keys)));
+                if (NameSuggestion.Closest(component.Queue, queues.Keys) is { } intended)
+                    meant.Add(intended);
                 continue;
             }
             if (component.Kind == ComponentKind.Handler)
@@ -246,11 +315,34 @@ internal static class CompositionValidator
             }
         }
 
+        // A queue with a handler and no [WorkerPool] gets a default pool of one worker (information, not an error: the queue works).
+        var defaultPools = new List<PoolModel>();
+        foreach (var queue in queues.Values.Where(q => handlersByQueue.ContainsKey(q.Name) && !pools.ContainsKey(q.Name)))
+        {
+            var pool = new PoolModel(queue.Name, 1, 5, 1000, null, null, null, null, null, null);
+            pools.Add(queue.Name, pool);
+            defaultPools.Add(pool);
+            if (!meant.Contains(queue.Name))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.DefaultWorkerPool, queue.NameLocation, queue.Name));
+        }
+        declared.Pools.AddRange(pools.Keys);
+
         // Providers: declared services, config sections, publishers of declared queues, host services, imports.
         var providers = new Dictionary<string, Provider>(StringComparer.Ordinal);
         var services = components.Where(c => c.Kind == ComponentKind.Service).ToList();
+        var registeredBy = new Dictionary<string, ComponentModel>(StringComparer.Ordinal);
         foreach (var service in services)
-            providers[service.RegisteredAs.FullyQualified] = new Provider(service.IsUsable ? service : null, service.Lifetime);
+        {
+            var key = service.RegisteredAs.FullyQualified;
+            if (registeredBy.TryGetValue(key, out var earlier) && !MultiServices.Contains(key))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.DuplicateService, service.Location, service.RegisteredAs.Display,
+                    earlier.Type.Display, service.Type.Display));
+                continue;
+            }
+            registeredBy[key] = service;
+            providers[key] = new Provider(service.IsUsable ? service : null, service.Lifetime);
+        }
         var configKeys = new HashSet<string>(sections.Select(s => s.Type.FullyQualified), StringComparer.Ordinal);
         var taskTypes = new HashSet<string>(queues.Values.Select(q => q.TaskType.FullyQualified), StringComparer.Ordinal);
         var imports = new HashSet<string>(module.Imports.Select(i => i.Type.FullyQualified), StringComparer.Ordinal);
@@ -289,15 +381,19 @@ internal static class CompositionValidator
                 }
                 if (dependency.IsOptional)
                     continue;
+                // The class of a service registered as an interface is not itself a service: say so, and what to depend on.
+                var registeredAs = services.FirstOrDefault(s => s.Type.FullyQualified == key && s.AsType is not null);
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.UnresolvedDependency, dependency.Location ?? component.Location,
-                    dependency.ParameterName, component.Type.Display, dependency.Type.Display));
+                    dependency.ParameterName, component.Type.Display, dependency.Type.Display, registeredAs is null ? "" :
+                        "; " + registeredAs.Type.Display + " is registered as " + registeredAs.AsType!.Display + " ([Service(As = typeof(" +
+                        registeredAs.AsType.Display + "))]): depend on " + registeredAs.AsType.Display + " instead"));
             }
         }
 
         FindCycles(services.Where(s => s.IsUsable).ToList(), providers, diagnostics);
         sources = WebhookValidator.Validate(sources, queues, settings, jsonContexts, diagnostics);
 
-        foreach (var queue in queues.Values)
+        foreach (var queue in queues.Values.Where(q => !meant.Contains(q.Name)))
         {
             if (!components.Any(c => c.Kind == ComponentKind.Handler && c.Queue == queue.Name))
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.QueueWithoutHandler, queue.NameLocation, queue.Name));
@@ -313,11 +409,16 @@ internal static class CompositionValidator
             Location = null,
             NameLocation = null,
             Queues = module.Queues.Where(q => queues.TryGetValue(q.Name, out var kept) && ReferenceEquals(kept, q))
-                .Select(q => q with { Location = null, NameLocation = null, CapacityLocation = null, VisibilityLocation = null }).ToEquatableArray(),
+                .Select(q => q with
+                {
+                    Location = null, NameLocation = null, CapacityLocation = null, VisibilityLocation = null,
+                    Serializer = q.Serializer with { ReasonLocation = null },
+                }).ToEquatableArray(),
             Pools = module.Pools.Where(p => pools.TryGetValue(p.Queue, out var kept) && ReferenceEquals(kept, p))
+                .Concat(defaultPools)
                 .Select(p => p with { Location = null, QueueLocation = null, WorkersLocation = null, MaxAttemptsLocation = null, RetryDelayLocation = null })
                 .ToEquatableArray(),
-            Imports = EquatableArray<ImportModel>.Empty,
+            Imports = module.Imports.Select(i => i with { Location = null }).ToEquatableArray(),
         };
         return new ModuleEmitModel(
             cleanModule,

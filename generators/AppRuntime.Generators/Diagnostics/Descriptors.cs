@@ -17,7 +17,7 @@ internal static class Descriptors
 
     public static readonly DiagnosticDescriptor UndeclaredQueue = Make(DiagnosticIds.UndeclaredQueue,
         "Queue is not declared",
-        "{0} '{1}' names queue '{2}', which no [TaskQueue] of module '{3}' declares",
+        "{0} '{1}' names queue '{2}', which no [TaskQueue] of module '{3}' declares{4}",
         Composition, DiagnosticSeverity.Error);
 
     public static readonly DiagnosticDescriptor TaskTypeMismatch = Make(DiagnosticIds.TaskTypeMismatch,
@@ -47,7 +47,7 @@ internal static class Descriptors
 
     public static readonly DiagnosticDescriptor UnresolvedDependency = Make(DiagnosticIds.UnresolvedDependency,
         "Constructor dependency is not provided",
-        "Parameter '{0}' of '{1}' needs {2}, which no [Service], [ConfigSection], declared queue, host service or [ImportService] provides",
+        "Parameter '{0}' of '{1}' needs {2}, which no [Service], [ConfigSection], declared queue, host service or [ImportService] provides{3}",
         Composition, DiagnosticSeverity.Error);
 
     public static readonly DiagnosticDescriptor DependencyCycle = Make(DiagnosticIds.DependencyCycle,
@@ -203,6 +203,45 @@ internal static class Descriptors
         "Scheduled source has no cron expression",
         "Scheduled source '{0}' has no Cron: set it on the attribute, e.g. [ScheduledSource(\"queue\", Cron = \"0 7 * * MON-FRI\")]",
         Scheduling, DiagnosticSeverity.Error);
+    public static readonly DiagnosticDescriptor DefaultWorkerPool = Make(DiagnosticIds.DefaultWorkerPool,
+        "Queue has no worker pool: a default pool is used",
+        "Queue '{0}' has a handler but no [WorkerPool]: it gets a default pool of 1 worker (MaxAttempts 5, RetryDelayMilliseconds 1000); declare [WorkerPool(\"{0}\")] to choose",
+        Composition, DiagnosticSeverity.Info);
+
+    public static readonly DiagnosticDescriptor ModuleNeverAdded = Make(DiagnosticIds.ModuleNeverAdded,
+        "Module is never added",
+        "Module '{0}' is never added: nothing in this application calls {1}(), so none of its queues, pools, sources or handlers run; call builder.AddAppRuntime().{1}()",
+        Composition, DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor DuplicateService = Make(DiagnosticIds.DuplicateService,
+        "Two services registered as one type",
+        "{0} is registered by both '{1}' and '{2}'; at run time the one registered last would silently win: keep one, or register the other as another type",
+        Composition, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor InvalidConfigValue = Make(DiagnosticIds.InvalidConfigValue,
+        "Configuration value has the wrong type",
+        "'{0}' in {1} is {2}, which is not a valid {3} for {4}",
+        Configuration, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor ConfigValueOutOfRange = Make(DiagnosticIds.ConfigValueOutOfRange,
+        "Configuration value is out of range",
+        "'{0}' in {1} is {2}, but {3} {4}",
+        Configuration, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor UnknownBackend = Make(DiagnosticIds.UnknownBackend,
+        "Unknown queue backend",
+        "{0} names queue backend '{1}', which no referenced package declares{2}; known backends: {3} (a backend of your own is known by its public const string BackendName)",
+        Configuration, DiagnosticSeverity.Error);
+
+    public static readonly DiagnosticDescriptor UndeclaredQueueInSettings = Make(DiagnosticIds.UndeclaredQueueInSettings,
+        "Configuration names a queue that is not declared",
+        "Key '{0}' in {1} names {2} '{3}', which module '{4}' does not declare{5}",
+        Configuration, DiagnosticSeverity.Warning);
+
+    public static readonly DiagnosticDescriptor ReadOnlyConfigMember = Make(DiagnosticIds.ReadOnlyConfigMember,
+        "Configuration key names a member without a setter",
+        "Key '{0}' in {1} names '{2}' of '{3}', which has no setter, so the binder never sets it; add 'set' or 'init' to '{2}'",
+        Configuration, DiagnosticSeverity.Warning);
 
     public static DiagnosticDescriptor Get(string id) => ById[id];
 

@@ -115,4 +115,27 @@ public static class DiagnosticIds
 
     /// <summary>A [ScheduledSource] without a Cron.</summary>
     public const string MissingCron = "APPRT0053";
+    /// <summary>A queue with a handler and no [WorkerPool] gets a default pool of one worker.</summary>
+    public const string DefaultWorkerPool = "APPRT0030";
+
+    /// <summary>An application never calls its module's generated Add method.</summary>
+    public const string ModuleNeverAdded = "APPRT0031";
+
+    /// <summary>Two [Service] classes are registered as the same service type.</summary>
+    public const string DuplicateService = "APPRT0032";
+
+    /// <summary>A value in appsettings*.json cannot be bound to its member's type.</summary>
+    public const string InvalidConfigValue = "APPRT0033";
+
+    /// <summary>A value in appsettings*.json breaks its member's [Range], [TimeRange] or length rule, or a worker count's range.</summary>
+    public const string ConfigValueOutOfRange = "APPRT0034";
+
+    /// <summary>A queue backend name that no referenced backend declares.</summary>
+    public const string UnknownBackend = "APPRT0035";
+
+    /// <summary>A key under AppRuntime:Queues or AppRuntime:Pools names a queue or pool the module does not declare.</summary>
+    public const string UndeclaredQueueInSettings = "APPRT0036";
+
+    /// <summary>A key in appsettings*.json names a configuration member that has no setter.</summary>
+    public const string ReadOnlyConfigMember = "APPRT0037";
 }

@@ -45,9 +45,13 @@ internal sealed class CodeWriter
 
 internal static class GeneratedHeader
 {
-    public const string Version = "0.1.0";
+    /// <summary>The generator's version (major.minor.patch of the build's VersionPrefix, the repository's one version).</summary>
+    public static readonly string Version = VersionOf(typeof(GeneratedHeader).Assembly.GetName().Version);
 
-    public const string GeneratedCode = "[global::System.CodeDom.Compiler.GeneratedCode(\"AppRuntime.Generators\", \"" + Version + "\")]";
+    public static readonly string GeneratedCode = "[global::System.CodeDom.Compiler.GeneratedCode(\"AppRuntime.Generators\", \"" + Version + "\")]";
+
+    private static string VersionOf(System.Version? version) =>
+        version is null ? "0.0.0" : version.Major + "." + version.Minor + "." + System.Math.Max(0, version.Build);
 
     public static CodeWriter Start()
     {

@@ -131,6 +131,17 @@ internal static class ModuleEmitter
             }
         }
 
+        if (module.Imports.Count > 0)
+        {
+            w.Line();
+            w.Line("// Imports: provided by the host; the runtime checks at start, before anything runs, that each is registered");
+            foreach (var import in module.Imports.OrderBy(i => i.Type.FullyQualified, StringComparer.Ordinal))
+            {
+                w.Line(Di + "ServiceCollectionServiceExtensions.AddSingleton(services, new " + Rt + "ImportedService(typeof(" + import.Type.FullyQualified +
+                    "), ModuleName));");
+            }
+        }
+
         if (model.ConfigSections.Count > 0)
         {
             w.Line();
@@ -283,6 +294,30 @@ internal static class ModuleEmitter
         }
         if (observer)
             w.Line("builder.AddOutcomeObserver<" + task + ">(" + Lit(s.Queue!) + ", static sp => " + Resolve(s.Type.FullyQualified) + ");");
+    }
+
+    /// <summary>
+    /// The Add method of a module that cannot be emitted (see the APPRT errors on its declaration), in a class of its own: calls to it
+    /// compile, so the build shows the generator's errors and not a CS1061 as well.
+    /// </summary>
+    public static string EmitStub(ModuleStubModel stub)
+    {
+        var w = GeneratedHeader.Start();
+        if (stub.Namespace is not null)
+            w.Open("namespace " + stub.Namespace);
+        w.Line("/// <summary>Stands in for the Add method of module '" + Xml(stub.ModuleName) + "', which has build errors.</summary>");
+        w.Line(GeneratedHeader.GeneratedCode);
+        w.Line("[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]");
+        w.Open("internal static class " + stub.ClassName + "_AppRuntimeModuleWithErrors");
+        w.Line("/// <summary>Throws: module '" + Xml(stub.ModuleName) + "' has build errors (see the APPRT diagnostics on its declaration).</summary>");
+        w.Line("/// <param name=\"builder\">The AppRuntime builder.</param>");
+        w.Line("/// <returns>Never returns.</returns>");
+        w.Line("public static " + Rt + "IAppRuntimeBuilder " + stub.MethodName + "(this " + Rt + "IAppRuntimeBuilder builder) =>");
+        w.Line("    throw new global::System.InvalidOperationException(" + Lit("Module '" + stub.ModuleName + "' has build errors (see the APPRT diagnostics on its declaration).") + ");");
+        w.Close();
+        if (stub.Namespace is not null)
+            w.Close();
+        return w.ToString();
     }
 
     /// <summary><c>new T(sp.GetRequiredService&lt;A&gt;(), ...)</c> for the chosen constructor.</summary>

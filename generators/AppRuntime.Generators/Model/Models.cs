@@ -237,13 +237,15 @@ internal sealed record JsonEnumModel(
 /// How a queue's task type is serialized without reflection: by generated code (<see cref="IsSupported"/>), or by the
 /// app's System.Text.Json context (<see cref="Context"/>, set by the composition when a context lists the type).
 /// </summary>
+/// <param name="ReasonLocation">Where the member or constructor parameter at fault is declared (when in source); diagnostics only.</param>
 internal sealed record SerializerModel(
     bool IsSupported,
     string? Reason,
     ValueShape? Root,
     EquatableArray<JsonObjectModel> Objects,
     EquatableArray<JsonEnumModel> Enums,
-    string? Context = null)
+    string? Context = null,
+    LocationInfo? ReasonLocation = null)
 {
     /// <summary>True when the module registers a serializer: the app's context, else generated code.</summary>
     public bool HasSerializer => Context is not null || IsSupported;
@@ -256,6 +258,7 @@ internal sealed record JsonContextModel(string TypeFullyQualified, EquatableArra
 internal sealed record ValidationRuleModel(string Kind, string? Argument1, string? Argument2);
 
 /// <summary>One bindable member of a configuration type.</summary>
+/// <param name="EnumNames">For an enum member (or a nullable one): the names of its values, to check settings at build time.</param>
 internal sealed record ConfigMemberModel(
     string Name,
     ValueShape Shape,
@@ -263,7 +266,8 @@ internal sealed record ConfigMemberModel(
     bool IsSecret,
     bool IsReferenceNullable,
     EquatableArray<ValidationRuleModel> Rules,
-    LocationInfo? Location);
+    LocationInfo? Location,
+    EquatableArray<string> EnumNames = default);
 
 /// <summary>A configuration class (a [ConfigSection] root or a class nested in one) that gets a generated binder.</summary>
 internal sealed record ConfigTypeModel(
@@ -275,7 +279,8 @@ internal sealed record ConfigTypeModel(
     bool HasExplicitParameterlessConstructor,
     bool HasAnyExplicitConstructor,
     string? SectionPath,
-    EquatableArray<ConfigMemberModel> Members)
+    EquatableArray<ConfigMemberModel> Members,
+    EquatableArray<string> ReadOnlyMembers = default)
 {
     public bool IsRoot => SectionPath is not null;
 }
@@ -291,8 +296,19 @@ internal sealed record ConfigSectionModel(
     public bool CanEmit => Diagnostics.IsEmpty;
 }
 
-/// <summary>One key found in an appsettings*.json file.</summary>
-internal sealed record JsonKeyModel(string Path, LocationInfo Location);
+/// <summary>The JSON kind of a setting's value.</summary>
+internal enum SettingKind
+{
+    Object,
+    Array,
+    String,
+    Number,
+    Boolean,
+    Null,
+}
+
+/// <summary>One key found in an appsettings*.json file, with its value (the text of a string, number or boolean) and where it is.</summary>
+internal sealed record JsonKeyModel(string Path, LocationInfo Location, SettingKind Kind = SettingKind.Object, string? Value = null, LocationInfo? ValueLocation = null);
 
 /// <summary>An appsettings*.json file passed as an AdditionalFile.</summary>
 internal sealed record AppSettingsModel(string FileName, EquatableArray<JsonKeyModel> Keys, DiagnosticInfo? ParseError);

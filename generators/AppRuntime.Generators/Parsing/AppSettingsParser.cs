@@ -67,7 +67,15 @@ internal static class AppSettingsParser
                 throw Error("unexpected text after the root object");
         }
 
-        private void ParseValue(string? prefix, int depth)
+        /// <summary>The location from <paramref name="start"/> to the current position (a value just read).</summary>
+        private LocationInfo Span(int start)
+        {
+            var span = new TextSpan(start, Math.Max(0, _pos - start));
+            return new LocationInfo(path, span, text.Lines.GetLinePositionSpan(span));
+        }
+
+        /// <summary>Reads one value; returns its kind and, for a string, number or boolean, its text (as the configuration holds it).</summary>
+        private (SettingKind Kind, string? Value) ParseValue(string? prefix, int depth)
         {
             if (depth > 64)
                 throw Error("nesting is too deep");
@@ -82,7 +90,7 @@ internal static class AppSettingsParser
                 if (Peek('}'))
                 {
                     _pos++;
-                    return;
+                    return (SettingKind.Object, null);
                 }
                 while (true)
                 {
@@ -90,16 +98,20 @@ internal static class AppSettingsParser
                     if (Peek('}'))
                     {
                         _pos++;
-                        return;
+                        return (SettingKind.Object, null);
                     }
                     var start = _pos;
                     var name = ReadString();
                     var span = new TextSpan(start, _pos - start);
                     var key = prefix is null ? name : prefix + ":" + name;
+                    var index = keys.Count;
                     keys.Add(new JsonKeyModel(key, new LocationInfo(path, span, text.Lines.GetLinePositionSpan(span))));
                     Skip();
                     Expect(':');
-                    ParseValue(key, depth + 1);
+                    Skip();
+                    var valueStart = _pos;
+                    var (kind, value) = ParseValue(key, depth + 1);
+                    keys[index] = keys[index] with { Kind = kind, Value = value, ValueLocation = Span(valueStart) };
                     Skip();
                     if (Peek(','))
                     {
@@ -107,7 +119,7 @@ internal static class AppSettingsParser
                         continue;
                     }
                     Expect('}');
-                    return;
+                    return (SettingKind.Object, null);
                 }
             }
             if (c == '[')
@@ -120,13 +132,15 @@ internal static class AppSettingsParser
                     if (Peek(']'))
                     {
                         _pos++;
-                        return;
+                        return (SettingKind.Array, null);
                     }
                     var start = _pos;
                     var key = (prefix ?? "") + ":" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     var span = new TextSpan(start, 1);
+                    var at = keys.Count;
                     keys.Add(new JsonKeyModel(key, new LocationInfo(path, span, text.Lines.GetLinePositionSpan(span))));
-                    ParseValue(key, depth + 1);
+                    var (kind, value) = ParseValue(key, depth + 1);
+                    keys[at] = keys[at] with { Kind = kind, Value = value, ValueLocation = Span(start) };
                     index++;
                     Skip();
                     if (Peek(','))
@@ -135,19 +149,24 @@ internal static class AppSettingsParser
                         continue;
                     }
                     Expect(']');
-                    return;
+                    return (SettingKind.Array, null);
                 }
             }
             if (c == '"')
-            {
-                ReadString();
-                return;
-            }
+                return (SettingKind.String, ReadString());
             var literalStart = _pos;
             while (_pos < json.Length && (char.IsLetterOrDigit(json[_pos]) || json[_pos] is '-' or '+' or '.'))
                 _pos++;
             if (_pos == literalStart)
                 throw Error("unexpected character '" + c + "'");
+            var literal = json.Substring(literalStart, _pos - literalStart);
+            return literal switch
+            {
+                "true" => (SettingKind.Boolean, "True"),
+                "false" => (SettingKind.Boolean, "False"),
+                "null" => (SettingKind.Null, null),
+                _ => (SettingKind.Number, literal),
+            };
         }
 
         private string ReadString()

@@ -77,14 +77,22 @@ internal static class ConfigSectionParser
         }
 
         var members = new List<ConfigMemberModel>();
+        var readOnly = new List<string>();
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var t = type; t is not null && t.SpecialType != SpecialType.System_Object; t = t.BaseType)
         {
             foreach (var property in t.GetMembers().OfType<IPropertySymbol>())
             {
-                if (property.IsStatic || property.IsIndexer || property.DeclaredAccessibility != Accessibility.Public ||
-                    property.SetMethod is null || property.SetMethod.DeclaredAccessibility is Accessibility.Private or Accessibility.Protected ||
-                    !names.Add(property.Name))
+                if (property.IsStatic || property.IsIndexer || property.DeclaredAccessibility != Accessibility.Public)
+                    continue;
+                if (property.SetMethod is null || property.SetMethod.DeclaredAccessibility is Accessibility.Private or Accessibility.Protected)
+                {
+                    // Not bound; a key in appsettings*.json that names it gets its own diagnostic (it has no setter).
+                    if (!names.Contains(property.Name))
+                        readOnly.Add(property.Name);
+                    continue;
+                }
+                if (!names.Add(property.Name))
                     continue;
                 var member = ParseMember(type, property, diagnostics, enqueue, ct);
                 if (member is not null)
@@ -97,7 +105,7 @@ internal static class ConfigSectionParser
         return new ConfigTypeModel(type.ToRef(),
             type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null,
             type.Name, Keyword(type), containing.ToEquatableArray(), hasParameterless, explicitCtors.Count > 0, sectionPath,
-            members.ToEquatableArray());
+            members.ToEquatableArray(), readOnly.Where(n => !names.Contains(n)).Distinct(StringComparer.Ordinal).ToEquatableArray());
     }
 
     private static ConfigMemberModel? ParseMember(INamedTypeSymbol owner, IPropertySymbol property, List<DiagnosticInfo> diagnostics,
@@ -181,7 +189,13 @@ internal static class ConfigSectionParser
         }
 
         var referenceNullable = property.Type.IsReferenceType && property.NullableAnnotation == NullableAnnotation.Annotated;
-        return new ConfigMemberModel(property.Name, shape, required, secret, referenceNullable, rules.ToEquatableArray(), location);
+        var enumType = property.Type is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable
+            ? nullable.TypeArguments[0]
+            : property.Type;
+        var enumNames = enumType.TypeKind == TypeKind.Enum
+            ? enumType.GetMembers().OfType<IFieldSymbol>().Where(f => f.HasConstantValue).Select(f => f.Name).ToEquatableArray()
+            : EquatableArray<string>.Empty;
+        return new ConfigMemberModel(property.Name, shape, required, secret, referenceNullable, rules.ToEquatableArray(), location, enumNames);
     }
 
     private static string DoubleLiteral(object value)

@@ -41,8 +41,20 @@ internal static class SerializerParser
         Stj + "JsonDerivedTypeAttribute",
     };
 
+    /// <summary>Where the first problem found is declared (the innermost member or parameter in source), for the diagnostic's location.</summary>
+    [ThreadStatic]
+    private static LocationInfo? _problemAt;
+
+    /// <summary>Returns <paramref name="reason"/>, noting where <paramref name="symbol"/> is declared if no deeper problem was noted.</summary>
+    private static string At(ISymbol symbol, string reason)
+    {
+        _problemAt ??= symbol.LocationOf(default);
+        return reason;
+    }
+
     public static SerializerModel Parse(ITypeSymbol taskType)
     {
+        _problemAt = null;
         var objects = new Dictionary<string, JsonObjectModel>(StringComparer.Ordinal);
         var enums = new Dictionary<string, JsonEnumModel>(StringComparer.Ordinal);
         var visiting = new HashSet<string>(StringComparer.Ordinal);
@@ -50,7 +62,11 @@ internal static class SerializerParser
         var root = ShapeResolver.Resolve(taskType, OnObject, out var reason);
         reason ??= CollectEnums(taskType, enums);
         if (root is null || reason is not null)
-            return new SerializerModel(false, reason, null, EquatableArray<JsonObjectModel>.Empty, EquatableArray<JsonEnumModel>.Empty);
+        {
+            var at = _problemAt;
+            _problemAt = null;
+            return new SerializerModel(false, reason, null, EquatableArray<JsonObjectModel>.Empty, EquatableArray<JsonEnumModel>.Empty, null, at);
+        }
         return new SerializerModel(true, null, root,
             objects.Values.OrderBy(o => o.TypeFullyQualified, StringComparer.Ordinal).ToEquatableArray(),
             enums.Values.OrderBy(e => e.TypeFullyQualified, StringComparer.Ordinal).ToEquatableArray());
@@ -85,9 +101,9 @@ internal static class SerializerParser
                 if (member is IFieldSymbol { IsStatic: false } field)
                 {
                     if (field.HasAttribute(JsonInclude))
-                        return "field " + type.Display() + "." + field.Name + " has [JsonInclude]; fields are not supported";
+                        return At(field, "field " + type.Display() + "." + field.Name + " has [JsonInclude]; fields are not supported");
                     if (field.IsRequired)
-                        return "field " + type.Display() + "." + field.Name + " is required; fields are not supported";
+                        return At(field, "field " + type.Display() + "." + field.Name + " is required; fields are not supported");
                     continue;
                 }
                 if (member is not IPropertySymbol p || p.IsStatic || p.IsIndexer || !seen.Add(p.Name))
@@ -96,9 +112,9 @@ internal static class SerializerParser
                 if (!isPublic)
                 {
                     if (p.HasAttribute(JsonInclude))
-                        return "property " + type.Display() + "." + p.Name + " has [JsonInclude] but is not public";
+                        return At(p, "property " + type.Display() + "." + p.Name + " has [JsonInclude] but is not public");
                     if (p.IsRequired)
-                        return "property " + type.Display() + "." + p.Name + " is required but has no public getter";
+                        return At(p, "property " + type.Display() + "." + p.Name + " is required but has no public getter");
                     continue;
                 }
                 properties.Add(p);
@@ -125,7 +141,7 @@ internal static class SerializerParser
                         break;
                     case 1: // Always
                         if (p.IsRequired || p.HasAttribute(JsonRequired))
-                            return where + " is required and has [JsonIgnore]";
+                            return At(p, where + " is required and has [JsonIgnore]");
                         ignoredNames.Add(p.Name);
                         continue;
                     case 2: // WhenWritingDefault
@@ -133,31 +149,31 @@ internal static class SerializerParser
                         break;
                     case 3: // WhenWritingNull
                         if (p.Type.IsValueType && p.Type.OriginalDefinition.SpecialType != SpecialType.System_Nullable_T)
-                            return where + " has [JsonIgnore(Condition = WhenWritingNull)] but is a non-nullable value type, which System.Text.Json rejects";
+                            return At(p, where + " has [JsonIgnore(Condition = WhenWritingNull)] but is a non-nullable value type, which System.Text.Json rejects");
                         ignore = JsonIgnoreMode.WhenWritingNull;
                         break;
                     default:
-                        return where + " has a [JsonIgnore] condition the generated serializer does not support";
+                        return At(p, where + " has a [JsonIgnore] condition the generated serializer does not support");
                 }
             }
             if (UnsupportedAttribute(p) is { } propertyAttribute)
-                return where + " has [" + propertyAttribute + "]";
+                return At(p, where + " has [" + propertyAttribute + "]");
 
             var enumAsString = false;
             if (p.GetAttribute(JsonConverter) is { } converter)
             {
                 if (!IsStringEnumConverter(converter, EnumOf(p.Type)))
-                    return where + " has a [JsonConverter] other than JsonStringEnumConverter on an enum";
+                    return At(p, where + " has a [JsonConverter] other than JsonStringEnumConverter on an enum");
                 enumAsString = true;
             }
 
             var shape = ShapeResolver.Resolve(p.Type, onObject, out var reason);
             if (shape is null)
-                return where + ": " + reason;
+                return At(p, where + ": " + reason);
             if (CollectEnums(p.Type, enums) is { } enumProblem)
-                return where + ": " + enumProblem;
+                return At(p, where + ": " + enumProblem);
             if (enumAsString && EnumOf(p.Type) is { } stringEnum && HasCustomNames(stringEnum))
-                return where + ": enum " + stringEnum.Display() + " has [JsonStringEnumMemberName]";
+                return At(p, where + ": enum " + stringEnum.Display() + " has [JsonStringEnumMemberName]");
 
             var ctorIndex = -1;
             for (var i = 0; i < constructor.Parameters.Length; i++)
@@ -168,7 +184,7 @@ internal static class SerializerParser
             var settable = p.SetMethod is { DeclaredAccessibility: Accessibility.Public };
             var initOnly = settable && p.SetMethod!.IsInitOnly;
             if (p.SetMethod is { } setter && setter.DeclaredAccessibility != Accessibility.Public && p.HasAttribute(JsonInclude))
-                return where + " has [JsonInclude] but its setter is not public";
+                return At(p, where + " has [JsonInclude] but its setter is not public");
             var required = (p.IsRequired && !setsRequired) || p.HasAttribute(JsonRequired);
             var jsonName = p.GetAttribute(JsonPropertyName)?.ConstructorArguments.FirstOrDefault().Value as string ?? p.Name;
             var order = p.GetAttribute(JsonPropertyOrder)?.ConstructorArguments.FirstOrDefault().Value is int o ? o : 0;
@@ -188,12 +204,12 @@ internal static class SerializerParser
             var index = ordered.FindIndex(m => string.Equals(m.Member.Name, parameter.Name, StringComparison.OrdinalIgnoreCase));
             if (index >= 0 && !SymbolEqualityComparer.Default.Equals(ordered[index].Property.Type.WithNullableAnnotation(NullableAnnotation.NotAnnotated),
                     parameter.Type.WithNullableAnnotation(NullableAnnotation.NotAnnotated)))
-                return "constructor parameter '" + parameter.Name + "' of " + type.Display() + " has another type than its property";
+                return At(parameter, "constructor parameter '" + parameter.Name + "' of " + type.Display() + " has another type than its property");
             if (index < 0 && !ignoredNames.Contains(parameter.Name))
-                return "constructor parameter '" + parameter.Name + "' of " + type.Display() + " matches no public property";
+                return At(parameter, "constructor parameter '" + parameter.Name + "' of " + type.Display() + " matches no public property");
             var defaultValue = DefaultValue(parameter);
             if (defaultValue is null)
-                return "constructor parameter '" + parameter.Name + "' of " + type.Display() + " has a default value the generated serializer cannot write";
+                return At(parameter, "constructor parameter '" + parameter.Name + "' of " + type.Display() + " has a default value the generated serializer cannot write");
             parameters.Add(new JsonParameterModel(index, defaultValue));
         }
 

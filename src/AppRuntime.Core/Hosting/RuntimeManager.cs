@@ -125,8 +125,9 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
             if (_services.Services.GetService<LogOutputLimits>() is { } logLimits)
                 logLimits.MaxMessageLength = plan!.Options.MaxLogMessageLength;
 
-            // 2. Services: the declared wiring must be complete before anything runs.
+            // 2. Services: the declared wiring must be complete before anything runs, imports included.
             var problems = _registry.Validate();
+            problems.AddRange(MissingImports());
             if (problems.Count > 0)
                 throw new InvalidOperationException("The AppRuntime composition is invalid:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)));
 
@@ -159,6 +160,8 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
             SetState(RuntimeState.Running);
             Log.Started(_logger, plan.Queues.Count, plan.Pools.Count, plan.Sources.Count, Ms(time.GetElapsedTime(begun)), Ms(configuration), Ms(queues),
                 Ms(pools), Ms(sources));
+            if (_registry.Modules.Count == 0)
+                Log.NoModule(_logger, plan.Queues.Count);
             if (plan.Options.RunMode == RunMode.UntilDrained)
                 _untilDrained = RunUntilDrainedAsync();
         }
@@ -372,6 +375,24 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
         return [.. errors.Items.Select(_config.Redact)];
     }
 
+    /// <summary>
+    /// Every <c>[ImportService(typeof(T))]</c> whose service nothing registered: a task that needs it would fail on every attempt, so
+    /// the runtime refuses to start instead. Needs the container's <see cref="IServiceProviderIsService"/> (Microsoft.Extensions.DependencyInjection has it).
+    /// </summary>
+    private IEnumerable<string> MissingImports()
+    {
+        if (_services.Services.GetService<IServiceProviderIsService>() is not { } isService)
+            yield break;
+        foreach (var import in _services.Services.GetServices<ImportedService>())
+        {
+            if (!isService.IsService(import.ServiceType))
+            {
+                yield return $"Module '{import.Module}' imports {import.ServiceType.FullName} ([ImportService(typeof({import.ServiceType.Name}))]), but nothing registers it: " +
+                    $"add it to the host's services before the host is built (builder.Services.AddSingleton<{import.ServiceType.Name}>(...)).";
+            }
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose() => _stopping.Dispose();
 
@@ -413,5 +434,8 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
 
         [LoggerMessage(36, LogLevel.Warning, "AppRuntime drained (RunMode UntilDrained) but no host lifetime is registered to stop the application")]
         public static partial void NoLifetime(ILogger logger);
+
+        [LoggerMessage(37, LogLevel.Warning, "AppRuntime started with no application module ({Queues} queue(s) registered by hand): the generated Add<Module>() of your [ApplicationModule] was never called; call builder.AddAppRuntime().Add<Module>()")]
+        public static partial void NoModule(ILogger logger, int queues);
     }
 }

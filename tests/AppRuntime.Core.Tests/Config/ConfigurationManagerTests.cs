@@ -1,5 +1,5 @@
 using System.Globalization;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

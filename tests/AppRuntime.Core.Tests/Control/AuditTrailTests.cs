@@ -1,4 +1,4 @@
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;

@@ -38,7 +38,7 @@ public sealed class DrainedTests
         });
         await rt.StartAsync();
 
-        await AppRuntime.Testing.Eventually.TrueAsync(() => Volatile.Read(ref handled) == 19, "19 of 20 handled");
+        await AppRuntime.TestSupport.Eventually.TrueAsync(() => Volatile.Read(ref handled) == 19, "19 of 20 handled");
         Assert.False(await rt.Runtime.IsDrainedAsync());
         Assert.Equal([("list", 1)], rt.Runtime.Sources.Undrained());
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using AppRuntime.Internal;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using Microsoft.Extensions.Time.Testing;
 
 namespace AppRuntime.Core.Tests.Queue;

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 
 namespace AppRuntime.Core.Tests.Runtime;
 

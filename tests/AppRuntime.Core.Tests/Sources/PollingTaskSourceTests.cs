@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using Microsoft.Extensions.Time.Testing;
 
 namespace AppRuntime.Core.Tests.Sources;

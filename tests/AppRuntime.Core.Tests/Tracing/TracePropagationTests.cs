@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AppRuntime.Core.Tests.Tracing;

@@ -1,4 +1,4 @@
-using AppRuntime.Testing;
+using AppRuntime.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AppRuntime.Core.Tests.Workers;

@@ -53,6 +53,9 @@ namespace Shop.Orders
             global::Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddScoped<global::Shop.Orders.PricingService>(services, static sp => new global::Shop.Orders.PricingService(
                 global::Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<global::Shop.Orders.ShopSettings>(sp)));
 
+            // Imports: provided by the host; the runtime checks at start, before anything runs, that each is registered
+            global::Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton(services, new global::AppRuntime.ImportedService(typeof(global::Shop.Orders.IPaymentGateway), ModuleName));
+
             // Configuration sections
             builder.AddConfigSection(new global::AppRuntime.ConfigSectionDefinition<global::Shop.Orders.ShopSettings>(global::Shop.Orders.ShopSettings.ConfigSectionPath, global::Shop.Orders.ShopSettings.BindConfigSection) { SecretKeys = global::Shop.Orders.ShopSettings.ConfigSecretKeys });
 

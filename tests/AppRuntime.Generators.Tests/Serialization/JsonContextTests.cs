@@ -128,7 +128,8 @@ public sealed class JsonContextTests
         var generators = ImmutableArray.Create(new AppRuntimeGenerator().AsSourceGenerator()).AddRange(ShapeAssemblies.StjGenerators.Value);
         var driver = CSharpGeneratorDriver.Create(generators, parseOptions: TestReferences.ParseOptions)
             .RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
-        Assert.True(diagnostics.IsEmpty, "Generator diagnostics:\n" + string.Join("\n", diagnostics));
+        var warnings = diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList(); // information (a default worker pool) is fine
+        Assert.True(warnings.Count == 0, "Generator diagnostics:\n" + string.Join("\n", warnings));
         using var stream = new MemoryStream();
         var emit = output.Emit(stream);
         var problems = emit.Diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();

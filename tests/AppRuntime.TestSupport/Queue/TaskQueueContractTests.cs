@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Xunit;
 
-namespace AppRuntime.Testing;
+namespace AppRuntime.TestSupport;
 
 /// <summary>
 /// The behaviour every <see cref="ITaskQueue{T}"/> backend must show. A backend's test project subclasses this class and

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace AppRuntime.Testing;
+namespace AppRuntime.TestSupport;
 
 /// <summary>Waits on a condition with a deadline (real time), for tests that watch real threads or servers. Never a fixed sleep.</summary>
 public static class Eventually

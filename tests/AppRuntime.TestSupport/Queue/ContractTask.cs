@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace AppRuntime.Testing;
+namespace AppRuntime.TestSupport;
 
 /// <summary>The task type the queue contract suite publishes. Durable backends serialize it with <see cref="Serializer"/>.</summary>
 /// <param name="Number">A number that identifies the task within a test.</param>
