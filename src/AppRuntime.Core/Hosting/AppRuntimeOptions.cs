@@ -27,7 +27,11 @@ public sealed partial class AppRuntimeOptions
     /// <summary>The configuration section path, <c>AppRuntime</c>.</summary>
     public const string SectionPath = "AppRuntime";
 
-    /// <summary>How long, on stop, the runtime waits for queues to drain (ready and in-flight tasks done) before it stops the workers. Key <c>AppRuntime:DrainTimeout</c>.</summary>
+    /// <summary>
+    /// How long, on stop, the runtime waits for queues to drain before it stops the workers. Key <c>AppRuntime:DrainTimeout</c>.
+    /// A queue of this instance's own (in memory) drains when nothing is ready or in flight; a queue shared with other instances
+    /// (Redis) stops leasing and waits only for this instance's tasks: in its workers' hands and leased ahead (prefetched).
+    /// </summary>
     [TimeRange("00:00:00", "1.00:00:00")]
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
