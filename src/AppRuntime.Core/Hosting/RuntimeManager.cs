@@ -30,8 +30,9 @@ public enum RuntimeState
 /// <summary>
 /// The platform facade (seed: RuntimeManager) and the host's <see cref="IHostedService"/>. Starts in order configuration →
 /// services → queues → worker pools → sources, and stops in reverse: sources stop, queues drain until
-/// <see cref="AppRuntimeOptions.DrainTimeout"/> (a queue shared with other instances only of this instance's own tasks), workers finish the task in hand (until <see cref="AppRuntimeOptions.ShutdownTimeout"/>
-/// or the host's shutdown token; then handlers are cancelled and their tasks released back to the queue), traces flush.
+/// <see cref="AppRuntimeOptions.DrainTimeout"/> (a queue shared with other instances only of this instance's own tasks), workers
+/// finish the task in hand (until <see cref="AppRuntimeOptions.ShutdownTimeout"/> or the host's shutdown token; then handlers are
+/// cancelled and their tasks released back to the queue), traces flush.
 /// </summary>
 public sealed partial class RuntimeManager : IHostedService, IDisposable
 {
