@@ -40,7 +40,7 @@ internal static class Samples
         }
 
         [ApplicationModule("shop-orders")]
-        [TaskQueue<OrderPlaced>("orders", Capacity = 500, Backend = "Redis")]
+        [TaskQueue<OrderPlaced>("orders", Capacity = 500, VisibilityTimeoutSeconds = 120, Backend = "Redis")]
         [WorkerPool("orders", Workers = 4, MaxAttempts = 3, RetryDelayMilliseconds = 500, WorkersConfigKey = "Shop:Orders:Workers")]
         [ImportService(typeof(IPaymentGateway))]
         public static partial class OrdersModule;

@@ -112,8 +112,64 @@ public sealed class RedisRuntimeIntegrationTests : IAsyncLifetime
         await ((IAsyncDisposable)observer).DisposeAsync();
     }
 
+    [Fact]
+    public async Task On_stop_an_instance_drains_its_own_tasks_in_hand_and_leased_ahead_and_not_the_shared_queue()
+    {
+        // Another instance, through its own connection: it holds two leases (its handlers are busy), and publishes.
+        using var other = await RedisTestServer.ConnectAsync();
+        var otherQueue = new RedisQueueBackend(other, new RedisQueueOptions { KeyPrefix = _prefix }).Create(
+            new QueueDefinition("orders", WorkItems.TaskType) { VisibilityTimeout = TimeSpan.FromMinutes(5) }, WorkItems.Serializer);
+        TaskEnvelope<WorkItem> Task(string id, int n) => new(id, WorkItems.TaskType, new WorkItem(n, id), DateTimeOffset.UtcNow);
+        await otherQueue.PublishAsync(Task("other-0", 0));
+        await otherQueue.PublishAsync(Task("other-1", 1));
+        var held = new[] { await ConsumeWithin(otherQueue), await ConsumeWithin(otherQueue) };
+        Assert.Equal(["other-0", "other-1"], held.Select(l => l.Envelope.Id));
+        for (var i = 0; i < 3; i++)
+            await otherQueue.PublishAsync(Task($"own-{i}", i));
+
+        // This instance: one worker and a prefetch of 2, so its first fetch leases all three own-* tasks: one in hand, two ahead.
+        // Each takes 300 ms. The drain may wait 30 s.
+        var started = new ConcurrentQueue<string>();
+        var done = new ConcurrentQueue<string>();
+        var runtime = await StartAsync(TimeSpan.FromSeconds(30), workers: 1, async (_, context) =>
+        {
+            started.Enqueue(context.TaskId);
+            await System.Threading.Tasks.Task.Delay(300);
+            done.Enqueue(context.TaskId);
+        }, prefetch: 2, drainTimeout: TimeSpan.FromSeconds(30));
+        await Eventually.TrueAsync(() => started.Contains("own-0"), "the worker has own-0 in hand");
+        var queue = runtime.GetQueue<WorkItem>("orders");
+        Assert.Equal(2, ((ISharedTaskQueue)queue).Buffered);
+        // Five more tasks that nobody has taken yet.
+        for (var i = 0; i < 5; i++)
+            await otherQueue.PublishAsync(Task($"later-{i}", i));
+
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        await runtime.StopAsync(CancellationToken.None);
+        stopwatch.Stop();
+
+        // It finished its own three (the one in hand and the two leased ahead), took nothing new, and did not wait for the other
+        // instance's leases (5 minutes) nor for the ready tasks to go.
+        Assert.Equal(["own-0", "own-1", "own-2"], done);
+        Assert.Equal(["own-0", "own-1", "own-2"], started);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(5), $"the stop took {stopwatch.Elapsed}, waiting for work that was not its own");
+        var db = _inspect!.GetDatabase();
+        var ready = (await db.ListRangeAsync($"{_prefix}:{{orders}}:ready")).Select(v => (string)v!).Order(StringComparer.Ordinal);
+        Assert.Equal(["later-0", "later-1", "later-2", "later-3", "later-4"], ready);
+        var leased = (await db.SortedSetRangeByRankAsync($"{_prefix}:{{orders}}:leases")).Select(v => (string)v!).Order(StringComparer.Ordinal);
+        Assert.Equal(["other-0", "other-1"], leased);
+        Assert.Equal("3", (string?)await db.HashGetAsync($"{_prefix}:{{orders}}:stats", "acked"));
+        await ((IAsyncDisposable)otherQueue).DisposeAsync();
+    }
+
+    private static async Task<TaskLease<WorkItem>> ConsumeWithin(ITaskQueue<WorkItem> queue)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        return await queue.ConsumeAsync(cts.Token);
+    }
+
     private async Task<RuntimeManager> StartAsync(TimeSpan visibility, int workers, Func<WorkItem, TaskContext, ValueTask> handle, int prefetch = 0,
-        TimeSpan? shutdownTimeout = null, ITaskHandler<WorkItem>? handler = null)
+        TimeSpan? shutdownTimeout = null, ITaskHandler<WorkItem>? handler = null, TimeSpan? drainTimeout = null)
     {
         var configuration = new Microsoft.Extensions.Configuration.ConfigurationManager();
         configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -126,7 +182,7 @@ public sealed class RedisRuntimeIntegrationTests : IAsyncLifetime
         var services = new ServiceCollection();
         services.AddAppRuntime(configuration, o =>
             {
-                o.DrainTimeout = TimeSpan.Zero;
+                o.DrainTimeout = drainTimeout ?? TimeSpan.Zero;
                 o.ShutdownTimeout = shutdownTimeout ?? TimeSpan.FromSeconds(10);
             })
             .AddRedisQueues()

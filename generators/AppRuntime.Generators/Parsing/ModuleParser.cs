@@ -59,7 +59,7 @@ internal static class ModuleParser
             name,
             taskType.ToRef(),
             data.Named("Capacity", 10_000),
-            data.Named("VisibilityTimeoutSeconds", 300),
+            data.Named("VisibilityTimeoutSeconds", 30),
             data.Named<string>("Backend", null),
             data.LocationOf(ct),
             data.ArgumentLocation(null, 0, ct),

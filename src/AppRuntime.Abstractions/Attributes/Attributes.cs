@@ -24,8 +24,12 @@ public sealed class TaskQueueAttribute<T>(string name) : Attribute
     /// <summary>Maximum tasks held (ready + delayed + in flight).</summary>
     public int Capacity { get; set; } = 10_000;
 
-    /// <summary>Lease duration in seconds before an unsettled task is redelivered.</summary>
-    public int VisibilityTimeoutSeconds { get; set; } = 300;
+    /// <summary>
+    /// Lease duration in seconds before an unsettled task is redelivered (default 30). The worker pool renews the lease while a
+    /// handler runs, so a handler may run longer; the timeout bounds how long a crashed instance's tasks stay away.
+    /// <c>AppRuntime:Queues:&lt;name&gt;:VisibilityTimeout</c> overrides it.
+    /// </summary>
+    public int VisibilityTimeoutSeconds { get; set; } = 30;
 
     /// <summary>Pins the backend (<c>InMemory</c>, <c>Redis</c>); configuration decides when unset.</summary>
     public string? Backend { get; set; }

@@ -21,8 +21,11 @@ public sealed record QueueDefinition
     /// <summary>Maximum tasks the queue holds (ready + delayed + in flight). Publishing waits beyond it.</summary>
     public int Capacity { get; init; } = 10_000;
 
-    /// <summary>How long a consumer holds a task before it is delivered again.</summary>
-    public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// How long a consumer holds a task before it is delivered again, unless the lease is renewed (the worker pool renews it
+    /// while a handler runs). Default 30 s; <c>AppRuntime:Queues:&lt;name&gt;:VisibilityTimeout</c> overrides the declaration.
+    /// </summary>
+    public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Deliveries after which a failing task is dead-lettered.</summary>
     public int MaxAttempts { get; init; } = 5;

@@ -27,7 +27,11 @@ public sealed partial class AppRuntimeOptions
     /// <summary>The configuration section path, <c>AppRuntime</c>.</summary>
     public const string SectionPath = "AppRuntime";
 
-    /// <summary>How long, on stop, the runtime waits for queues to drain (ready and in-flight tasks done) before it stops the workers. Key <c>AppRuntime:DrainTimeout</c>.</summary>
+    /// <summary>
+    /// How long, on stop, the runtime waits for queues to drain before it stops the workers. Key <c>AppRuntime:DrainTimeout</c>.
+    /// A queue of this instance's own (in memory) drains when nothing is ready or in flight; a queue shared with other instances
+    /// (Redis) stops leasing and waits only for this instance's tasks: in its workers' hands and leased ahead (prefetched).
+    /// </summary>
     [TimeRange("00:00:00", "1.00:00:00")]
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -95,6 +99,21 @@ public sealed partial class QueueOptions
 {
     /// <summary>The backend (<c>InMemory</c>, <c>Redis</c>, ...) unless the declaration pins one.</summary>
     public string? Backend { get; set; }
+
+    /// <summary>
+    /// How long a leased task stays invisible before it is delivered again, unless renewed (workers renew it while their
+    /// handler runs), from 5 s to 12 h. Overrides the declaration's <c>VisibilityTimeoutSeconds</c> (default 30 s). A short
+    /// value brings a crashed instance's tasks back sooner; a process paused longer than it (a long GC pause, SIGSTOP) may
+    /// see its task run a second time elsewhere.
+    /// </summary>
+    [TimeRange(MinVisibilityTimeout, MaxVisibilityTimeout)]
+    public TimeSpan? VisibilityTimeout { get; set; }
+
+    /// <summary>The smallest <see cref="VisibilityTimeout"/>, 5 s.</summary>
+    internal const string MinVisibilityTimeout = "00:00:05";
+
+    /// <summary>The largest <see cref="VisibilityTimeout"/>, 12 h.</summary>
+    internal const string MaxVisibilityTimeout = "12:00:00";
 }
 
 /// <summary>Settings of one worker pool, <c>AppRuntime:Pools:&lt;queue&gt;</c>.</summary>

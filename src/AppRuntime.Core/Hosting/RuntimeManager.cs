@@ -30,8 +30,9 @@ public enum RuntimeState
 /// <summary>
 /// The platform facade (seed: RuntimeManager) and the host's <see cref="IHostedService"/>. Starts in order configuration →
 /// services → queues → worker pools → sources, and stops in reverse: sources stop, queues drain until
-/// <see cref="AppRuntimeOptions.DrainTimeout"/>, workers finish the task in hand (until <see cref="AppRuntimeOptions.ShutdownTimeout"/>
-/// or the host's shutdown token; then handlers are cancelled and their tasks released back to the queue), traces flush.
+/// <see cref="AppRuntimeOptions.DrainTimeout"/> (a queue shared with other instances only of this instance's own tasks), workers
+/// finish the task in hand (until <see cref="AppRuntimeOptions.ShutdownTimeout"/> or the host's shutdown token; then handlers are
+/// cancelled and their tasks released back to the queue), traces flush.
 /// </summary>
 public sealed partial class RuntimeManager : IHostedService, IDisposable
 {
@@ -273,9 +274,17 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
         await _supervisor.StopAllAsync(abort.Token).ConfigureAwait(false);
 
         // 4. Queues close: a durable queue gives back what it leased ahead and no longer counts this process as a consumer.
+        //    The log line counts this instance's own tasks only: what its own queues still hold, and what it gives back to
+        //    shared queues (never the tasks other instances hold or nobody took).
         var left = 0L;
+        var returned = 0L;
         foreach (var q in _queues.All)
         {
+            if (q is ISharedTaskQueue shared)
+            {
+                returned += shared.Buffered;
+                continue;
+            }
             try
             {
                 var stats = await q.GetStatsAsync(abort.Token).ConfigureAwait(false);
@@ -302,32 +311,48 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
         }
 
         SetState(RuntimeState.Stopped);
-        Log.Stopped(_logger, left);
+        Log.Stopped(_logger, left, returned);
     }
 
+    /// <summary>
+    /// Waits, until <paramref name="timeout"/>, for this instance's own work in the queues its pools consume. A queue of its own
+    /// (in memory) is drained: nothing ready, nothing in flight. A queue shared with other instances
+    /// (<see cref="ISharedTaskQueue"/>) stops leasing first; then only the tasks this instance holds count: those its workers
+    /// have in hand and those it leased ahead. Tasks other instances hold, or nobody took yet, are theirs.
+    /// </summary>
     private async Task DrainAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
+        var consumed = _queues.All.Where(q => _registry.Pools.ContainsKey(q.Name)).ToList();
+        foreach (var q in consumed)
+        {
+            if (q is ISharedTaskQueue shared)
+                shared.StopLeasing();
+        }
         if (timeout <= TimeSpan.Zero)
             return;
         var deadline = _services.Time.GetUtcNow() + timeout;
-        var consumed = _queues.All.Where(q => _registry.Pools.ContainsKey(q.Name)).ToList();
         while (true)
         {
             var busy = false;
             foreach (var q in consumed)
             {
-                QueueStats s;
-                try
+                bool queued;
+                if (q is ISharedTaskQueue shared)
+                    queued = OwnWork(q.Name, shared) > 0;
+                else
                 {
-                    s = await q.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        queued = await QueuedAsync(q, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (QueueBackendUnavailableException ex)
+                    {
+                        // Nothing can be drained from a backend that is away; what it holds stays there for the next start.
+                        Log.DrainSkipped(_logger, ex.Message);
+                        return;
+                    }
                 }
-                catch (QueueBackendUnavailableException ex)
-                {
-                    // Nothing can be drained from a backend that is away; what it holds stays there for the next start.
-                    Log.DrainSkipped(_logger, ex.Message);
-                    return;
-                }
-                if (s.Depth > 0 || s.InFlight > 0)
+                if (queued)
                 {
                     busy = true;
                     break;
@@ -344,6 +369,22 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
                 return;
             }
         }
+    }
+
+    /// <summary>The tasks of a shared queue this instance holds: in its workers' hands, and leased ahead unless its pool is paused.</summary>
+    private int OwnWork(string queue, ISharedTaskQueue shared)
+    {
+        if (!_supervisor.TryGetPool(queue, out var pool))
+            return 0;
+        var snapshot = pool.GetSnapshot();
+        var inHand = snapshot.Workers.Count(w => w.CurrentTaskId is not null);
+        return snapshot.Paused ? inHand : inHand + shared.Buffered;
+    }
+
+    private static async ValueTask<bool> QueuedAsync(ITaskQueue queue, CancellationToken cancellationToken)
+    {
+        var s = await queue.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+        return s.Depth > 0 || s.InFlight > 0;
     }
 
     /// <summary>
@@ -417,8 +458,8 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
         [LoggerMessage(31, LogLevel.Critical, "AppRuntime failed to start: {Reason}")]
         public static partial void StartFailed(ILogger logger, string reason);
 
-        [LoggerMessage(32, LogLevel.Information, "AppRuntime stopped; {Left} task(s) remain queued for the next start")]
-        public static partial void Stopped(ILogger logger, long left);
+        [LoggerMessage(32, LogLevel.Information, "AppRuntime stopped; {Left} task(s) remain in its own queues; {Returned} task(s) it had leased ahead went back to shared queues")]
+        public static partial void Stopped(ILogger logger, long left, long returned);
 
         [LoggerMessage(33, LogLevel.Warning, "Flushing telemetry on stop failed")]
         public static partial void FlushFailed(ILogger logger, Exception exception);

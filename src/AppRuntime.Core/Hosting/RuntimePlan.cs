@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 
 namespace AppRuntime.Internal;
 
-/// <summary>One queue as the runtime will create it: its declaration with the pool's settings merged in, and its backend.</summary>
+/// <summary>One queue as the runtime will create it: its declaration with the pool's settings and its configured visibility timeout merged in, and its backend.</summary>
 internal sealed record QueuePlan(QueueRegistration Registration, QueueDefinition Definition, ITaskQueueBackend Backend);
 
 /// <summary>One worker pool as the runtime will start it: the declaration with its worker count from configuration.</summary>
@@ -53,6 +53,9 @@ internal sealed record RuntimePlan(AppRuntimeOptions Options, IReadOnlyList<Queu
             var definition = registry.Pools.TryGetValue(name, out var pool) && pool.MaxAttempts is { } max
                 ? reg.Definition with { MaxAttempts = max }
                 : reg.Definition;
+            // AppRuntime:Queues:<name>:VisibilityTimeout (range-checked by the binder) wins over the declaration.
+            if (Lookup(options.Queues, name)?.VisibilityTimeout is { } visibility)
+                definition = definition with { VisibilityTimeout = visibility };
             queues.Add(new QueuePlan(reg, definition, backend));
         }
 

@@ -54,6 +54,44 @@ internal sealed class ConsumerGate<TItem> : IDisposable
         }
     }
 
+    /// <summary>Leased tasks held in the buffer, not handed to a consumer yet.</summary>
+    public int Buffered
+    {
+        get
+        {
+            lock (_lock)
+                return _buffer.Count;
+        }
+    }
+
+    /// <summary>Takes a buffered task, if there is one; never fetches nor parks (a stopping instance serves only what it holds).</summary>
+    public bool TryTakeBuffered([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TItem? item)
+    {
+        lock (_lock)
+        {
+            if (_buffer.TryDequeue(out var buffered))
+            {
+                item = buffered.Item;
+                return true;
+            }
+        }
+        item = null;
+        return false;
+    }
+
+    /// <summary>Wakes every parked consumer (each looks again: fetches, or, once its queue stops leasing, serves the buffer).</summary>
+    public void WakeAll()
+    {
+        Waiter[] waiters;
+        lock (_lock)
+        {
+            waiters = [.. _waiters];
+            _waiters.Clear();
+        }
+        foreach (var w in waiters)
+            w.Complete(null);
+    }
+
     /// <summary>What <see cref="TryTake"/> decided.</summary>
     public enum Next
     {

@@ -9,7 +9,7 @@ namespace AppRuntime.Internal;
 /// A durable queue on Redis: a ready LIST, a delayed ZSET (due time), a leases ZSET (lease expiry), a dead-letter ZSET and
 /// one HASH per task, changed only by the Lua scripts in <see cref="LuaScripts"/>. See docs/adapters/redis.md.
 /// </summary>
-internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
+internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueue, IAsyncDisposable
 {
     private const int IdChunk = 500;
     private const int ScriptBatch = 1000;
@@ -38,8 +38,10 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
     private readonly Action<RedisChannel, RedisValue> _onEvent;
     private const long ConsumerBeatMs = 1000;
     private long _lastConsumerBeatMs = long.MinValue;
+    private static readonly TimeSpan StoppedLeasingPoll = TimeSpan.FromMilliseconds(50);
     private int _subscribed;
     private int _disposed;
+    private volatile bool _leasingStopped;
 
     public RedisTaskQueue(IConnectionMultiplexer connection, QueueDefinition definition, TaskSerializer<T> serializer,
         RedisQueueOptions options, TimeProvider time, ILogger logger)
@@ -84,6 +86,36 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
 
     private IDatabase Db => _connection.GetDatabase();
 
+    /// <inheritdoc />
+    public int Buffered => _gate.Buffered;
+
+    /// <inheritdoc />
+    public void StopLeasing()
+    {
+        _leasingStopped = true;
+        // Parked consumers look again, and from now on serve only the buffer.
+        _gate.WakeAll();
+    }
+
+    /// <summary>
+    /// After <see cref="StopLeasing"/>: the next buffered lease, else a short wait (a fetch that was under way may still buffer
+    /// one) until <paramref name="cancellationToken"/> stops the consumer. Never leases anything from Redis.
+    /// </summary>
+    private async ValueTask<TaskLease<T>> ConsumeBufferedOnlyAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_gate.TryTakeBuffered(out var buffered))
+            {
+                if (await FreshAsync(buffered).ConfigureAwait(false) is { } fresh)
+                    return fresh;
+                continue;
+            }
+            await Task.Delay(StoppedLeasingPoll, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async ValueTask PublishAsync(TaskEnvelope<T> envelope, CancellationToken cancellationToken = default)
     {
         if (!await PublishCoreAsync(envelope, TimeSpan.Zero, cancellationToken).ConfigureAwait(false))
@@ -114,7 +146,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
             var now = _time.GetUtcNow();
             var dueMs = envelope.NotBefore is { } notBefore && notBefore > now ? CeilingMs(notBefore) : 0L;
             // A consumer of this instance is parked: the script may lease the task to it straight away (no consume trip).
-            var handoff = dueMs == 0 && _gate.TryClaimOne();
+            var handoff = dueMs == 0 && !_leasingStopped && _gate.TryClaimOne();
             var token = handoff ? NextTokenBase() + "1" : string.Empty;
             var leasedUntil = now + Definition.VisibilityTimeout;
             RedisValue[] args =
@@ -197,6 +229,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, IAsyncDisposabl
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (_leasingStopped)
+                return await ConsumeBufferedOnlyAsync(cancellationToken).ConfigureAwait(false);
             var next = _gate.TryTake(mustFetch, IdleWait(), out var buffered, out var waiter);
             mustFetch = false;
             if (next == ConsumerGate<TaskLease<T>>.Next.Parked)

@@ -55,10 +55,10 @@ namespace Shop.Hooks
 
             // Queues
             builder.AddQueue<global::Shop.Hooks.Build>(
-                new global::AppRuntime.QueueDefinition("builds", "Shop.Hooks.Build") { Capacity = 10000, VisibilityTimeout = global::System.TimeSpan.FromSeconds(300), MaxAttempts = 5 },
+                new global::AppRuntime.QueueDefinition("builds", "Shop.Hooks.Build") { Capacity = 10000, VisibilityTimeout = global::System.TimeSpan.FromSeconds(30), MaxAttempts = 5 },
                 TaskSerializer_Shop_Hooks_Build.Instance);
             builder.AddQueue<global::Shop.Hooks.Payment>(
-                new global::AppRuntime.QueueDefinition("payments", "Shop.Hooks.Payment") { Capacity = 10000, VisibilityTimeout = global::System.TimeSpan.FromSeconds(300), MaxAttempts = 5, Backend = "Redis" },
+                new global::AppRuntime.QueueDefinition("payments", "Shop.Hooks.Payment") { Capacity = 10000, VisibilityTimeout = global::System.TimeSpan.FromSeconds(30), MaxAttempts = 5, Backend = "Redis" },
                 TaskSerializer_Shop_Hooks_Payment.Instance);
 
             // Worker pools

@@ -61,7 +61,7 @@ namespace Shop.Orders
 
             // Queues
             builder.AddQueue<global::Shop.Orders.OrderPlaced>(
-                new global::AppRuntime.QueueDefinition("orders", "Shop.Orders.OrderPlaced") { Capacity = 500, VisibilityTimeout = global::System.TimeSpan.FromSeconds(300), MaxAttempts = 3, Backend = "Redis" },
+                new global::AppRuntime.QueueDefinition("orders", "Shop.Orders.OrderPlaced") { Capacity = 500, VisibilityTimeout = global::System.TimeSpan.FromSeconds(120), MaxAttempts = 3, Backend = "Redis" },
                 TaskSerializer_Shop_Orders_OrderPlaced.Instance);
 
             // Worker pools
