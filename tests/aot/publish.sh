@@ -24,5 +24,12 @@ for log in "$out/publish-native.log" "$out/publish-compat.log" "$out/publish-web
     echo "publish.sh: a native AOT publish gave warnings ($log)" >&2
     exit 1
   fi
+  # The AOT compiler replaces a method it cannot compile (a generic cycle, invalid IL) by one that always throws, and says so only
+  # as a message, not as a warning: such a binary starts and fails at run time.
+  if grep -q "will always throw" "$log"; then
+    grep "will always throw" "$log" | sort -u >&2
+    echo "publish.sh: the AOT compiler replaced methods by throwing stubs ($log)" >&2
+    exit 1
+  fi
 done
 echo "publish.sh: JIT build in $out/jit, native AOT binaries $out/native/MailOrderBot, $out/compat and $out/webhooks (0 warnings)"

@@ -93,14 +93,28 @@ internal sealed class SanitizingConsoleFormatter(IServiceProvider services, Cons
         public override string ToString() => Sanitize(inner.ToString(), escape, keepNewLines: true, max);
     }
 
-    /// <summary>Shows each scope through its sanitised text.</summary>
+    /// <summary>
+    /// Shows each scope through its sanitised text. The inner provider is called with one closed state type (<see cref="ScopeVisit"/>),
+    /// never with a state built from <c>TState</c>: a generic state that wraps <c>TState</c> makes an endless chain of generic
+    /// instantiations for the native AOT compiler (the inner provider could be this type again), which it cuts off with methods that
+    /// always throw.
+    /// </summary>
     private sealed class SanitizingScopeProvider(IExternalScopeProvider inner, int max) : IExternalScopeProvider
     {
         public void ForEachScope<TState>(Action<object?, TState> callback, TState state) =>
-            inner.ForEachScope(static (scope, pair) => pair.Callback(scope is null ? null : new SanitizedScope(scope, pair.Max), pair.State),
-                (Callback: callback, State: state, Max: max));
+            inner.ForEachScope(static (scope, visit) => visit.Visit(scope), (ScopeVisit)new ScopeVisit<TState>(callback, state, max));
 
         public IDisposable Push(object? state) => inner.Push(state);
+    }
+
+    private abstract class ScopeVisit
+    {
+        public abstract void Visit(object? scope);
+    }
+
+    private sealed class ScopeVisit<TState>(Action<object?, TState> callback, TState state, int max) : ScopeVisit
+    {
+        public override void Visit(object? scope) => callback(scope is null ? null : new SanitizedScope(scope, max), state);
     }
 
     private sealed class SanitizedScope(object scope, int max)
