@@ -164,7 +164,12 @@ public sealed class RedisPrefetchIntegrationTests : RedisQueueFixture
     [Fact]
     public async Task A_publish_from_the_instance_of_a_parked_consumer_leases_the_task_to_it_without_a_consume_trip()
     {
-        var queue = (RedisTaskQueue<WorkItem>)NewQueue();
+        // A parked consumer also wakes every poll interval to look at Redis itself; with the fixture's 20 ms it is often between two
+        // looks (not parked) when the publish comes on a loaded machine, and then the task goes the ordinary way. A long interval
+        // keeps it parked, so this test sees the hand-off every time.
+        var queue = (RedisTaskQueue<WorkItem>)new RedisQueueBackend(Connection,
+                new RedisQueueOptions { KeyPrefix = Prefix, PollInterval = TimeSpan.FromSeconds(30) }, Time)
+            .Create(new QueueDefinition("work", WorkItems.TaskType), WorkItems.Serializer);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var waiting = queue.ConsumeAsync(cts.Token).AsTask();
         await Eventually.TrueAsync(() => queue.ParkedConsumers == 1, "the consumer found the queue empty and parked", TimeSpan.FromSeconds(10));
