@@ -13,7 +13,7 @@ namespace AppRuntime.Mail;
 /// When the connection breaks it reconnects with exponential backoff and catches up, so nothing is missed. A server without IDLE
 /// is polled every <see cref="ImapOptions.PollInterval"/>. Completion works as in <see cref="ImapPollingSource"/>.
 /// </summary>
-public sealed class ImapIdleSource : ITaskSource<ImapMessage>, ITaskOutcomeObserver<ImapMessage>, IAsyncDisposable, IDisposable
+public sealed class ImapIdleSource : ITaskSource<ImapMessage>, ITaskOutcomeObserver<ImapMessage>, IExclusiveTaskSource, IAsyncDisposable, IDisposable
 {
     private readonly ImapSourceCore _core;
     private long _searches;
@@ -35,6 +35,13 @@ public sealed class ImapIdleSource : ITaskSource<ImapMessage>, ITaskOutcomeObser
 
     /// <summary>Messages published and not yet settled.</summary>
     public int InFlightCount => _core.InFlight.Count;
+
+    /// <summary>
+    /// <c>imap://host:port/user/folder</c>: the source is exclusive per server, mailbox and folder. When several instances share a
+    /// Redis queue, one of them reads the folder and the others stand by (<c>AppRuntime:Sources:&lt;name&gt;:Exclusive=false</c>
+    /// turns it off).
+    /// </summary>
+    public string ExclusiveResource => _core.Options.ExclusiveResource;
 
     /// <summary>Settled messages whose flag the server has not shown yet (reconciliation stores them again).</summary>
     public int PendingFlags => _core.InFlight.Unconfirmed;

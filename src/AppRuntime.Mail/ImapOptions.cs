@@ -104,6 +104,10 @@ public sealed record ImapOptions
     /// </summary>
     public System.Net.Security.RemoteCertificateValidationCallback? CertificateValidation { get; init; }
 
+    /// <summary>The resource an IMAP source reads, for leadership: <c>imap://host:port/user/folder</c> (host lower-cased).</summary>
+    public string ExclusiveResource =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"imap://{Host.ToLowerInvariant()}:{Port}/{Username}/{Folder}");
+
     /// <summary>
     /// True when <paramref name="host"/> names this machine without a network in between: <c>localhost</c>, an IPv4 address in
     /// <c>127.0.0.0/8</c>, <c>::1</c> (bracketed or not) or an IPv4-mapped loopback address. Host names are not resolved: any other

@@ -13,7 +13,7 @@ namespace AppRuntime.Mail;
 /// handler succeeded, and the failed keyword (leaving the message unread) when the task was dead-lettered. A message that is
 /// published and not yet settled is not published again by later polls.
 /// </summary>
-public sealed class ImapPollingSource : PollingTaskSource<ImapMessage>, ITaskOutcomeObserver<ImapMessage>, IAsyncDisposable, IDisposable
+public sealed class ImapPollingSource : PollingTaskSource<ImapMessage>, ITaskOutcomeObserver<ImapMessage>, IExclusiveTaskSource, IAsyncDisposable, IDisposable
 {
     private readonly ImapSourceCore _core;
     private ImapSession? _session;
@@ -36,6 +36,13 @@ public sealed class ImapPollingSource : PollingTaskSource<ImapMessage>, ITaskOut
 
     /// <summary>Messages published and not yet settled.</summary>
     public int InFlightCount => _core.InFlight.Count;
+
+    /// <summary>
+    /// <c>imap://host:port/user/folder</c>: the source is exclusive per server, mailbox and folder. When several instances share a
+    /// Redis queue, one of them reads the folder and the others stand by (<c>AppRuntime:Sources:&lt;name&gt;:Exclusive=false</c>
+    /// turns it off).
+    /// </summary>
+    public string ExclusiveResource => _core.Options.ExclusiveResource;
 
     /// <summary>Settled messages whose flag the server has not shown yet (reconciliation stores them again).</summary>
     public int PendingFlags => _core.InFlight.Unconfirmed;

@@ -40,7 +40,8 @@ public static class RedisAppRuntimeBuilderExtensions
     /// section) and registers an <see cref="IConnectionMultiplexer"/> singleton (unless one is registered already) that connects on
     /// first use from <c>AppRuntime:Redis:Configuration</c> (default <c>127.0.0.1:6379</c>, <c>AbortOnConnectFail=false</c>, so
     /// the app starts and reconnects while Redis is down; sockets read on the .NET thread pool unless
-    /// <see cref="SocketManagerKey"/> says <c>Shared</c>), the backend, and a readiness health contributor named <c>redis</c>.
+    /// <see cref="SocketManagerKey"/> says <c>Shared</c>), the backend, a readiness health contributor named <c>redis</c>, and the
+    /// <see cref="IClusterRegistry"/> where the application's instances announce themselves (used once a queue is on Redis).
     /// Calling it twice is harmless.
     /// </summary>
     public static IAppRuntimeBuilder AddRedisQueues(this IAppRuntimeBuilder builder)
@@ -71,6 +72,9 @@ public static class RedisAppRuntimeBuilderExtensions
             sp.GetService<ILoggerFactory>())));
         services.AddSingleton(sp => sp.GetRequiredService<RedisBackendHandle>().Backend);
         services.AddSingleton<ITaskQueueBackend>(sp => new DeferredRedisBackend(sp.GetRequiredService<RedisBackendHandle>()));
+        // Instances announce themselves here (heartbeats, the cluster view) once a queue is on Redis.
+        services.TryAddSingleton<IClusterRegistry>(sp => new RedisClusterRegistry(sp.GetRequiredService<RedisBackendHandle>(),
+            sp.GetRequiredService<IConnectionMultiplexer>));
         builder.AddHealthContributor(sp =>
         {
             var handle = sp.GetRequiredService<RedisBackendHandle>();

@@ -219,7 +219,9 @@ internal static class ModuleEmitter
                 }
                 else
                 {
-                    w.Line("builder.AddSource<" + task + ">(new " + Rt + "SourceDefinition(" + Lit(s.SourceName!) + ", " + Lit(s.Queue!) + "), static sp => " +
+                    // [TaskSource(Exclusive = true)]: one instance at a time runs it (AppRuntime:Sources:<name>:Exclusive overrides).
+                    w.Line("builder.AddSource<" + task + ">(new " + Rt + "SourceDefinition(" + Lit(s.SourceName!) + ", " + Lit(s.Queue!) + ")" +
+                        (s.Exclusive ? " { Exclusive = true }" : "") + ", static sp => " +
                         Resolve(s.Type.FullyQualified) + ");");
                 }
                 if (s.ObserverTaskTypes.Contains(task))

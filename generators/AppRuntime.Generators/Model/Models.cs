@@ -49,7 +49,8 @@ internal sealed record ComponentModel(
     EquatableArray<MutableFieldModel> MutableFields,
     EquatableArray<DiagnosticInfo> Diagnostics,
     WebhookModel? Webhook = null,
-    ScheduleModel? Schedule = null)
+    ScheduleModel? Schedule = null,
+    bool Exclusive = false)
 {
     /// <summary>True when the type itself is valid enough to be registered.</summary>
     /// <remarks>Warnings about the component (a schedule that never fires) do not keep it from being registered.</remarks>

@@ -33,6 +33,7 @@ internal static class ComponentParser
         LocationInfo? queueLocation = null;
         string? sourceName = null;
         LocationInfo? sourceNameLocation = null;
+        var exclusive = false;
         var lifetime = LifetimeModel.Singleton;
         TypeRef? asType = null;
         var taskTypes = new List<TypeRef>();
@@ -68,6 +69,7 @@ internal static class ComponentParser
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticIds.InvalidName, sourceNameLocation, "Source name", sourceName, SymbolHelpers.NameRule));
                     if (scheduled)
                         schedule = ParseSchedule(attribute, sourceName, diagnostics, ct);
+                    exclusive = attribute.Named<bool>("Exclusive", false);
                 }
                 break;
             }
@@ -96,7 +98,7 @@ internal static class ComponentParser
 
         return new ComponentModel(kind, type.ToRef(), location, queue, queueLocation, sourceName, sourceNameLocation, lifetime, asType,
             taskTypes.ToEquatableArray(), observerTypes.ToEquatableArray(), dependencies.ToEquatableArray(),
-            mutableFields.ToEquatableArray(), diagnostics.ToEquatableArray(), Schedule: schedule);
+            mutableFields.ToEquatableArray(), diagnostics.ToEquatableArray(), Schedule: schedule, Exclusive: exclusive);
     }
 
     public const string ScheduledAttributeName = "ScheduledSource";

@@ -68,6 +68,14 @@ public sealed class TaskSourceAttribute(string queue) : Attribute
 
     /// <summary>The source name; the class name in kebab case when unset.</summary>
     public string? Name { get; set; }
+
+    /// <summary>
+    /// True: when several instances of the application share the queue's backend, one of them at a time runs the source (it holds a
+    /// lease with a fencing token; the others stand by and take over when it stops or dies). Sources that implement
+    /// <see cref="IExclusiveTaskSource"/> (the IMAP sources) are exclusive without it. <c>AppRuntime:Sources:&lt;name&gt;:Exclusive</c>
+    /// overrides it.
+    /// </summary>
+    public bool Exclusive { get; set; }
 }
 
 /// <summary>Marks a class implementing <see cref="ITaskHandler{T}"/> as the handler of a queue.</summary>

@@ -159,6 +159,9 @@ public sealed record SourceSnapshot(
 {
     /// <summary>The schedule of a scheduled source, as it last reported it; null for other sources.</summary>
     public SourceSchedule? Schedule { get; init; }
+
+    /// <summary>The source's leadership: whether this instance runs it (<c>leader</c>, <c>local</c>) or stands by (<c>standby</c>).</summary>
+    public SourceLeadership? Leadership { get; init; }
 }
 
 /// <summary>Declares a source: its name and target queue.</summary>
@@ -171,4 +174,17 @@ public sealed record SourceDefinition(string Name, string Queue)
 
     /// <summary>The largest restart delay.</summary>
     public TimeSpan MaxRestartDelay { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// True: one instance at a time runs the source (it holds a lease in the queue's backend; the others stand by). False: every
+    /// instance runs it. Null (the default): exclusive when the source implements <see cref="IExclusiveTaskSource"/>.
+    /// <c>AppRuntime:Sources:&lt;name&gt;:Exclusive</c> overrides it.
+    /// </summary>
+    public bool? Exclusive { get; init; }
+
+    /// <summary>
+    /// How long an exclusive source's lease lasts unless renewed (the leader renews it every third of it): how soon another instance
+    /// takes over after the leader died. Default 10 s; <c>AppRuntime:Sources:&lt;name&gt;:LeaseDuration</c> overrides it.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(10);
 }

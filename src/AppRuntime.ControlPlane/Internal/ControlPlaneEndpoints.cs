@@ -39,6 +39,9 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, AccessS
         app.MapGet("/api/pools", context => Http.WriteJsonAsync(context, control.GetPools(), _json.IReadOnlyListWorkerPoolSnapshot)).RequireAuthorization(Policies.Viewer);
         app.MapGet("/api/sources", context => Http.WriteJsonAsync(context, control.GetSources(), _json.IReadOnlyListSourceSnapshot)).RequireAuthorization(Policies.Viewer);
         app.MapGet("/api/topology", TopologyAsync).RequireAuthorization(Policies.Viewer);
+        app.MapGet("/api/cluster", async context =>
+            await WriteAsync(context, await control.GetClusterAsync(context.RequestAborted).ConfigureAwait(false), _json.ClusterView).ConfigureAwait(false))
+            .RequireAuthorization(Policies.Viewer);
 
         app.MapGet("/api/deadletters/{queue}", DeadLettersAsync).RequireAuthorization(Policies.Operator);
         app.MapGet("/api/deadletters/{queue}/{**id}", DeadLetterAsync).RequireAuthorization(Policies.Operator)
@@ -52,6 +55,7 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, AccessS
         Action(app, "/api/pools/{name}/scale", ControlRole.Operator, AuditActions.PoolScale, ScaleAsync);
         Action(app, "/api/deadletters/{queue}/retry", ControlRole.Operator, AuditActions.DeadLettersRetry, context => DeadLetterActionAsync(context, retry: true));
         Action(app, "/api/deadletters/{queue}/purge", ControlRole.Operator, AuditActions.DeadLettersPurge, context => DeadLetterActionAsync(context, retry: false));
+        Action(app, "/api/cluster/instances/{id}/release-leases", ControlRole.Operator, AuditActions.ClusterReleaseLeases, NoBody(ReleaseLeasesAsync));
         Action(app, "/api/config/reload", ControlRole.Admin, AuditActions.ConfigReload, NoBody(ReloadAsync));
         Action(app, "/api/runtime/stop", ControlRole.Admin, AuditActions.RuntimeStop, NoBody(StopAsync));
 
@@ -218,6 +222,16 @@ internal sealed class ControlPlaneEndpoints(ControlPlaneService control, AccessS
             ? new ControlResult<DeadLetterActionResult>(result.Status, new DeadLetterActionResult(queue, retry ? "retry" : "purge", result.Value))
             : new ControlResult<DeadLetterActionResult>(result.Status, null, result.Error) { Backend = result.Backend };
         await WriteAsync(context, view, _json.DeadLetterActionResult).ConfigureAwait(false);
+    }
+
+    private async Task ReleaseLeasesAsync(HttpContext context)
+    {
+        var id = Http.RouteValue(context, "id");
+        var result = await control.ReleaseInstanceLeasesAsync(id, Callers.Of(context), context.RequestAborted).ConfigureAwait(false);
+        var view = result.Succeeded
+            ? new ControlResult<ReleaseLeasesResult>(result.Status, new ReleaseLeasesResult(id, result.Value))
+            : new ControlResult<ReleaseLeasesResult>(result.Status, null, result.Error) { Backend = result.Backend };
+        await WriteAsync(context, view, _json.ReleaseLeasesResult).ConfigureAwait(false);
     }
 
     private Task ReloadAsync(HttpContext context)

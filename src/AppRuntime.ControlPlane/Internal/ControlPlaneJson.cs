@@ -47,6 +47,9 @@ internal sealed record TraceView(string Queue, string TaskId, string? TraceId, i
 /// <summary>The answer of retry and purge.</summary>
 internal sealed record DeadLetterActionResult(string Queue, string Action, int Count);
 
+/// <summary>The answer of releasing a dead instance's leases.</summary>
+internal sealed record ReleaseLeasesResult(string Instance, int Released);
+
 /// <summary>The answer of a stop request.</summary>
 internal sealed record StopResult(bool Stopping, RuntimeState State);
 
@@ -99,6 +102,8 @@ internal sealed class EmptyRequest;
 [JsonSerializable(typeof(IReadOnlyList<TraceView>))]
 [JsonSerializable(typeof(DeadLetterActionResult))]
 [JsonSerializable(typeof(StopResult))]
+[JsonSerializable(typeof(ClusterView))]
+[JsonSerializable(typeof(ReleaseLeasesResult))]
 [JsonSerializable(typeof(ReloadResult))]
 [JsonSerializable(typeof(ProblemBody))]
 [JsonSerializable(typeof(ScaleRequest))]

@@ -129,6 +129,9 @@ public static class AuditActions
     /// <summary>Reload the configuration.</summary>
     public const string ConfigReload = "config.reload";
 
+    /// <summary>A dead instance's leases released (its tasks delivered again at once).</summary>
+    public const string ClusterReleaseLeases = "cluster.release-leases";
+
     /// <summary>Stop the runtime.</summary>
     public const string RuntimeStop = "runtime.stop";
 }

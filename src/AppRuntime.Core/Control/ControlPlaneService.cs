@@ -80,10 +80,13 @@ public sealed class ControlPlaneService
     private readonly TraceService _trace;
 
     private readonly Func<TimeSpan> _backendTimeout;
+    private readonly ClusterMembership? _cluster;
 
     internal ControlPlaneService(RuntimeManager runtime, WorkerSupervisor pools, SourceSupervisor sources, QueueManager queues, ConfigurationManager config,
-        RuntimeRegistry registry, TraceService trace, HealthRegistry health, AuditTrail audit, Func<TimeSpan>? backendTimeout = null)
+        RuntimeRegistry registry, TraceService trace, HealthRegistry health, AuditTrail audit, Func<TimeSpan>? backendTimeout = null,
+        ClusterMembership? cluster = null)
     {
+        _cluster = cluster;
         Audit = audit;
         _backendTimeout = backendTimeout ?? (() => AppRuntimeOptions.DefaultBackendTimeout);
         _runtime = runtime;
@@ -292,6 +295,55 @@ public sealed class ControlPlaneService
             ? new(ControlStatus.Ok, result)
             : new(ControlStatus.Unprocessable, result, "The reloaded configuration is invalid and was refused; the previous configuration stays in effect.", result.Errors);
     }
+
+    /// <summary>
+    /// The application's instances (heartbeats in the shared registry; this instance alone without one), the sources each leads, and
+    /// each shared queue's leases by holder: live or dead. <see cref="ControlStatus.Unavailable"/> when the registry's backend does not answer.
+    /// </summary>
+    public async ValueTask<ControlResult<ClusterView>> GetClusterAsync(CancellationToken cancellationToken = default)
+    {
+        if (_cluster is null)
+            return new(ControlStatus.NotFound, default, "This runtime has no cluster membership.");
+        try
+        {
+            return new(ControlStatus.Ok, await _cluster.GetViewAsync(cancellationToken).WaitAsync(_backendTimeout(), cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (ex is TimeoutException or QueueBackendUnavailableException || IsBackendDown(ex))
+        {
+            return new(ControlStatus.Unavailable, default, "The cluster registry did not answer: " + ConfigRedaction.RedactValue(ex.Message).TrimEnd('.') + ". Try again later.");
+        }
+    }
+
+    /// <summary>
+    /// Ends every lease a dead instance holds in the shared queues, so its tasks are delivered again now instead of when the leases run
+    /// out. Refused for a live instance (<see cref="ControlStatus.Conflict"/>). Audited as <paramref name="caller"/>.
+    /// </summary>
+    public async ValueTask<ControlResult<int>> ReleaseInstanceLeasesAsync(string instanceId, ControlCaller? caller = null, CancellationToken cancellationToken = default)
+    {
+        ControlResult<int> result;
+        if (string.IsNullOrEmpty(instanceId) || instanceId.Length > 512)
+            result = Invalid<int>("'instance' must be an instance id of at most 512 characters.");
+        else if (_cluster is null)
+            result = new(ControlStatus.NotFound, default, "This runtime has no cluster membership.");
+        else if (NotRunning<int>() is { } refused)
+            result = refused;
+        else
+        {
+            try
+            {
+                result = await _cluster.ReleaseLeasesAsync(instanceId, cancellationToken).WaitAsync(_backendTimeout(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is TimeoutException or QueueBackendUnavailableException || IsBackendDown(ex))
+            {
+                result = new(ControlStatus.Unavailable, default, "The shared queues did not answer: " + ConfigRedaction.RedactValue(ex.Message).TrimEnd('.') + ". Try again later.");
+            }
+        }
+        return Audited(caller, AuditActions.ClusterReleaseLeases, instanceId, result, result.Succeeded ? $"released={result.Value}" : null);
+    }
+
+    /// <summary>An exception of a backend client that could not reach its server (by its type name: Core knows no backend's types).</summary>
+    private static bool IsBackendDown(Exception ex) =>
+        ex.GetType().Name is "RedisConnectionException" or "RedisTimeoutException" or "RedisServerException";
 
     /// <summary>The merged configuration, sorted, with secret values masked.</summary>
     public IReadOnlyDictionary<string, string> GetConfiguration() => _config.GetRedactedView();

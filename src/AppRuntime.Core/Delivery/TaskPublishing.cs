@@ -8,7 +8,7 @@ internal static class TaskPublishing
     /// <see cref="TaskPublishOptions.DeduplicationWindow"/> at most once per id in the window. False: a duplicate, nothing published.
     /// </summary>
     public static async ValueTask<bool> PublishAsync<T>(ITaskQueue<T> queue, RuntimeServices services, string? sourceName, string id, T task,
-        TaskPublishOptions? options, CancellationToken cancellationToken)
+        TaskPublishOptions? options, CancellationToken cancellationToken, SourceLease? fence = null)
     {
         using var activity = services.Trace.StartPublish(queue.Name, id, sourceName, options?.Headers, out var headers);
         var now = services.Time.GetUtcNow();
@@ -17,7 +17,13 @@ internal static class TaskPublishing
             Headers = headers,
             NotBefore = options?.Delay is { } delay && delay > TimeSpan.Zero ? now + delay : null,
         };
-        if (options?.DeduplicationWindow is { } window)
+        if (fence is not null && queue is IFencedTaskQueue<T> fenced)
+        {
+            // An exclusive source's publish: the backend checks, in the same step, that its lease is still the current one.
+            if (!await fenced.PublishFencedAsync(envelope, options?.DeduplicationWindow ?? TimeSpan.Zero, fence, cancellationToken).ConfigureAwait(false))
+                return false;
+        }
+        else if (options?.DeduplicationWindow is { } window)
         {
             if (!await queue.PublishOnceAsync(envelope, window, cancellationToken).ConfigureAwait(false))
                 return false;

@@ -78,9 +78,11 @@ public static class AppRuntimeHostingExtensions
         services.AddSingleton(sp => new ConfigurationManager(configuration, registry, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(_ => new WorkerSupervisor());
         services.AddSingleton(_ => new SourceSupervisor());
+        services.AddSingleton(sp => new ClusterMembership(sp.GetRequiredService<RuntimeServices>(), sp.GetRequiredService<SourceSupervisor>(),
+            sp.GetRequiredService<WorkerSupervisor>(), sp.GetRequiredService<QueueManager>(), sp.GetService<IClusterRegistry>()));
         services.AddSingleton(sp => new RuntimeManager(registry, sp.GetRequiredService<RuntimeServices>(), sp.GetRequiredService<ConfigurationManager>(),
             sp.GetRequiredService<QueueManager>(), sp.GetRequiredService<WorkerSupervisor>(), sp.GetRequiredService<SourceSupervisor>(),
-            sp.GetServices<ITaskQueueBackend>(), sp.GetService<IHostApplicationLifetime>()));
+            sp.GetServices<ITaskQueueBackend>(), sp.GetService<IHostApplicationLifetime>(), sp.GetRequiredService<ClusterMembership>()));
         services.AddSingleton(sp => new HealthRegistry(
             BuiltInHealth.Create(sp.GetRequiredService<RuntimeManager>, sp.GetRequiredService<WorkerSupervisor>(), sp.GetRequiredService<QueueManager>(),
                 sp.GetRequiredService<ConfigurationManager>(), () => sp.GetRequiredService<SourceSupervisor>().GetSnapshots()),
@@ -88,7 +90,7 @@ public static class AppRuntimeHostingExtensions
         services.AddSingleton(sp => new ControlPlaneService(sp.GetRequiredService<RuntimeManager>(), sp.GetRequiredService<WorkerSupervisor>(),
             sp.GetRequiredService<SourceSupervisor>(), sp.GetRequiredService<QueueManager>(), sp.GetRequiredService<ConfigurationManager>(), registry,
             sp.GetRequiredService<TraceService>(), sp.GetRequiredService<HealthRegistry>(), sp.GetRequiredService<AuditTrail>(),
-            () => sp.GetRequiredService<RuntimeServices>().Options.BackendTimeout));
+            () => sp.GetRequiredService<RuntimeServices>().Options.BackendTimeout, sp.GetRequiredService<ClusterMembership>()));
         services.AddSingleton(sp => new AuditTrail(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetServices<IAuditSink>()));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RuntimeManager>());
         return runtimeBuilder;

@@ -92,6 +92,9 @@ public sealed partial class AppRuntimeOptions
     /// docs/scheduling.md) and to the runtime's per-source settings (<see cref="SourceOptions"/>).
     /// </summary>
     public Dictionary<string, SourceOptions> Sources { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Heartbeats and the cluster view: <c>AppRuntime:Cluster:*</c>.</summary>
+    public ClusterOptions Cluster { get; set; } = new();
 }
 
 /// <summary>Settings of one queue, <c>AppRuntime:Queues:&lt;name&gt;</c>.</summary>
@@ -128,11 +131,49 @@ public sealed partial class PoolOptions
 }
 
 /// <summary>
-/// Settings of one source, <c>AppRuntime:Sources:&lt;name&gt;</c>, that the runtime reads for every kind of source. It has none yet:
-/// the section exists so that a misspelt source name is reported, and so that the keys a source's kind reads (a scheduled
-/// source's <c>Cron</c>, <c>TimeZone</c>, ..., bound and checked by that kind) sit beside the runtime's own.
+/// Settings of one source, <c>AppRuntime:Sources:&lt;name&gt;</c>, that the runtime reads for every kind of source. A misspelt
+/// source name is reported; the keys a source's kind reads (a scheduled source's <c>Cron</c>, <c>TimeZone</c>, ..., bound and
+/// checked by that kind) sit beside these.
 /// </summary>
-public sealed partial class SourceOptions;
+public sealed partial class SourceOptions
+{
+    /// <summary>
+    /// True: one instance at a time runs the source, the others stand by (leadership through a lease in the queue's backend; without
+    /// a shared backend every instance leads its own). False: every instance runs it. Unset: the declaration decides
+    /// (<c>[TaskSource(Exclusive = true)]</c>, and sources that implement <see cref="IExclusiveTaskSource"/> such as the IMAP sources).
+    /// </summary>
+    public bool? Exclusive { get; set; }
+
+    /// <summary>
+    /// How long the leader's lease lasts unless renewed, from 2 s to 5 min (default 10 s). The leader renews it every third of it;
+    /// after a leader is killed another instance takes over within this time plus its standby check (at most 1 s). A leader paused
+    /// longer than this (a long garbage collection, SIGSTOP) loses the lease; its publishes are then refused (fencing).
+    /// </summary>
+    [TimeRange(MinLeaseDuration, MaxLeaseDuration)]
+    public TimeSpan? LeaseDuration { get; set; }
+
+    /// <summary>The smallest <see cref="LeaseDuration"/>, 2 s.</summary>
+    internal const string MinLeaseDuration = "00:00:02";
+
+    /// <summary>The largest <see cref="LeaseDuration"/>, 5 min.</summary>
+    internal const string MaxLeaseDuration = "00:05:00";
+}
+
+/// <summary>How the instances of an application announce themselves, <c>AppRuntime:Cluster</c> (used when a cluster registry is registered, as the Redis adapter does).</summary>
+public sealed partial class ClusterOptions
+{
+    /// <summary>How often an instance writes its heartbeat (its id, host, pid, version, the sources it leads, its pools). Default 2 s.</summary>
+    [TimeRange("00:00:00.100", "00:01:00")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>An instance whose last heartbeat is older than this is shown dead (default 10 s; at least twice the heartbeat interval).</summary>
+    [TimeRange("00:00:01", "01:00:00")]
+    public TimeSpan InstanceTtl { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A dead instance is removed from the cluster view this long after its last heartbeat (default 10 min).</summary>
+    [TimeRange("00:00:01", "7.00:00:00")]
+    public TimeSpan RemoveAfter { get; set; } = TimeSpan.FromMinutes(10);
+}
 
 /// <summary>Limits shared by the pool settings and the control plane.</summary>
 public static class PoolLimits

@@ -53,8 +53,10 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
     private Task? _untilDrained;
 
     internal RuntimeManager(RuntimeRegistry registry, RuntimeServices services, ConfigurationManager config, QueueManager queues,
-        WorkerSupervisor supervisor, SourceSupervisor sources, IEnumerable<ITaskQueueBackend> backends, IHostApplicationLifetime? lifetime)
+        WorkerSupervisor supervisor, SourceSupervisor sources, IEnumerable<ITaskQueueBackend> backends, IHostApplicationLifetime? lifetime,
+        ClusterMembership? cluster = null)
     {
+        _cluster = cluster;
         _registry = registry;
         _services = services;
         _config = config;
@@ -65,6 +67,8 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
         _lifetime = lifetime;
         _logger = services.Loggers.CreateLogger("AppRuntime.Runtime");
     }
+
+    private readonly ClusterMembership? _cluster;
 
     /// <summary>The current state.</summary>
     public RuntimeState State => _state;
@@ -155,6 +159,7 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
                 _sources.Add(_registry.Queues[source.Definition.Queue].CreateSource(q, source, _services));
             }
             _sources.StartAll();
+            _cluster?.Start();
             var sources = Lap();
 
             StartedAt = _services.Time.GetUtcNow();
@@ -264,7 +269,7 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         abort.CancelAfter(options.ShutdownTimeout);
 
-        // 1. Sources stop: nothing new comes in.
+        // 1. Sources stop: nothing new comes in (an exclusive source gives its lease up, so another instance takes over at once).
         await _sources.StopAllAsync().ConfigureAwait(false);
 
         // 2. Queues drain until the deadline.
@@ -297,6 +302,8 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
             }
         }
         await _queues.CloseDurableQueuesAsync().ConfigureAwait(false);
+        if (_cluster is not null)
+            await _cluster.StopAsync().ConfigureAwait(false);
 
         // 5. Traces flush.
         try

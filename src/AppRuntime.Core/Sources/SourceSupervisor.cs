@@ -38,6 +38,13 @@ public sealed class SourceSupervisor
             return [.. _sources.Values.Where(s => !s.IsDrained).OrderBy(s => s.Name, StringComparer.Ordinal).Select(s => (s.Name, s.Unsettled))];
     }
 
+    /// <summary>The exclusive sources this instance leads right now (through a lease shared with other instances), sorted.</summary>
+    public IReadOnlyList<string> Leading()
+    {
+        lock (_sources)
+            return [.. _sources.Values.Where(s => s.LeadsShared).Select(s => s.Name).Order(StringComparer.Ordinal)];
+    }
+
     internal bool TryGet(string name, out IRuntimeSource source)
     {
         lock (_sources)

@@ -29,6 +29,7 @@ internal sealed class ImapScanner(ImapOptions options, InFlightTracker inFlight,
         var query = SearchQuery.NotSeen.And(SearchQuery.NotKeyword(options.FailedKeyword));
         var uids = await session.Folder.SearchAsync(query, cancellationToken).ConfigureAwait(false);
         var uidValidity = session.UidValidity;
+        inFlight.ForgetSettledElsewhere(uids.Select(u => ImapMessage.CreateIdempotencyKey(uidValidity, u.Id)).ToHashSet(StringComparer.Ordinal));
         var claimed = new List<UniqueId>();
         foreach (var uid in uids.OrderBy(u => u.Id))
         {

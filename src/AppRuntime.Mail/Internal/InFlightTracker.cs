@@ -77,6 +77,26 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
         }
     }
 
+    /// <summary>
+    /// Forgets in-flight messages that the last search no longer found (<paramref name="unseen"/>: the keys it found): their outcome
+    /// flag is on the server, so they were settled, by this instance or by another one sharing the queue (whose settlement this
+    /// instance never hears of), or they were expunged. Returns how many were forgotten.
+    /// </summary>
+    public int ForgetSettledElsewhere(IReadOnlySet<string> unseen)
+    {
+        lock (_gate)
+        {
+            List<string>? gone = null;
+            foreach (var key in _inFlight.Keys)
+            {
+                if (!unseen.Contains(key))
+                    (gone ??= []).Add(key);
+            }
+            gone?.ForEach(k => _inFlight.Remove(k));
+            return gone?.Count ?? 0;
+        }
+    }
+
     /// <summary>Claims <paramref name="key"/> for publishing: false when it is in flight or its outcome is recorded.</summary>
     public bool TryBegin(string key)
     {

@@ -62,7 +62,8 @@ internal static class LuaScripts
     /// and leased to the publishing instance (hand-off), 0 full, -1 the id is already in the queue or (with a window) was
     /// published within it. The deduplication key holds the end of the window on the publisher's clock (as every due time and
     /// lease here does) and expires with it; it is set only when the task is published, in the same script, so a full queue or
-    /// a failed call never claims the id.
+    /// a failed call never claims the id. A fenced publish (an exclusive source's) also passes KEYS[8], the source's lease, and
+    /// ARGV[20], <c>holder|token</c>: unless the lease still names that holder and token, nothing is published and the result is -3.
     /// A hand-off happens when the publishing instance has a parked consumer (it passes a token) and the ready list is
     /// empty (so no older task is overtaken): the task goes straight to <c>leases</c> with attempt + 1, as a consume would
     /// leave it. Otherwise a ready task is announced ('r') only when a queue instance other than the publishing one may be
@@ -70,6 +71,10 @@ internal static class LuaScripts
     /// publishing instance wakes its own consumers without Redis.
     /// </summary>
     public const string Publish = """
+        if ARGV[20] and ARGV[20] ~= '' then
+          local held = redis.call('GET', KEYS[8])
+          if not held or string.sub(held, 1, #ARGV[20] + 1) ~= ARGV[20] .. '|' then return -3 end
+        end
         local tk = ARGV[1] .. ARGV[2]
         if redis.call('EXISTS', tk) == 1 then return -1 end
         local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
@@ -381,5 +386,94 @@ internal static class LuaScripts
         end
         redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
         return 1
+        """;
+
+    /// <summary>
+    /// KEYS: lease (a source's), sequence (the fencing token counter). ARGV: holder, nowMs, durationMs. The lease is a string
+    /// <c>holder|token|expiresMs</c> that also expires in Redis after the duration. Taken when absent or run out (a new token from the
+    /// counter), renewed when the caller holds it already (same token). Returns {1, token, expiresMs} when the caller holds it,
+    /// {0, holder, token, expiresMs} when another does.
+    /// </summary>
+    public const string AcquireLease = """
+        local now = tonumber(ARGV[2])
+        local v = redis.call('GET', KEYS[1])
+        if v then
+          local h, t, e = string.match(v, '^(.*)|(%d+)|(%d+)$')
+          if h and tonumber(e) > now then
+            if h ~= ARGV[1] then return {0, h, t, e} end
+            local untilMs = now + tonumber(ARGV[3])
+            redis.call('SET', KEYS[1], h .. '|' .. t .. '|' .. untilMs, 'PX', ARGV[3])
+            return {1, t, tostring(untilMs)}
+          end
+        end
+        local t = redis.call('INCR', KEYS[2])
+        local untilMs = now + tonumber(ARGV[3])
+        redis.call('SET', KEYS[1], ARGV[1] .. '|' .. t .. '|' .. untilMs, 'PX', ARGV[3])
+        return {1, tostring(t), tostring(untilMs)}
+        """;
+
+    /// <summary>
+    /// KEYS: lease. ARGV: holder|token, nowMs, durationMs. Extends the lease when it still names that holder and token. Returns the
+    /// new expiry (ms), or 0 when the lease is gone or held by another.
+    /// </summary>
+    public const string RenewLease = """
+        local v = redis.call('GET', KEYS[1])
+        if not v or string.sub(v, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return 0 end
+        local untilMs = tonumber(ARGV[2]) + tonumber(ARGV[3])
+        redis.call('SET', KEYS[1], ARGV[1] .. '|' .. untilMs, 'PX', ARGV[3])
+        return untilMs
+        """;
+
+    /// <summary>KEYS: lease. ARGV: holder|token. Deletes the lease when it still names that holder and token. Returns 1 when deleted.</summary>
+    public const string ReleaseLease = """
+        local v = redis.call('GET', KEYS[1])
+        if not v or string.sub(v, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return 0 end
+        redis.call('DEL', KEYS[1])
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: leases. ARGV: tprefix. Counts the leases by owner: the part of each leased task's token before the first ':'. Returns
+    /// {owner, count, owner, count, ...}.
+    /// </summary>
+    public const string CountLeaseOwners = """
+        local counts = {}
+        local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+        for i = 1, #ids do
+          local tk = ARGV[1] .. ids[i]
+          local owner = '?'
+          if redis.call('TYPE', tk).ok == 'hash' then
+            local token = redis.call('HGET', tk, 'tk')
+            if token then owner = string.match(token, '^([^:]*):') or '?' end
+          end
+          counts[owner] = (counts[owner] or 0) + 1
+        end
+        local out = {}
+        for owner, n in pairs(counts) do
+          out[#out + 1] = owner
+          out[#out + 1] = n
+        end
+        return out
+        """;
+
+    /// <summary>
+    /// KEYS: leases. ARGV: tprefix, owner. Makes every lease whose token starts with <c>owner:</c> run out now (score 0), so the
+    /// next consume's maintenance delivers the task again (counting the expired delivery as an attempt). Returns how many.
+    /// </summary>
+    public const string ExpireOwnerLeases = """
+        local n = 0
+        local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+        local prefix = ARGV[2] .. ':'
+        for i = 1, #ids do
+          local tk = ARGV[1] .. ids[i]
+          if redis.call('TYPE', tk).ok == 'hash' then
+            local token = redis.call('HGET', tk, 'tk')
+            if token and string.sub(token, 1, #prefix) == prefix then
+              redis.call('ZADD', KEYS[1], 0, ids[i])
+              n = n + 1
+            end
+          end
+        end
+        return n
         """;
 }

@@ -22,6 +22,7 @@ internal sealed class RedisQueueKeys
         TaskPrefix = root + ":t:";
         OncePrefix = root + ":once:";
         Checkpoints = root + ":checkpoints";
+        LeaseSequence = root + ":lease-seq";
         Channel = RedisChannel.Literal(root + ":events");
     }
 
@@ -57,6 +58,12 @@ internal sealed class RedisQueueKeys
 
     /// <summary>HASH <c>&lt;source&gt;/&lt;name&gt;</c> → value: the checkpoints of the sources publishing into the queue.</summary>
     public RedisKey Checkpoints { get; }
+
+    /// <summary>STRING counter: the fencing tokens of the source leases taken on this queue (each new holder gets the next).</summary>
+    public RedisKey LeaseSequence { get; }
+
+    /// <summary>STRING <c>holder|token|expiresMs</c>: the lease that makes the exclusive source reading <paramref name="resource"/> run on one instance.</summary>
+    public RedisKey SourceLease(string resource) => Root + ":lease:" + resource;
 
     /// <summary>Pub/sub channel: 'r' a task became ready, 'f' capacity was freed.</summary>
     public RedisChannel Channel { get; }

@@ -118,7 +118,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
 
     public async ValueTask PublishAsync(TaskEnvelope<T> envelope, CancellationToken cancellationToken = default)
     {
-        if (!await PublishCoreAsync(envelope, TimeSpan.Zero, cancellationToken).ConfigureAwait(false))
+        if (!await PublishCoreAsync(envelope, TimeSpan.Zero, null, cancellationToken).ConfigureAwait(false))
             Log.DuplicateIgnored(_logger, Name, envelope.Id);
     }
 
@@ -126,11 +126,14 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     {
         if (window <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(window), window, "The deduplication window must be positive.");
-        return PublishCoreAsync(envelope, window, cancellationToken);
+        return PublishCoreAsync(envelope, window, null, cancellationToken);
     }
 
-    /// <summary>Publishes (with a deduplication window when it is positive); false when the id was a duplicate.</summary>
-    private async ValueTask<bool> PublishCoreAsync(TaskEnvelope<T> envelope, TimeSpan window, CancellationToken cancellationToken)
+    /// <summary>
+    /// Publishes (with a deduplication window when it is positive, fenced by a source lease when <paramref name="fence"/> is set);
+    /// false when the id was a duplicate. A fence that no longer holds throws <see cref="SourceLeaseLostException"/>.
+    /// </summary>
+    private async ValueTask<bool> PublishCoreAsync(TaskEnvelope<T> envelope, TimeSpan window, SourceLease? fence, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(envelope);
         var payload = _serializer.Serialize(envelope.Payload);
@@ -139,7 +142,10 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         RedisValue preview = payload.Length > PreviewBytes ? payload.AsMemory(0, PreviewBytes) : RedisValue.EmptyString;
         var headers = HeaderCodec.Encode(envelope.Headers);
         var windowMs = window <= TimeSpan.Zero ? 0L : Math.Max(1L, (long)Math.Ceiling(window.TotalMilliseconds));
-        RedisKey[] keys = [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting, _keys.Consumers, _keys.OncePrefix + envelope.Id];
+        RedisKey[] keys = fence is null
+            ? [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting, _keys.Consumers, _keys.OncePrefix + envelope.Id]
+            : [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting, _keys.Consumers, _keys.OncePrefix + envelope.Id, _keys.SourceLease(fence.Resource)];
+        var fenceValue = fence is null ? RedisValue.EmptyString : (RedisValue)LeaseHolderValue(fence.Holder, fence.Token);
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -154,7 +160,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
                 _keys.TaskPrefix, envelope.Id, Definition.Capacity, dueMs, now.ToUnixTimeMilliseconds(), (string)_keys.Channel!,
                 payload, envelope.TaskType, envelope.Attempt, envelope.EnqueuedAt.UtcTicks,
                 envelope.NotBefore is { } nb ? nb.UtcTicks : RedisValue.EmptyString, headers, envelope.LastError ?? string.Empty, _consumerId,
-                token, CeilingMs(leasedUntil), handoff ? ConsumerBeat(now) : string.Empty, windowMs, preview,
+                token, CeilingMs(leasedUntil), handoff ? ConsumerBeat(now) : string.Empty, windowMs, preview, fenceValue,
             ];
             long result = -2;
             try
@@ -182,6 +188,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             }
             if (result == -1)
                 return false;
+            if (result == -3)
+                throw new SourceLeaseLostException(fence!);
             await _freed.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
         }
     }

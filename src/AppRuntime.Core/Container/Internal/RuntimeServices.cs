@@ -18,6 +18,20 @@ internal sealed class RuntimeServices(IServiceProvider services, TimeProvider ti
 
     /// <summary>The platform settings as last bound (valid once the configuration was checked at start; follows valid reloads).</summary>
     public AppRuntimeOptions Options => options();
+
+    /// <summary>This process as the other instances see it: its id holds source leases and names its heartbeat.</summary>
+    public RuntimeInstanceInfo Instance { get; } = CreateInstance(time);
+
+    private static RuntimeInstanceInfo CreateInstance(TimeProvider time)
+    {
+        var host = Environment.MachineName;
+        var pid = Environment.ProcessId;
+        var entry = System.Reflection.Assembly.GetEntryAssembly();
+        var version = entry is null ? "" : System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(entry)
+            ?.InformationalVersion ?? entry.GetName().Version?.ToString() ?? "";
+        var id = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{host}:{pid}:{Guid.NewGuid().ToString("N")[..8]}");
+        return new RuntimeInstanceInfo(id, host, pid, version, time.GetUtcNow());
+    }
 }
 
 /// <summary>An awaitable open/closed gate (pause/resume) without polling.</summary>

@@ -26,6 +26,20 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
     private DateTimeOffset? _lastErrorAt;
     private IReadOnlyDictionary<string, string> _details = TaskHeaders.Empty;
     private SourceSchedule? _schedule;
+    private Task? _prune;
+    // Leadership of an exclusive source: the store (the queue's backend; null: local, always granted), the resource, the lease
+    // duration, the lease held right now (the fence every publish carries) and what the snapshot shows.
+    private ISourceLeaseStore? _leaseStore;
+    private bool _exclusive;
+    private string _resource = "";
+    private TimeSpan _leaseDuration;
+    private volatile SourceLease? _fence;
+    private volatile CancellationTokenSource? _leading;
+    private SourceLeadership? _leadership;
+    private volatile bool _standby;
+
+    /// <summary>How often the tasks this source published are checked against the queue's backend (settled by another instance?).</summary>
+    internal static readonly TimeSpan PruneInterval = TimeSpan.FromSeconds(5);
 
     public SourceRunner(ITaskQueue<T> queue, SourceRegistration<T> registration, RuntimeServices services)
     {
@@ -53,10 +67,11 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
     {
         lock (_lock)
         {
-            var state = IsPaused ? "paused" : _state;
+            var state = IsPaused ? "paused" : _standby ? "standby" : _state;
             return new SourceSnapshot(Name, Queue, state, IsPaused, Interlocked.Read(ref _published), _lastSuccessAt, _lastError, _lastErrorAt, _details)
             {
                 Schedule = _schedule,
+                Leadership = _leadership,
             };
         }
     }
@@ -76,8 +91,19 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
     public void Start()
     {
         var source = _registration.Factory(_services.Services);
+        var configured = _services.Options.Sources.TryGetValue(Name, out var options) ? options : null;
+        _exclusive = configured?.Exclusive ?? _registration.Definition.Exclusive ?? source is IExclusiveTaskSource;
+        _leaseDuration = configured?.LeaseDuration ?? _registration.Definition.LeaseDuration;
+        _resource = source is IExclusiveTaskSource exclusive && !string.IsNullOrEmpty(exclusive.ExclusiveResource)
+            ? exclusive.ExclusiveResource
+            : "source:" + Name;
+        _leaseStore = _exclusive ? _queue as ISourceLeaseStore : null;
+        if (!_exclusive || _leaseStore is null)
+            _leadership = new SourceLeadership("local", null, null, _services.Instance.Id, _services.Time.GetUtcNow());
         _services.Settlements.For(Queue).Add(this);
         _run = Task.Run(() => RunAsync(source));
+        if (_queue is IPendingTaskLookup lookup)
+            _prune = Task.Run(() => PruneSettledElsewhereAsync(lookup));
     }
 
     public async Task StopAsync()
@@ -85,29 +111,82 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
         _stop.Cancel();
         if (_run is not null)
             await _run.ConfigureAwait(false);
+        if (_prune is not null)
+            await _prune.ConfigureAwait(false);
         _services.Settlements.For(Queue).Remove(this);
     }
+
+    /// <summary>True while this instance leads the source through a lease in the queue's backend.</summary>
+    public bool LeadsShared => _fence is not null;
 
     public void Dispose() => _stop.Dispose();
 
     private async Task RunAsync(ITaskSource<T> source)
     {
+        SetState("running");
+        if (_leaseStore is null)
+        {
+            await RunSourceAsync(source, _stop.Token).ConfigureAwait(false);
+            SetState("stopped");
+            return;
+        }
+
+        while (!_stop.IsCancellationRequested)
+        {
+            var lease = await AcquireLeadershipAsync().ConfigureAwait(false);
+            if (lease is null)
+                break;
+            using var leading = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            _fence = lease;
+            _leading = leading;
+            _standby = false;
+            SetLeadership("leader", lease.Token, lease.Holder);
+            Log.Leading(_logger, Name, _resource, lease.Token);
+            var renewal = KeepLeadershipAsync(lease, leading);
+            var completed = await RunSourceAsync(source, leading.Token).ConfigureAwait(false);
+            var lost = !_stop.IsCancellationRequested && !completed;
+            await leading.CancelAsync().ConfigureAwait(false);
+            var renewed = await renewal.ConfigureAwait(false);
+            _leading = null;
+            _fence = null;
+            if (!lost)
+            {
+                // Stopping (or the source ended): give the lease up at once, so another instance takes over without waiting for it to run out.
+                await ReleaseLeadershipAsync(renewed).ConfigureAwait(false);
+                break;
+            }
+            _standby = true;
+            SetLeadership("standby", null, null);
+            Log.LeadershipLost(_logger, Name, _resource, lease.Token);
+        }
+        SetState("stopped");
+    }
+
+    /// <summary>Runs the source, restarting it with backoff when it faults. True when it ended by itself (completed).</summary>
+    private async Task<bool> RunSourceAsync(ITaskSource<T> source, CancellationToken cancellationToken)
+    {
         var faults = 0;
         SetState("running");
-        while (!_stop.IsCancellationRequested)
+        while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                await source.RunAsync(this, _stop.Token).ConfigureAwait(false);
-                if (!_stop.IsCancellationRequested)
+                await source.RunAsync(this, cancellationToken).ConfigureAwait(false);
+                if (!cancellationToken.IsCancellationRequested)
                 {
                     SetState("completed");
                     ReportCaughtUp(); // a source that ended has looked at all its input
+                    return true;
                 }
                 break;
             }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                break;
+            }
+            catch (SourceLeaseLostException)
+            {
+                // A fenced publish was refused: another instance leads now. Leadership is given up below.
                 break;
             }
 #pragma warning disable CA1031 // A faulted source is restarted with backoff.
@@ -120,7 +199,7 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
                 Log.SourceFaulted(_logger, ex, Name, delay);
                 try
                 {
-                    await Task.Delay(delay, _services.Time, _stop.Token).ConfigureAwait(false);
+                    await Task.Delay(delay, _services.Time, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -128,7 +207,162 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
                 }
             }
         }
-        SetState("stopped");
+        return false;
+    }
+
+    /// <summary>How often a standing-by instance asks for the lease: a fourth of the lease, at most 1 s.</summary>
+    private TimeSpan StandbyCheck => _leaseDuration / 4 < TimeSpan.FromSeconds(1) ? _leaseDuration / 4 : TimeSpan.FromSeconds(1);
+
+    /// <summary>Waits (standing by) until this instance holds the source's lease; null when the runner stops first.</summary>
+    private async Task<SourceLease?> AcquireLeadershipAsync()
+    {
+        var failing = false;
+        string? lastHolder = null;
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                var lease = await _leaseStore!.TryAcquireSourceLeaseAsync(_resource, _services.Instance.Id, _leaseDuration, _stop.Token).ConfigureAwait(false);
+                if (lease is not null)
+                    return lease;
+                failing = false;
+                var holder = (await _leaseStore.GetSourceLeaseAsync(_resource, _stop.Token).ConfigureAwait(false))?.Holder;
+                if (!_standby || !string.Equals(holder, lastHolder, StringComparison.Ordinal))
+                {
+                    _standby = true;
+                    SetLeadership("standby", null, holder);
+                    Log.StandingBy(_logger, Name, _resource, holder ?? "(none)");
+                    lastHolder = holder;
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return null;
+            }
+#pragma warning disable CA1031 // The backend is down: stand by and ask again.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _standby = true;
+                if (!failing)
+                {
+                    SetLeadership("standby", null, null);
+                    Log.LeaseCheckFailed(_logger, Name, _resource, ex.Message);
+                    failing = true;
+                }
+            }
+            try
+            {
+                await Task.Delay(StandbyCheck, _services.Time, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Renews the lease every third of its duration while the source runs; cancels <paramref name="leading"/> once it is lost (another
+    /// holder has it, or it ran out while the backend did not answer). Returns the lease as last renewed.
+    /// </summary>
+    private async Task<SourceLease> KeepLeadershipAsync(SourceLease lease, CancellationTokenSource leading)
+    {
+        var current = lease;
+        var every = _leaseDuration / 3;
+        while (!leading.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(every, _services.Time, leading.Token).ConfigureAwait(false);
+                var renewed = await _leaseStore!.RenewSourceLeaseAsync(current, _leaseDuration, leading.Token).ConfigureAwait(false);
+                if (renewed is null)
+                {
+                    await leading.CancelAsync().ConfigureAwait(false);
+                    break;
+                }
+                current = renewed;
+                _fence = renewed;
+            }
+            catch (OperationCanceledException) when (leading.IsCancellationRequested)
+            {
+                break;
+            }
+#pragma warning disable CA1031 // The backend did not answer: try again until the lease would have run out.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Log.LeaseRenewFailed(_logger, Name, _resource, ex.Message);
+                if (_services.Time.GetUtcNow() >= current.ExpiresAt)
+                {
+                    await leading.CancelAsync().ConfigureAwait(false);
+                    break;
+                }
+            }
+        }
+        return current;
+    }
+
+    private async Task ReleaseLeadershipAsync(SourceLease lease)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _leaseStore!.ReleaseSourceLeaseAsync(lease, timeout.Token).ConfigureAwait(false);
+            Log.LeadershipReleased(_logger, Name, _resource, lease.Token);
+        }
+#pragma warning disable CA1031 // Not released: it runs out by itself.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.LeaseReleaseFailed(_logger, Name, _resource, ex.Message);
+        }
+        SetLeadership("released", null, null);
+    }
+
+    private void SetLeadership(string role, long? token, string? holder)
+    {
+        lock (_lock)
+            _leadership = new SourceLeadership(role, _resource, token, holder, _services.Time.GetUtcNow());
+    }
+
+    /// <summary>
+    /// Forgets tasks this source published that are no longer pending in the queue's backend: settled by another instance (whose
+    /// settlement this process never hears of), or dead-lettered there. Checked every <see cref="PruneInterval"/>.
+    /// </summary>
+    private async Task PruneSettledElsewhereAsync(IPendingTaskLookup lookup)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(PruneInterval, _services.Time, _stop.Token).ConfigureAwait(false);
+                if (_unsettled.IsEmpty)
+                    continue;
+                var removed = 0;
+                foreach (var chunk in _unsettled.Keys.Take(10_000).Chunk(100))
+                {
+                    var pending = await Task.WhenAll(chunk.Select(id => lookup.IsPendingAsync(id, _stop.Token).AsTask())).ConfigureAwait(false);
+                    for (var i = 0; i < chunk.Length; i++)
+                    {
+                        if (!pending[i] && _unsettled.TryRemove(chunk[i], out _))
+                            removed++;
+                    }
+                }
+                if (removed > 0)
+                    _services.Settlements.Pulse();
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                break;
+            }
+#pragma warning disable CA1031 // The backend did not answer: look again next time.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
     }
 
     public async ValueTask<string> PublishAsync(T task, TaskPublishOptions? options = null, CancellationToken cancellationToken = default)
@@ -153,7 +387,18 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
         bool published;
         try
         {
-            published = await TaskPublishing.PublishAsync(_queue, _services, Name, id, task, options, cancellationToken).ConfigureAwait(false);
+            SourceLease? fence = null;
+            if (_leaseStore is not null && (fence = _fence) is null)
+                throw new SourceLeaseLostException($"Source '{Name}' does not lead '{_resource}' (another instance does); nothing was published.");
+            published = await TaskPublishing.PublishAsync(_queue, _services, Name, id, task, options, cancellationToken, fence).ConfigureAwait(false);
+        }
+        catch (SourceLeaseLostException)
+        {
+            if (added)
+                _unsettled.TryRemove(id, out _);
+            // Stop the source's run at once: whatever it does with the exception, it must not go on as if it led.
+            _leading?.Cancel();
+            throw;
         }
         catch
         {
@@ -173,7 +418,8 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
     }
 
     /// <summary>True once the source reported that it looked at all its input (or ended), and every task it published is settled.</summary>
-    public bool IsDrained => _caughtUp && _unsettled.IsEmpty;
+    /// A source standing by (another instance leads it) has nothing of its own to look at.
+    public bool IsDrained => (_caughtUp || _standby) && _unsettled.IsEmpty;
 
     /// <summary>Tasks this source published that have not settled yet (in this process's view).</summary>
     public int Unsettled => _unsettled.Count;
@@ -293,5 +539,26 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
 
         [LoggerMessage(22, LogLevel.Error, "Source '{Source}' faulted; restarting in {Delay}")]
         public static partial void SourceFaulted(ILogger logger, Exception exception, string source, TimeSpan delay);
+
+        [LoggerMessage(23, LogLevel.Information, "Source '{Source}' leads '{Resource}' (fencing token {Token})")]
+        public static partial void Leading(ILogger logger, string source, string resource, long token);
+
+        [LoggerMessage(24, LogLevel.Information, "Source '{Source}' stands by: instance {Holder} leads '{Resource}'")]
+        public static partial void StandingBy(ILogger logger, string source, string resource, string holder);
+
+        [LoggerMessage(25, LogLevel.Warning, "Source '{Source}' lost its lease on '{Resource}' (token {Token}): another instance leads now; this one stopped the source and stands by")]
+        public static partial void LeadershipLost(ILogger logger, string source, string resource, long token);
+
+        [LoggerMessage(26, LogLevel.Information, "Source '{Source}' released its lease on '{Resource}' (token {Token})")]
+        public static partial void LeadershipReleased(ILogger logger, string source, string resource, long token);
+
+        [LoggerMessage(27, LogLevel.Warning, "Source '{Source}' could not check its lease on '{Resource}' ({Reason}); standing by until the backend answers")]
+        public static partial void LeaseCheckFailed(ILogger logger, string source, string resource, string reason);
+
+        [LoggerMessage(28, LogLevel.Warning, "Source '{Source}' could not renew its lease on '{Resource}' ({Reason}); it stops leading when the lease runs out")]
+        public static partial void LeaseRenewFailed(ILogger logger, string source, string resource, string reason);
+
+        [LoggerMessage(29, LogLevel.Warning, "Source '{Source}' could not release its lease on '{Resource}' ({Reason}); it runs out by itself")]
+        public static partial void LeaseReleaseFailed(ILogger logger, string source, string resource, string reason);
     }
 }

@@ -26,6 +26,9 @@ internal interface IRuntimeSource
     /// <summary>Tasks it published that have not settled yet.</summary>
     int Unsettled { get; }
 
+    /// <summary>True while this instance leads the source through a lease shared with other instances.</summary>
+    bool LeadsShared { get; }
+
     void Pause();
 
     void Resume();
