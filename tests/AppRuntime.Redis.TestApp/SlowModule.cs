@@ -15,6 +15,9 @@ public sealed partial class SlowJsonContext : JsonSerializerContext;
 [ApplicationModule("slow")]
 [TaskQueue<SlowTask>("slow")]
 [WorkerPool("slow", Workers = 4, RetryDelayMilliseconds = 100)]
+// The leadership tests (Ticks.cs): an exclusive source publishes ticks; with the queue on Redis one instance at a time leads it.
+[TaskQueue<TickTask>("ticks", Capacity = 100_000)]
+[WorkerPool("ticks", Workers = 2)]
 public static partial class SlowModule;
 
 /// <summary>Where the handlers record what they did.</summary>
