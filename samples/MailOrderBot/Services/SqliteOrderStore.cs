@@ -102,7 +102,8 @@ public sealed class SqliteOrderStore : IOrderStore
         return new OrderSummary(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    /// <summary>Opens a connection with the busy timeout set (and the schema created on first use).</summary>
+    internal async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         try
