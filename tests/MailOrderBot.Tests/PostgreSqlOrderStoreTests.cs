@@ -149,6 +149,7 @@ public sealed class PostgreSqlOrderStoreTests : IAsyncLifetime
     [InlineData("57P01", true)]  // admin shutdown (server restarting)
     [InlineData("28P01", true)]  // wrong password: an operator fixes it, the email is not at fault
     [InlineData("3D000", true)]  // no such database
+    [InlineData("3F000", true)]  // the Search Path schema does not exist (yet)
     [InlineData("23505", false)] // unique violation
     [InlineData("23514", false)] // check violation
     [InlineData("22001", false)] // value too long

@@ -62,12 +62,13 @@ public sealed partial class OrderEmailHandler(OrderParser parser, IOrderStore st
     /// PostgreSQL failures a later attempt can get past: what Npgsql calls transient (connection refused or lost, timeouts,
     /// serialization failure 40001, deadlock 40P01, too many connections, server shutting down or starting, ...), any failure
     /// without a server verdict (no SQLSTATE: the connection itself failed), and login or database problems an operator fixes
-    /// without touching the email (class 28 invalid authorization, 3D000 no such database). A server verdict on the data or the
+    /// without touching the email (class 28 invalid authorization, 3D000 no such database, 3F000 no such schema in the search
+    /// path). A server verdict on the data or the
     /// statement (a constraint, a bad value, a missing table) is permanent.
     /// </summary>
     internal static bool IsTransient(NpgsqlException ex) => ex.IsTransient || ex switch
     {
-        PostgresException server => server.SqlState == "3D000" || server.SqlState.StartsWith("28", StringComparison.Ordinal),
+        PostgresException server => server.SqlState is "3D000" or "3F000" || server.SqlState.StartsWith("28", StringComparison.Ordinal),
         _ => true,
     };
 
