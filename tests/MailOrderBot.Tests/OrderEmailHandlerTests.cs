@@ -74,4 +74,19 @@ public sealed class OrderEmailHandlerTests
 
         await Assert.ThrowsAsync<PermanentTaskException>(async () => await handler.HandleAsync(Email("SKU-1001 x 1\n"), Context(), CancellationToken.None));
     }
+
+    [Fact]
+    public async Task A_postgresql_serialization_failure_or_lost_connection_is_retried_and_a_constraint_violation_is_permanent()
+    {
+        static OrderEmailHandler Handler(Exception error) =>
+            new(TestData.Parser(), new FakeStore(_ => throw error), new OrderStats(), NullLogger<OrderEmailHandler>.Instance);
+
+        var serialization = await Assert.ThrowsAsync<RetryTaskException>(async () =>
+            await Handler(new Npgsql.PostgresException("could not serialize access", "ERROR", "ERROR", "40001")).HandleAsync(Email("SKU-1001 x 1\n"), Context(), CancellationToken.None));
+        Assert.IsType<Npgsql.PostgresException>(serialization.InnerException);
+        await Assert.ThrowsAsync<RetryTaskException>(async () =>
+            await Handler(new Npgsql.NpgsqlException("Exception while reading from stream", new IOException("connection reset"))).HandleAsync(Email("SKU-1001 x 1\n"), Context(), CancellationToken.None));
+        await Assert.ThrowsAsync<PermanentTaskException>(async () =>
+            await Handler(new Npgsql.PostgresException("new row violates check constraint", "ERROR", "ERROR", "23514")).HandleAsync(Email("SKU-1001 x 1\n"), Context(), CancellationToken.None));
+    }
 }

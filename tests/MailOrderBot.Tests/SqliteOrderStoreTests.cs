@@ -150,4 +150,24 @@ public sealed class SqliteOrderStoreTests : IDisposable
         transaction.Rollback();
         Assert.True(await store.SaveAsync(Accepted("m9"), CancellationToken.None));
     }
+
+    [Fact]
+    public async Task Every_connection_of_the_store_has_the_busy_timeout_and_the_file_is_in_wal_mode()
+    {
+        var store = new SqliteOrderStore(new MailOrderBot.Module.MailOrderBotSettings
+        {
+            Store = new MailOrderBot.Module.StoreSettings { Path = _path, BusyTimeout = TimeSpan.FromMilliseconds(1500) },
+        });
+
+        for (var i = 0; i < 2; i++) // a new connection, then one from the pool
+        {
+            await using var connection = await store.OpenAsync(CancellationToken.None);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA busy_timeout";
+            Assert.Equal(1500L, await command.ExecuteScalarAsync());
+            Assert.Equal(2, connection.DefaultTimeout); // Microsoft.Data.Sqlite's own retry, in whole seconds
+        }
+
+        Assert.Equal([["wal"]], Query("PRAGMA journal_mode"));
+    }
 }

@@ -3,12 +3,13 @@ using AppRuntime.Mail;
 using MailOrderBot.Services;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace MailOrderBot.Handlers;
 
 /// <summary>
 /// Turns one order email into a stored order. Accepted and rejected orders both complete the task (the source then marks the
-/// email read); a transient store failure (database busy or locked, I/O) throws so the runtime retries later; a failure no retry
+/// email read); a transient store failure (SQLite busy or locked, I/O; PostgreSQL unreachable, serialization failure) throws so the runtime retries later; a failure no retry
 /// can fix throws <see cref="PermanentTaskException"/>, so the email is dead-lettered and flagged.
 /// </summary>
 [TaskHandler("orders")]
@@ -35,6 +36,15 @@ public sealed partial class OrderEmailHandler(OrderParser parser, IOrderStore st
         {
             throw new PermanentTaskException($"Order store rejected {outcome.MessageId}: {ex.Message}", ex);
         }
+        catch (NpgsqlException ex) when (IsTransient(ex))
+        {
+            LogTransient(logger, ex, outcome.MessageId, context.Attempt, context.MaxAttempts);
+            throw new RetryTaskException($"Order store unavailable for {outcome.MessageId}: {ex.Message}", ex);
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new PermanentTaskException($"Order store rejected {outcome.MessageId}: {ex.Message}", ex);
+        }
 
         stats.Record(outcome.Status, stored);
         if (!stored)
@@ -47,6 +57,20 @@ public sealed partial class OrderEmailHandler(OrderParser parser, IOrderStore st
 
     /// <summary>SQLite result codes a later attempt can get past: busy, locked, I/O error, disk full, cannot open.</summary>
     internal static bool IsTransient(SqliteException ex) => ex.SqliteErrorCode is 5 or 6 or 10 or 13 or 14;
+
+    /// <summary>
+    /// PostgreSQL failures a later attempt can get past: what Npgsql calls transient (connection refused or lost, timeouts,
+    /// serialization failure 40001, deadlock 40P01, too many connections, server shutting down or starting, ...), any failure
+    /// without a server verdict (no SQLSTATE: the connection itself failed), and login or database problems an operator fixes
+    /// without touching the email (class 28 invalid authorization, 3D000 no such database, 3F000 no such schema in the search
+    /// path). A server verdict on the data or the
+    /// statement (a constraint, a bad value, a missing table) is permanent.
+    /// </summary>
+    internal static bool IsTransient(NpgsqlException ex) => ex.IsTransient || ex switch
+    {
+        PostgresException server => server.SqlState is "3D000" or "3F000" || server.SqlState.StartsWith("28", StringComparison.Ordinal),
+        _ => true,
+    };
 
     [LoggerMessage(1, LogLevel.Information, "Order {MessageId} accepted for {Customer}: {Lines} line(s), total {Total}")]
     private static partial void LogAccepted(ILogger logger, string messageId, string? customer, int lines, decimal total);

@@ -44,6 +44,7 @@ public sealed partial class MailOrderBotSettings
     /// </summary>
     partial void ValidateConfig(Microsoft.Extensions.Configuration.IConfigurationSection section, ConfigErrors errors)
     {
+        Store.Validate(section.GetSection("Store"), errors);
         if (Source.Mode is not (SourceMode.ImapPolling or SourceMode.ImapIdle))
             return;
         var mode = section.GetSection("Source:Mode").Path;
@@ -145,9 +146,37 @@ public sealed partial class ImapSettings
     };
 }
 
+/// <summary>Where the bot's orders are stored.</summary>
+public enum StoreProvider
+{
+    /// <summary>An embedded SQLite file (<c>MailOrderBot:Store:Path</c>), shared by processes on one machine.</summary>
+    Sqlite = 0,
+
+    /// <summary>A PostgreSQL database (<c>MailOrderBot:Store:ConnectionString</c>), shared by instances on several machines.</summary>
+    PostgreSql = 1,
+}
+
 /// <summary><c>MailOrderBot:Store</c>.</summary>
 public sealed partial class StoreSettings
 {
+    /// <summary>The names <see cref="Provider"/> accepts (ignoring case).</summary>
+    public const string ProviderNames = "Sqlite or PostgreSql";
+
+    /// <summary>
+    /// <c>Sqlite</c> (default: the embedded file <see cref="Path"/>) or <c>PostgreSql</c> (the database of
+    /// <see cref="ConnectionString"/>, shared by instances on several machines). Ignoring case.
+    /// </summary>
+    public string Provider { get; init; } = nameof(StoreProvider.Sqlite);
+
+    /// <summary>The PostgreSQL connection string (Npgsql keywords), required when <see cref="Provider"/> is <c>PostgreSql</c>. A secret: never shown.</summary>
+    [Secret]
+    public string ConnectionString { get; init; } = "";
+
+    /// <summary>The provider named by <see cref="Provider"/>; the configuration check has refused any other name before this is read.</summary>
+    public StoreProvider ProviderKind => TryParseProvider(Provider, out var kind)
+        ? kind
+        : throw new InvalidOperationException($"MailOrderBot:Store:Provider must be {ProviderNames} (was '{Provider}').");
+
     /// <summary>The SQLite file; relative paths start at the application's directory.</summary>
     public string Path { get; init; } = "mail-orders.db";
 
@@ -164,6 +193,37 @@ public sealed partial class StoreSettings
     /// <summary>The longest customer name and address stored and logged, in characters (default 256); longer ones are cut the same way.</summary>
     [System.ComponentModel.DataAnnotations.Range(TextLimits.MinimumLength, 1024 * 1024)]
     public int MaxFieldLength { get; init; } = 256;
+
+    /// <summary>Reads a provider name (ignoring case; names only, no numbers).</summary>
+    public static bool TryParseProvider(string? text, out StoreProvider provider)
+    {
+        provider = StoreProvider.Sqlite;
+        if (string.Equals(text?.Trim(), nameof(StoreProvider.Sqlite), StringComparison.OrdinalIgnoreCase))
+            return true;
+        provider = StoreProvider.PostgreSql;
+        return string.Equals(text?.Trim(), nameof(StoreProvider.PostgreSql), StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The store's rules: a known provider; PostgreSQL needs a connection string Npgsql can read.</summary>
+    internal void Validate(Microsoft.Extensions.Configuration.IConfigurationSection section, ConfigErrors errors)
+    {
+        var providerKey = section.GetSection(nameof(Provider)).Path;
+        if (!TryParseProvider(Provider, out var provider))
+        {
+            errors.Add(providerKey, $"'{Provider}' is not a store provider; use {ProviderNames}.");
+            return;
+        }
+        if (provider != StoreProvider.PostgreSql)
+            return;
+        var connectionKey = section.GetSection(nameof(ConnectionString)).Path;
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            errors.Add(connectionKey, $"is required when {providerKey} is PostgreSql (e.g. Host=db.example;Database=orders;Username=bot;Password=...).");
+            return;
+        }
+        if (Services.PostgreSqlOrderStore.CheckConnectionString(ConnectionString) is { } problem)
+            errors.Add(connectionKey, problem);
+    }
 }
 
 /// <summary>One catalogue entry, <c>MailOrderBot:Catalog:&lt;SKU&gt;</c>.</summary>

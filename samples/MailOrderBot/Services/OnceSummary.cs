@@ -15,7 +15,13 @@ public sealed class OnceSummary(MailOrderBotSettings settings, OrderStats stats,
     public async ValueTask OnDrainedAsync(CancellationToken cancellationToken)
     {
         var summary = await store.GetSummaryAsync(cancellationToken);
-        var where = store is SqliteOrderStore sqlite ? sqlite.Path : "(store)";
+        var where = store switch
+        {
+            OrderStore chosen => chosen.Description,
+            SqliteOrderStore sqlite => sqlite.Path,
+            PostgreSqlOrderStore postgres => postgres.Description,
+            _ => "(store)",
+        };
         Console.WriteLine();
         Console.WriteLine($"Mail Order Bot summary ({settings.Source.Mode})");
         Console.WriteLine($"  this run: {stats.Accepted} accepted, {stats.Rejected} rejected, {stats.Duplicates} already stored");

@@ -9,12 +9,16 @@ namespace MailOrderBot.Services;
 /// <summary>
 /// The order store on SQLite (<c>MailOrderBot:Store:Path</c>): tables <c>orders</c> and <c>order_lines</c>. An order and its lines
 /// are written in one transaction with <c>INSERT OR IGNORE</c> on the Message-ID primary key, so a redelivered email never creates
-/// a second order. Busy/locked errors surface as <see cref="SqliteException"/> for the handler to retry.
+/// a second order. Several processes on one machine can share the file: the database is in WAL mode (readers never block the
+/// writer) and a connection waiting for the write lock waits up to <c>MailOrderBot:Store:BusyTimeout</c> (SQLite's
+/// <c>busy_timeout</c>, and Microsoft.Data.Sqlite's own retry of busy statements for the same time). Busy/locked errors beyond
+/// that surface as <see cref="SqliteException"/> for the handler to retry. Chosen by <see cref="OrderStore"/>
+/// (<c>MailOrderBot:Store:Provider=Sqlite</c>, the default).
 /// </summary>
-[Service(As = typeof(IOrderStore))]
 public sealed class SqliteOrderStore : IOrderStore
 {
     private readonly string _connectionString;
+    private readonly string _busyTimeoutPragma;
     private volatile bool _schemaReady;
 
     /// <summary>Opens (and creates when missing) the database named by <c>MailOrderBot:Store:Path</c>.</summary>
@@ -31,8 +35,12 @@ public sealed class SqliteOrderStore : IOrderStore
             DataSource = Path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = true,
+            // Microsoft.Data.Sqlite retries a busy statement (every 150 ms) until this many seconds have passed...
             DefaultTimeout = Math.Max(1, (int)Math.Ceiling(settings.Store.BusyTimeout.TotalSeconds)),
         }.ToString();
+        // ...but it does not set SQLite's own busy handler, which waits inside SQLite and takes the lock as soon as it is free.
+        var busyMilliseconds = (long)Math.Clamp(settings.Store.BusyTimeout.TotalMilliseconds, 1, int.MaxValue);
+        _busyTimeoutPragma = string.Create(CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {busyMilliseconds};");
     }
 
     /// <summary>The database file.</summary>
@@ -94,12 +102,18 @@ public sealed class SqliteOrderStore : IOrderStore
         return new OrderSummary(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
     }
 
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    /// <summary>Opens a connection with the busy timeout set (and the schema created on first use).</summary>
+    internal async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         try
         {
             await connection.OpenAsync(cancellationToken);
+            await using (var pragma = connection.CreateCommand())
+            {
+                pragma.CommandText = _busyTimeoutPragma; // per connection; a pooled connection keeps it, setting it again is cheap
+                await pragma.ExecuteNonQueryAsync(cancellationToken);
+            }
             if (!_schemaReady)
                 await EnsureSchemaAsync(connection, cancellationToken);
             return connection;
@@ -113,7 +127,8 @@ public sealed class SqliteOrderStore : IOrderStore
 
     private async Task EnsureSchemaAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
-        // Idempotent DDL: two first callers racing here both succeed.
+        // Idempotent DDL: two first callers racing here (in this process or another) both succeed, the second waiting for the
+        // first's write lock. WAL is a property of the file: set once, it stays for every later connection and process.
         await using var command = connection.CreateCommand();
         command.CommandText = """
             PRAGMA journal_mode = WAL;
