@@ -25,7 +25,9 @@ public interface ITaskSourceContext<T>
     TimeProvider TimeProvider { get; }
 
     /// <summary>
-    /// Publishes one task with a producer trace span. Waits while the source is paused or the queue is full.
+    /// Publishes one task with a producer trace span. Waits while the source is paused, the queue is full, or the queue's backend
+    /// cannot be reached (a Redis outage: the source keeps what it holds, such as its IMAP session, and the publish goes through
+    /// once the backend answers). For an exclusive source, throws <see cref="SourceLeaseLostException"/> when another instance leads.
     /// </summary>
     /// <returns>The task id.</returns>
     ValueTask<string> PublishAsync(T task, TaskPublishOptions? options = null, CancellationToken cancellationToken = default);
@@ -37,7 +39,7 @@ public interface ITaskSourceContext<T>
     ValueTask<PublishResult> TryPublishAsync(T task, TaskPublishOptions options, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("This source context does not publish with deduplication.");
 
-    /// <summary>Waits while the source is paused by an operator or its queue is above the high watermark.</summary>
+    /// <summary>Waits while the source is paused by an operator, its queue is above the high watermark, or the queue's backend cannot be reached.</summary>
     ValueTask WaitUntilReadyAsync(CancellationToken cancellationToken);
 
     /// <summary>True while an operator paused the source.</summary>

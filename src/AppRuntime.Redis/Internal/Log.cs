@@ -4,8 +4,6 @@ namespace AppRuntime.Internal;
 
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message = "Redis queue '{Queue}': consume failed, retrying in {Backoff}.")]
-    public static partial void ConsumeFailed(ILogger logger, string queue, TimeSpan backoff, Exception exception);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Redis queue '{Queue}': task {TaskId} could not be read and was dead-lettered: {Problem}")]
     public static partial void UnreadableDeadLettered(ILogger logger, string queue, string taskId, string problem);

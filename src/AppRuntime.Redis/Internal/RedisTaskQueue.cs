@@ -42,6 +42,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     private int _subscribed;
     private int _disposed;
     private volatile bool _leasingStopped;
+    private readonly RedisOutage _outage;
 
     public RedisTaskQueue(IConnectionMultiplexer connection, QueueDefinition definition, TaskSerializer<T> serializer,
         RedisQueueOptions options, TimeProvider time, ILogger logger)
@@ -59,6 +60,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         _tokenPrefix = Guid.NewGuid().ToString("N")[..16] + ":";
         var hold = definition.VisibilityTimeout / 3;
         _gate = new ConsumerGate<TaskLease<T>>(hold < MaxBufferHold ? hold : MaxBufferHold, GiveBack);
+        _outage = new RedisOutage(definition.Name, Endpoints, time, logger);
         _onEvent = (_, message) =>
         {
             if (message == "r")
@@ -168,6 +170,13 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
                 // Subscribe before trying, so a 'capacity freed' notification between the try and the wait is not lost.
                 await EnsureSubscribedAsync().ConfigureAwait(false);
                 result = (long)await Db.ScriptEvaluateAsync(LuaScripts.Publish, keys, args).ConfigureAwait(false);
+                _outage.Succeeded();
+            }
+            catch (Exception ex) when (IsTransient(ex))
+            {
+                // A Redis outage, named as one (logged once per outage, with its length when it ends): the caller may wait and retry.
+                _outage.Failed(ex);
+                throw new QueueBackendUnavailableException(Name, Backend, $"Redis at {Endpoints()} did not answer: {ex.Message}", ex);
             }
             finally
             {
@@ -275,12 +284,13 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             {
                 (leases, readyLeft) = await FetchAsync(count).ConfigureAwait(false);
                 fetched = true;
+                _outage.Succeeded();
                 backoff = TimeSpan.Zero;
             }
             catch (Exception ex) when (IsTransient(ex))
             {
                 backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxErrorBackoff.Ticks));
-                Log.ConsumeFailed(_logger, Name, backoff, ex);
+                _outage.Failed(ex);
                 await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
                 continue;
             }
@@ -639,7 +649,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         catch (Exception ex) when (IsTransient(ex))
         {
             // The lease stays; it expires and the task is read again (and dead-lettered then, at the latest after MaxAttempts).
-            Log.ConsumeFailed(_logger, Name, TimeSpan.Zero, ex);
+            _outage.Failed(ex);
         }
     }
 

@@ -368,17 +368,18 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
     public async ValueTask<string> PublishAsync(T task, TaskPublishOptions? options = null, CancellationToken cancellationToken = default)
     {
         var id = options?.Id ?? TaskIds.Next();
-        await PublishCoreAsync(id, task, options, cancellationToken).ConfigureAwait(false);
+        await PublishCoreAsync(id, task, options, waitForBackend: true, cancellationToken).ConfigureAwait(false);
         return id;
     }
 
     public async ValueTask<PublishResult> TryPublishAsync(T task, TaskPublishOptions options, CancellationToken cancellationToken = default)
     {
         TaskPublishing.ThrowIfNotDeduplicated(options);
-        return new PublishResult(options.Id!, await PublishCoreAsync(options.Id!, task, options, cancellationToken).ConfigureAwait(false));
+        // A deduplicated publish answers a caller (a webhook request): an unreachable backend is reported to it, not waited out.
+        return new PublishResult(options.Id!, await PublishCoreAsync(options.Id!, task, options, waitForBackend: false, cancellationToken).ConfigureAwait(false));
     }
 
-    private async ValueTask<bool> PublishCoreAsync(string id, T task, TaskPublishOptions? options, CancellationToken cancellationToken)
+    private async ValueTask<bool> PublishCoreAsync(string id, T task, TaskPublishOptions? options, bool waitForBackend, CancellationToken cancellationToken)
     {
         if (!_resumed.IsOpen)
             await _resumed.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -390,7 +391,9 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
             SourceLease? fence = null;
             if (_leaseStore is not null && (fence = _fence) is null)
                 throw new SourceLeaseLostException($"Source '{Name}' does not lead '{_resource}' (another instance does); nothing was published.");
-            published = await TaskPublishing.PublishAsync(_queue, _services, Name, id, task, options, cancellationToken, fence).ConfigureAwait(false);
+            published = waitForBackend
+                ? await PublishWaitingForBackendAsync(id, task, options, fence, cancellationToken).ConfigureAwait(false)
+                : await TaskPublishing.PublishAsync(_queue, _services, Name, id, task, options, cancellationToken, fence).ConfigureAwait(false);
         }
         catch (SourceLeaseLostException)
         {
@@ -416,6 +419,34 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
         Interlocked.Increment(ref _published);
         return true;
     }
+
+    /// <summary>
+    /// Publishes (<see cref="PublishAsync"/>); while the queue's backend is unreachable (<see cref="QueueBackendUnavailableException"/>: a Redis outage) it waits
+    /// and tries again, with backoff up to 2 s, instead of failing the source: an outage of the queue must not tear down what the
+    /// source holds (an IMAP session). The source shows the outage as its last error meanwhile; the backend logs it once.
+    /// </summary>
+    private async ValueTask<bool> PublishWaitingForBackendAsync(string id, T task, TaskPublishOptions? options, SourceLease? fence, CancellationToken cancellationToken)
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return await TaskPublishing.PublishAsync(_queue, _services, Name, id, task, options, cancellationToken, fence).ConfigureAwait(false);
+            }
+            catch (QueueBackendUnavailableException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                ReportError("waiting-for-queue", ex);
+                await Task.Delay(backoff, _services.Time, cancellationToken).ConfigureAwait(false);
+                backoff = backoff * 2 > MaxBackendWait ? MaxBackendWait : backoff * 2;
+                // An exclusive source that lost its lease meanwhile must not publish: the next try carries the current fence (or none).
+                if (_leaseStore is not null && (fence = _fence) is null)
+                    throw new SourceLeaseLostException($"Source '{Name}' lost its lease on '{_resource}' while the queue's backend was unreachable; nothing was published.");
+            }
+        }
+    }
+
+    private static readonly TimeSpan MaxBackendWait = TimeSpan.FromSeconds(2);
 
     /// <summary>True once the source reported that it looked at all its input (or ended), and every task it published is settled.</summary>
     /// A source standing by (another instance leads it) has nothing of its own to look at.
@@ -472,7 +503,18 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
         {
             if (!_resumed.IsOpen)
                 await _resumed.WaitAsync(cancellationToken).ConfigureAwait(false);
-            var stats = await _queue.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+            QueueStats stats;
+            try
+            {
+                stats = await _queue.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (QueueBackendUnavailableException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The queue's backend is down (logged once by the backend): wait for it here rather than fail the source.
+                ReportError("waiting-for-queue", ex);
+                await Task.Delay(MaxBackendWait, _services.Time, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
             if (stats.Outstanding < _watermark)
                 return;
             SetState("backpressure");
