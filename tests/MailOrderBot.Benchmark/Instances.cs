@@ -137,6 +137,7 @@ internal static class Instances
         TimeSpan? first = null;
         TimeSpan? seen = null;
         var cpu = 0.0;
+        var cpuBy = "-";
         var warmedBy = "-";
         using var deadline = new CancellationTokenSource(timeout);
         try
@@ -213,7 +214,9 @@ internal static class Instances
                 if (!quiet)
                     Console.Write(string.Create(CultureInfo.InvariantCulture, $"(MOVE took {moved.TotalSeconds:0.00} s) "));
             }
-            cpu = bots.Select((b, i) => CpuSeconds(b.Process.Id) - cpuBefore[i]).Sum();
+            var perBot = bots.Select((b, i) => CpuSeconds(b.Process.Id) - cpuBefore[i]).ToList();
+            cpu = perBot.Sum();
+            cpuBy = string.Join("/", perBot.Select(c => c.ToString("0.00", CultureInfo.InvariantCulture)));
             warmedBy = string.Join("/", warmAttempts);
             await watcher.DisconnectAsync(true, deadline.Token);
         }
@@ -271,7 +274,7 @@ internal static class Instances
         if (!quiet)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{instances} instance(s), {emails} emails: first order {Seconds(first)} s, all \\Seen {Seconds(seen)} s ({(seen is { } s ? emails / s.TotalSeconds : 0):0} emails/s), published {published}, store attempts {run.PerInstance} (warm-up {warmedBy}), bots' CPU {cpu:0.00} s, stop {stopped.Elapsed.TotalSeconds:0.0} s, {outcome}"));
+                $"{instances} instance(s), {emails} emails: first order {Seconds(first)} s, all \\Seen {Seconds(seen)} s ({(seen is { } s ? emails / s.TotalSeconds : 0):0} emails/s), published {published}, store attempts {run.PerInstance} (warm-up {warmedBy}), bots' CPU {cpu:0.00} s ({cpuBy}), stop {stopped.Elapsed.TotalSeconds:0.0} s, {outcome}"));
         }
         return run;
     }
