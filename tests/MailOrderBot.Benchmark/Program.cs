@@ -28,9 +28,13 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MimeKit;
 
+// `instances` as the first argument: 1, 2 and 3 bot processes on one mailbox (Instances.cs, issue #17).
+var instancesMode = args.Length > 0 && args[0] == "instances";
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
-for (var i = 0; i + 1 < args.Length; i += 2)
+for (var i = instancesMode ? 1 : 0; i + 1 < args.Length; i += 2)
     options[args[i].TrimStart('-')] = args[i + 1];
+if (instancesMode)
+    return await MailOrderBot.Benchmark.Instances.RunAsync(options, FindRepoRoot());
 var emails = int.Parse(options.GetValueOrDefault("emails", "1000"), CultureInfo.InvariantCulture);
 var repeat = int.Parse(options.GetValueOrDefault("repeat", "5"), CultureInfo.InvariantCulture);
 var latencyEmails = int.Parse(options.GetValueOrDefault("latency-emails", "20"), CultureInfo.InvariantCulture);

@@ -113,6 +113,9 @@ internal sealed class BotProcess : IAsyncDisposable
         throw new InvalidOperationException($"/proc/{_process.Id}/status has no VmHWM line");
     }
 
+    /// <summary>Kills the bot at once (SIGKILL, a crash): no stop, no clean-up, no release of anything it holds.</summary>
+    public void KillHard() => _process.Kill(entireProcessTree: false);
+
     /// <summary>Asks the bot to stop (SIGTERM, what a service manager sends) and waits for it.</summary>
     public async Task<int> StopAsync(TimeSpan timeout)
     {

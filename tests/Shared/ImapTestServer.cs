@@ -82,9 +82,9 @@ internal static class ImapTestServer
         return uid ?? throw new InvalidOperationException("The server did not return the appended UID (UIDPLUS).");
     }
 
-    public static async Task<IReadOnlyList<UniqueId>> AppendManyAsync(string folder, IEnumerable<MimeMessage> messages)
+    public static async Task<IReadOnlyList<UniqueId>> AppendManyAsync(string folder, IEnumerable<MimeMessage> messages, int? port = null)
     {
-        using var client = await ConnectAsync();
+        using var client = await ConnectAsync(port: port);
         var target = await client.GetFolderAsync(folder);
         var uids = new List<UniqueId>();
         foreach (var message in messages)
@@ -94,12 +94,12 @@ internal static class ImapTestServer
     }
 
     /// <summary>Appends bytes as they are (the server does not check that they are MIME).</summary>
-    public static async Task<UniqueId> AppendRawAsync(string folder, byte[] raw, string user = "bot")
+    public static async Task<UniqueId> AppendRawAsync(string folder, byte[] raw, string user = "bot", int? port = null)
     {
         // MailKit appends MimeMessage objects; send the literal by hand so the bytes reach the server unchanged.
         var command = $"APPEND \"{folder}\" {{{raw.Length}+}}\r\n";
         using var tcp = new System.Net.Sockets.TcpClient();
-        await tcp.ConnectAsync(Host, Port);
+        await tcp.ConnectAsync(Host, port ?? Port);
         var stream = tcp.GetStream();
         using var reader = new StreamReader(stream, System.Text.Encoding.ASCII);
         await reader.ReadLineAsync();

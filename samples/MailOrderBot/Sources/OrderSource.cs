@@ -9,9 +9,11 @@ namespace MailOrderBot.Sources;
 /// The source of the order queue, chosen by <c>MailOrderBot:Source:Mode</c>: <see cref="FolderSource"/>,
 /// <see cref="ImapPollingSource"/> or <see cref="ImapIdleSource"/>. All three publish <see cref="ImapMessage"/> tasks and complete
 /// them at their origin, so the queue, the worker pool and the handler stay the same when the source changes.
+/// Like the IMAP sources it wraps, it is exclusive (<see cref="IExclusiveTaskSource"/>): when several instances share the queue on
+/// Redis, one of them reads the mailbox (or directory) and the others stand by.
 /// </summary>
 [TaskSource("orders", Name = "inbox")]
-public sealed class OrderSource : ITaskSource<ImapMessage>, ITaskOutcomeObserver<ImapMessage>, IAsyncDisposable, IDisposable
+public sealed class OrderSource : ITaskSource<ImapMessage>, ITaskOutcomeObserver<ImapMessage>, IExclusiveTaskSource, IAsyncDisposable, IDisposable
 {
     private readonly ITaskSource<ImapMessage> _inner;
     private readonly ITaskOutcomeObserver<ImapMessage> _observer;
@@ -28,19 +30,30 @@ public sealed class OrderSource : ITaskSource<ImapMessage>, ITaskOutcomeObserver
                 var folder = new FolderSource(ResolvePath(settings.Folder.Path), settings.Folder.PollInterval, settings.Folder.MaxMessageSize,
                     loggerFactory.CreateLogger<FolderSource>());
                 (_inner, _observer, Folder) = (folder, folder, folder);
+                // Two processes moving the same files would race; processes on other machines read another directory.
+                ExclusiveResource = $"file://{Environment.MachineName.ToLowerInvariant()}{folder.Directory}";
                 break;
             case SourceMode.ImapPolling:
                 var polling = new ImapPollingSource(settings.Imap.ToOptions(), loggerFactory.CreateLogger<ImapPollingSource>(), timeProvider);
                 (_inner, _observer) = (polling, polling);
+                ExclusiveResource = polling.ExclusiveResource;
                 break;
             case SourceMode.ImapIdle:
                 var idle = new ImapIdleSource(settings.Imap.ToOptions(), loggerFactory.CreateLogger<ImapIdleSource>(), timeProvider);
                 (_inner, _observer) = (idle, idle);
+                ExclusiveResource = idle.ExclusiveResource;
                 break;
             default:
                 throw new ArgumentException($"MailOrderBot:Source:Mode must be Folder, ImapPolling or ImapIdle (was {(int)Mode}).", nameof(settings));
         }
     }
+
+    /// <summary>
+    /// What the source reads, the resource of its leadership: the IMAP source's own (<c>imap://host:port/user/folder</c>), or
+    /// <c>file://machine/directory</c> for the folder source. Without it the runtime would not know the wrapped IMAP source is
+    /// exclusive, and every instance sharing the queue would read the mailbox and publish every email.
+    /// </summary>
+    public string ExclusiveResource { get; }
 
     /// <summary>The mode in use.</summary>
     public SourceMode Mode { get; }
