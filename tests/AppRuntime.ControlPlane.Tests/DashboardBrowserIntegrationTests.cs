@@ -37,6 +37,13 @@ public sealed class DashboardBrowserIntegrationTests
         Assert.Equal(6, (await browser.EvaluateAsync("document.querySelectorAll('#topology-svg path[data-edge]').length")).GetInt32());
         Assert.Equal("OrderHandler", await browser.TextAsync("#topology-svg g[data-kind=\"handler\"][data-name=\"orders\"] [data-role=\"title\"]"));
 
+        // The instances panel: without a shared backend the cluster is this process, shown alive with its pools.
+        await browser.WaitAsync("document.querySelectorAll('#cluster-table tr[data-instance]').length === 1", "the instances panel lists this process");
+        Assert.EndsWith("(this one)", await browser.TextAsync("#cluster-table tr[data-instance] [data-field=\"id\"]") ?? "", StringComparison.Ordinal);
+        Assert.Equal("alive", await browser.TextAsync("#cluster-table tr[data-instance] [data-field=\"state\"]"));
+        Assert.Contains("orders ×3", await browser.TextAsync("#cluster-table tr[data-instance] [data-field=\"pools\"]") ?? "", StringComparison.Ordinal);
+        Assert.Equal("this process only (no shared backend)", await browser.TextAsync("#cluster-note"));
+
         // The scheduled source's row shows its expression and zone and its next three occurrences.
         await browser.WaitAsync("document.querySelectorAll('#sources-table tr[data-source=\"nightly-orders\"] [data-field=\"next\"] .occurrence').length === 3",
             "the next three occurrences of the scheduled source are shown");

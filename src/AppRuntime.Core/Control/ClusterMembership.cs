@@ -173,10 +173,15 @@ internal sealed partial class ClusterMembership : IDisposable
         var ttl = _services.Options.Cluster.InstanceTtl;
         var self = CurrentHeartbeat();
         var heartbeats = new Dictionary<string, InstanceHeartbeat>(StringComparer.Ordinal);
+        // Shared when the registry holds heartbeats (the Redis adapter's registry stays empty while no queue is on Redis).
+        var shared = false;
         if (_registry is not null)
         {
             foreach (var heartbeat in await _registry.GetInstancesAsync(cancellationToken).ConfigureAwait(false))
+            {
                 heartbeats[heartbeat.Instance.Id] = heartbeat;
+                shared = true;
+            }
         }
         heartbeats[self.Instance.Id] = self;
 
@@ -218,7 +223,7 @@ internal sealed partial class ClusterMembership : IDisposable
                 leasesByInstance.TryGetValue(h.Instance.Id, out var leases) ? leases : new Dictionary<string, int>(StringComparer.Ordinal)))
             .OrderByDescending(i => i.Alive).ThenBy(i => i.Id, StringComparer.Ordinal)
             .ToList();
-        return new ClusterView(_registry is not null, Instance.Id, instances, queues, ttl);
+        return new ClusterView(shared, Instance.Id, instances, queues, ttl);
     }
 
     /// <summary>

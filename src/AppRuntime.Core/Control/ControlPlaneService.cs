@@ -308,9 +308,12 @@ public sealed class ControlPlaneService
         {
             return new(ControlStatus.Ok, await _cluster.GetViewAsync(cancellationToken).WaitAsync(_backendTimeout(), cancellationToken).ConfigureAwait(false));
         }
-        catch (Exception ex) when (ex is TimeoutException or QueueBackendUnavailableException || IsBackendDown(ex))
+        catch (Exception ex) when (ex is TimeoutException or QueueBackendUnavailableException)
         {
-            return new(ControlStatus.Unavailable, default, "The cluster registry did not answer: " + ConfigRedaction.RedactValue(ex.Message).TrimEnd('.') + ". Try again later.");
+            return new(ControlStatus.Unavailable, default, "The cluster registry did not answer: " + ConfigRedaction.RedactValue(ex.Message).TrimEnd('.') + ". Try again later.")
+            {
+                Backend = (ex as QueueBackendUnavailableException)?.Backend,
+            };
         }
     }
 
@@ -333,17 +336,16 @@ public sealed class ControlPlaneService
             {
                 result = await _cluster.ReleaseLeasesAsync(instanceId, cancellationToken).WaitAsync(_backendTimeout(), cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is TimeoutException or QueueBackendUnavailableException || IsBackendDown(ex))
+            catch (Exception ex) when (ex is TimeoutException or QueueBackendUnavailableException)
             {
-                result = new(ControlStatus.Unavailable, default, "The shared queues did not answer: " + ConfigRedaction.RedactValue(ex.Message).TrimEnd('.') + ". Try again later.");
+                result = new(ControlStatus.Unavailable, default, "The shared queues did not answer: " + ConfigRedaction.RedactValue(ex.Message).TrimEnd('.') + ". Try again later.")
+                {
+                    Backend = (ex as QueueBackendUnavailableException)?.Backend,
+                };
             }
         }
         return Audited(caller, AuditActions.ClusterReleaseLeases, instanceId, result, result.Succeeded ? $"released={result.Value}" : null);
     }
-
-    /// <summary>An exception of a backend client that could not reach its server (by its type name: Core knows no backend's types).</summary>
-    private static bool IsBackendDown(Exception ex) =>
-        ex.GetType().Name is "RedisConnectionException" or "RedisTimeoutException" or "RedisServerException";
 
     /// <summary>The merged configuration, sorted, with secret values masked.</summary>
     public IReadOnlyDictionary<string, string> GetConfiguration() => _config.GetRedactedView();

@@ -19,7 +19,7 @@ internal sealed class RedisClusterRegistry(RedisBackendHandle handle, Func<IConn
         if (!handle.IsCreated)
             return;
         cancellationToken.ThrowIfCancellationRequested();
-        await connection().GetDatabase().HashSetAsync(Key, heartbeat.Instance.Id, Encode(heartbeat)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await AvailableAsync(() => connection().GetDatabase().HashSetAsync(Key, heartbeat.Instance.Id, Encode(heartbeat)), cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<IReadOnlyList<InstanceHeartbeat>> GetInstancesAsync(CancellationToken cancellationToken = default)
@@ -27,7 +27,7 @@ internal sealed class RedisClusterRegistry(RedisBackendHandle handle, Func<IConn
         if (!handle.IsCreated)
             return [];
         cancellationToken.ThrowIfCancellationRequested();
-        var entries = await connection().GetDatabase().HashGetAllAsync(Key).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var entries = await AvailableAsync(() => connection().GetDatabase().HashGetAllAsync(Key), cancellationToken).ConfigureAwait(false);
         var result = new List<InstanceHeartbeat>(entries.Length);
         foreach (var entry in entries)
         {
@@ -43,7 +43,23 @@ internal sealed class RedisClusterRegistry(RedisBackendHandle handle, Func<IConn
         if (!handle.IsCreated)
             return;
         cancellationToken.ThrowIfCancellationRequested();
-        await connection().GetDatabase().HashDeleteAsync(Key, instanceId).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await AvailableAsync(() => connection().GetDatabase().HashDeleteAsync(Key, instanceId), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a call on Redis; a connection that is down or does not answer becomes <see cref="QueueBackendUnavailableException"/> (the control plane answers 503).</summary>
+    private async Task<TResult> AvailableAsync<TResult>(Func<Task<TResult>> call, CancellationToken cancellationToken)
+    {
+        var multiplexer = connection();
+        if (!multiplexer.IsConnected)
+            throw new QueueBackendUnavailableException("(cluster registry)", RedisQueueBackend.BackendName, "not connected to Redis");
+        try
+        {
+            return await call().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
+        {
+            throw new QueueBackendUnavailableException("(cluster registry)", RedisQueueBackend.BackendName, "Redis did not answer: " + ex.Message, ex);
+        }
     }
 
     internal static byte[] Encode(InstanceHeartbeat heartbeat)

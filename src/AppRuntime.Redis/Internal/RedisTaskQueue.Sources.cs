@@ -69,7 +69,7 @@ internal sealed partial class RedisTaskQueue<T> : ISourceCheckpointStore, IPendi
     public async ValueTask<IReadOnlyDictionary<string, int>> CountLeasesByOwnerAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.CountLeaseOwners, [_keys.Leases], [_keys.TaskPrefix])
+        var reply = (RedisResult[])(await AvailableAsync(() => Db.ScriptEvaluateAsync(LuaScripts.CountLeaseOwners, [_keys.Leases], [_keys.TaskPrefix]))
             .WaitAsync(cancellationToken).ConfigureAwait(false))!;
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i + 1 < reply.Length; i += 2)
@@ -81,7 +81,7 @@ internal sealed partial class RedisTaskQueue<T> : ISourceCheckpointStore, IPendi
     {
         ArgumentException.ThrowIfNullOrEmpty(owner);
         cancellationToken.ThrowIfCancellationRequested();
-        var n = (long)await Db.ScriptEvaluateAsync(LuaScripts.ExpireOwnerLeases, [_keys.Leases], [_keys.TaskPrefix, owner])
+        var n = (long)await AvailableAsync(() => Db.ScriptEvaluateAsync(LuaScripts.ExpireOwnerLeases, [_keys.Leases], [_keys.TaskPrefix, owner]))
             .WaitAsync(cancellationToken).ConfigureAwait(false);
         if (n > 0)
             await Db.PublishAsync(_keys.Channel, "r").ConfigureAwait(false); // wake parked consumers: their next look reclaims the leases
