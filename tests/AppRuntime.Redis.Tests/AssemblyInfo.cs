@@ -1,2 +1,2 @@
-// The restart test stops the shared redis-server; no other test may run meanwhile.
+// The tests of this assembly run one at a time: several start processes and time what they see (the restart test crashes a Redis server of its own).
 [assembly: CollectionBehavior(DisableTestParallelization = true)]

@@ -33,7 +33,8 @@ internal sealed class ConsumerProcess : IDisposable
         }
     }
 
-    public static ConsumerProcess Start(string prefix, string queue, string name, int concurrency, int delayMs, int visibilityMs, int prefetch = 0)
+    public static ConsumerProcess Start(string prefix, string queue, string name, int concurrency, int delayMs, int visibilityMs, int prefetch = 0,
+        string? endpoint = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "AppRuntime.Redis.TestConsumer.dll");
         if (!File.Exists(dll))
@@ -48,7 +49,7 @@ internal sealed class ConsumerProcess : IDisposable
         };
         foreach (var a in new[]
         {
-            dll, "--redis", RedisTestServer.Endpoint, "--prefix", prefix, "--queue", queue, "--name", name,
+            dll, "--redis", endpoint ?? RedisTestServer.Endpoint, "--prefix", prefix, "--queue", queue, "--name", name,
             "--concurrency", concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--delay-ms", delayMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--visibility-ms", visibilityMs.ToString(System.Globalization.CultureInfo.InvariantCulture),

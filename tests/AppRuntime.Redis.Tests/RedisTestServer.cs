@@ -10,9 +10,11 @@ internal static class RedisTestServer
 
     public static string Endpoint => Environment.GetEnvironmentVariable("APPRUNTIME_REDIS") is { Length: > 0 } e ? e : "127.0.0.1:6390";
 
-    public static async Task<ConnectionMultiplexer> ConnectAsync()
+    public static Task<ConnectionMultiplexer> ConnectAsync() => ConnectAsync(Endpoint);
+
+    public static async Task<ConnectionMultiplexer> ConnectAsync(string endpoint)
     {
-        var options = ConfigurationOptions.Parse(Endpoint);
+        var options = ConfigurationOptions.Parse(endpoint);
         options.AbortOnConnectFail = true;
         options.ConnectTimeout = 3000;
         options.AllowAdmin = true;
@@ -22,7 +24,7 @@ internal static class RedisTestServer
         }
         catch (RedisConnectionException ex)
         {
-            throw new InvalidOperationException($"Redis is not reachable at {Endpoint} (APPRUNTIME_REDIS): {StartHint}", ex);
+            throw new InvalidOperationException($"Redis is not reachable at {endpoint} (APPRUNTIME_REDIS): {StartHint}", ex);
         }
     }
 
@@ -60,13 +62,16 @@ internal static class RedisTestServer
     }
 
     /// <summary>Runs tests/infra/redis.sh with <paramref name="arguments"/> and fails with its output when it fails.</summary>
-    public static async Task RunScriptAsync(params string[] arguments)
+    public static Task RunScriptAsync(params string[] arguments) => RunScriptAsync(Endpoint, arguments);
+
+    /// <summary>Runs tests/infra/redis.sh for the server of <paramref name="endpoint"/> (its port; its own data directory).</summary>
+    public static async Task RunScriptAsync(string endpoint, params string[] arguments)
     {
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepoRoot };
         start.ArgumentList.Add(Path.Combine(RepoRoot, "tests", "infra", "redis.sh"));
         foreach (var a in arguments)
             start.ArgumentList.Add(a);
-        if (Endpoint.Split(':') is [_, var port])
+        if (endpoint.Split(':') is [_, var port])
             start.Environment["APPRUNTIME_REDIS_PORT"] = port;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

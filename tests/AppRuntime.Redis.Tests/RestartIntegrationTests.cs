@@ -6,9 +6,32 @@ using Xunit.Abstractions;
 
 namespace AppRuntime.Redis.Tests;
 
+/// <summary>
+/// Crashes (SIGKILL) and restarts a Redis server of its own (tests/infra/redis.sh on another port, AOF with fsync always): the shared
+/// server that the other test assemblies use at the same time is never disturbed.
+/// </summary>
 [Trait("Category", "Integration")]
-public sealed class RestartIntegrationTests(ITestOutputHelper output) : RedisQueueFixture
+public sealed class RestartIntegrationTests(ITestOutputHelper output) : IAsyncLifetime
 {
+    private const string Endpoint = "127.0.0.1:6396";
+    private readonly string _prefix = RedisTestServer.NewPrefix();
+    private ConnectionMultiplexer? _connection;
+
+    private IDatabase Db => _connection!.GetDatabase();
+
+    public async Task InitializeAsync()
+    {
+        await RedisTestServer.RunScriptAsync(Endpoint, "start");
+        _connection = await RedisTestServer.ConnectAsync(Endpoint);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_connection is not null)
+            await _connection.DisposeAsync();
+        await RedisTestServer.RunScriptAsync(Endpoint, "stop");
+    }
+
     [Fact]
     public async Task After_a_redis_crash_and_restart_with_aof_no_acknowledged_publish_is_lost_and_consumers_resume()
     {
@@ -16,9 +39,10 @@ public sealed class RestartIntegrationTests(ITestOutputHelper output) : RedisQue
         Assert.True(((string[])aof!)[1] == "yes", "the server must run with AOF (appendonly yes): " + RedisTestServer.StartHint);
         var runIdBefore = await RunIdAsync();
 
-        var queue = NewQueue(new QueueDefinition("work", WorkItems.TaskType) { VisibilityTimeout = TimeSpan.FromSeconds(3), Capacity = 100_000 }, TimeProvider.System);
-        using var consumer = ConsumerProcess.Start(Prefix, "work", "consumer", 4, delayMs: 2, visibilityMs: 3000);
-        var handledKey = WorkItems.HandledKey(Prefix);
+        var queue = new RedisQueueBackend(_connection!, new RedisQueueOptions { KeyPrefix = _prefix, PollInterval = TimeSpan.FromMilliseconds(20) }, TimeProvider.System)
+            .Create(new QueueDefinition("work", WorkItems.TaskType) { VisibilityTimeout = TimeSpan.FromSeconds(3), Capacity = 100_000 }, WorkItems.Serializer);
+        using var consumer = ConsumerProcess.Start(_prefix, "work", "consumer", 4, delayMs: 2, visibilityMs: 3000, endpoint: Endpoint);
+        var handledKey = WorkItems.HandledKey(_prefix);
         var acknowledged = new ConcurrentBag<string>();
         var failedAttempts = 0;
 
@@ -51,7 +75,7 @@ public sealed class RestartIntegrationTests(ITestOutputHelper output) : RedisQue
 
         // Keep publishing while Redis is killed (SIGKILL) and started again on the same AOF.
         var during = PublishAsync(1_000, 3_000);
-        await RedisTestServer.RunScriptAsync("restart", "--hard");
+        await RedisTestServer.RunScriptAsync(Endpoint, "restart", "--hard");
         await during;
         await PublishAsync(3_000, 3_500);
 
@@ -73,7 +97,7 @@ public sealed class RestartIntegrationTests(ITestOutputHelper output) : RedisQue
 
     private async Task<string> RunIdAsync()
     {
-        var info = await Connection.GetServer(Connection.GetEndPoints()[0]).InfoAsync("server");
+        var info = await _connection!.GetServer(_connection.GetEndPoints()[0]).InfoAsync("server");
         return info.SelectMany(g => g).Single(kv => kv.Key == "run_id").Value;
     }
 }

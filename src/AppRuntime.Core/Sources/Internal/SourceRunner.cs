@@ -271,11 +271,15 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
     {
         var current = lease;
         var every = _leaseDuration / 3;
+        // After a failed renewal (the backend is down) the next try comes soon: the lease survives an outage shorter than it.
+        var retry = _leaseDuration / 20 < TimeSpan.FromMilliseconds(250) ? _leaseDuration / 20 : TimeSpan.FromMilliseconds(250);
+        var wait = every;
+        var failing = false;
         while (!leading.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(every, _services.Time, leading.Token).ConfigureAwait(false);
+                await Task.Delay(wait, _services.Time, leading.Token).ConfigureAwait(false);
                 var renewed = await _leaseStore!.RenewSourceLeaseAsync(current, _leaseDuration, leading.Token).ConfigureAwait(false);
                 if (renewed is null)
                 {
@@ -284,6 +288,8 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
                 }
                 current = renewed;
                 _fence = renewed;
+                wait = every;
+                failing = false;
             }
             catch (OperationCanceledException) when (leading.IsCancellationRequested)
             {
@@ -293,7 +299,10 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                Log.LeaseRenewFailed(_logger, Name, _resource, ex.Message);
+                if (!failing)
+                    Log.LeaseRenewFailed(_logger, Name, _resource, ex.Message);
+                failing = true;
+                wait = retry;
                 if (_services.Time.GetUtcNow() >= current.ExpiresAt)
                 {
                     await leading.CancelAsync().ConfigureAwait(false);
