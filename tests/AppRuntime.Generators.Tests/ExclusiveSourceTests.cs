@@ -16,6 +16,7 @@ public sealed class ExclusiveSourceTests
 
         [ApplicationModule("leaders")]
         [TaskQueue<Tick>("ticks")]
+        [WorkerPool("ticks")]
         public static partial class LeadersModule;
 
         [TaskSource("ticks", Name = "leader-only", Exclusive = true)]

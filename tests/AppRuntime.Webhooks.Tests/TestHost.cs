@@ -1,3 +1,4 @@
+using AppRuntime.TestSupport;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -204,6 +205,9 @@ internal sealed class TestHost : IAsyncDisposable
     {
         var (host, store) = Build(options);
         await host.StartAsync();
+        // The runtime runs its sources right after it started: until a webhook source runs, its endpoint answers 503 (starting).
+        var endpoints = host.Services.GetRequiredService<AppRuntime.Internal.WebhookRegistry>().Endpoints;
+        await Eventually.TrueAsync(() => endpoints.All(e => e.IsAttached), "every webhook source runs", TimeSpan.FromSeconds(30));
         var result = new TestHost(host, store);
         result.Client = new HttpClient { BaseAddress = result.Server.Addresses.Single(), Timeout = TimeSpan.FromSeconds(30) };
         if (options?.ControlPlane == true)

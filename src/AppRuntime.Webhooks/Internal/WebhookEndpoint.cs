@@ -15,6 +15,9 @@ internal interface IWebhookEndpoint
 {
     WebhookSourceDefinition Definition { get; }
 
+    /// <summary>True while its source runs (between its start and its stop): requests are accepted only then, else answered 503.</summary>
+    bool IsAttached { get; }
+
     /// <summary>Resolves what the endpoint needs from the application's services (once).</summary>
     void Initialize(IServiceProvider services);
 
