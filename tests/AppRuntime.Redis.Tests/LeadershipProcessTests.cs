@@ -56,20 +56,20 @@ public sealed class LeadershipProcessTests(ITestOutputHelper output) : IAsyncLif
             Start();
         await WaitStartedAsync([.. _processes.Select(p => p.Process)]);
 
-        // Exactly one leader at any time: every live instance's own view (/api/sources), polled throughout.
+        // Exactly one leader at any time: every live instance's own view (/api/sources), polled throughout, all at once. An instance
+        // the test has signalled (killed or asked to stop) no longer counts: a sweep may have read its answer just before the signal
+        // and the next leader's just after it.
         using var stopWatching = new CancellationTokenSource();
+        var signalled = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
         var most = 0;
         var polls = 0;
         var watcher = Task.Run(async () =>
         {
             while (!stopWatching.IsCancellationRequested)
             {
-                var leaders = 0;
-                foreach (var (p, port) in _processes.Where(p => !p.Process.HasExited).ToList())
-                {
-                    if (await RoleAsync(port) == "leader")
-                        leaders++;
-                }
+                var live = _processes.Where(p => !p.Process.HasExited && !signalled.ContainsKey(p.Process.Id)).ToList();
+                var roles = await Task.WhenAll(live.Select(async p => (p.Process.Id, Role: await RoleAsync(p.Port))));
+                var leaders = roles.Count(r => r.Role == "leader" && !signalled.ContainsKey(r.Id));
                 most = Math.Max(most, leaders);
                 polls++;
                 await Task.Delay(100);
@@ -82,6 +82,7 @@ public sealed class LeadershipProcessTests(ITestOutputHelper output) : IAsyncLif
         {
             var sigterm = trial >= 5;
             var leader = await LeaderAsync();
+            signalled[leader.Id] = true;
             var at = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             if (sigterm)
                 leader.RequestStop();
