@@ -79,6 +79,21 @@ public sealed class RedisOutageBotIntegrationTests(ITestOutputHelper output)
         }
     }
 
-    private static Task RedisScriptAsync(string command, IReadOnlyDictionary<string, string> environment) =>
-        ImapTestServer.RunInfraScriptAsync("redis.sh", environment, command);
+    private static async Task RedisScriptAsync(string command, IReadOnlyDictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("bash", [Path.Combine(ImapTestServer.FindRepoRoot(), "tests", "infra", "redis.sh"), command])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in environment)
+            start.Environment[key] = value;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"redis.sh {command} failed ({process.ExitCode}): {await stdout}{await stderr}");
+    }
 }

@@ -375,7 +375,22 @@ public sealed class SeveralInstancesChaosTests(ITestOutputHelper output) : IAsyn
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>Runs a script of tests/infra ("redis.sh", "restart --hard") with <paramref name="environment"/>.</summary>
-    private static Task RunScriptAsync(string script, string arguments, IReadOnlyDictionary<string, string> environment) =>
-        ImapTestServer.RunInfraScriptAsync(script, environment, arguments.Split(' '));
+    /// <summary>Runs a script of tests/infra ("redis.sh", "restart --hard") with <paramref name="environment"/>; fails with its output when it fails.</summary>
+    private static async Task RunScriptAsync(string script, string arguments, IReadOnlyDictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("bash", [Path.Combine(ImapTestServer.FindRepoRoot(), "tests", "infra", script), .. arguments.Split(' ')])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in environment)
+            start.Environment[key] = value;
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"{script} {arguments} failed ({process.ExitCode}): {await stdout}{await stderr}");
+    }
 }

@@ -147,16 +147,10 @@ internal static class ImapTestServer
     }
 
     /// <summary>Runs tests/infra/dovecot.sh with the given command and environment, failing with its output when it fails.</summary>
-    public static Task RunScriptAsync(string command, IReadOnlyDictionary<string, string> environment) =>
-        RunInfraScriptAsync("dovecot.sh", environment, command);
-
-    /// <summary>
-    /// Runs a script of tests/infra (<c>dovecot.sh</c>, <c>redis.sh</c>) with <paramref name="arguments"/> and <paramref name="environment"/>
-    /// (its port, its own directory); fails with the script's output when it fails.
-    /// </summary>
-    public static async Task RunInfraScriptAsync(string script, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    public static async Task RunScriptAsync(string command, IReadOnlyDictionary<string, string> environment)
     {
-        var start = new ProcessStartInfo("bash", [Path.Combine(FindRepoRoot(), "tests", "infra", script), .. arguments])
+        var script = Path.Combine(FindRepoRoot(), "tests", "infra", "dovecot.sh");
+        var start = new ProcessStartInfo("bash", [script, command])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -169,7 +163,7 @@ internal static class ImapTestServer
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, $"{script} {string.Join(' ', arguments)} failed ({process.ExitCode}): {await stdout}{await stderr}");
+        Assert.True(process.ExitCode == 0, $"dovecot.sh {command} failed ({process.ExitCode}): {await stdout}{await stderr}");
     }
 
     public static string FindRepoRoot()

@@ -167,10 +167,7 @@ internal sealed partial class ClusterMembership : IDisposable
     }
 
     /// <summary>The cluster view: every instance (this one from its live state), and each shared queue's leases by holder.</summary>
-    public async Task<ClusterView> GetViewAsync(CancellationToken cancellationToken) => (await ReadAsync(cancellationToken).ConfigureAwait(false)).View;
-
-    /// <summary>The view and the heartbeats it was built from (one read of the registry).</summary>
-    private async Task<(ClusterView View, Dictionary<string, InstanceHeartbeat> Heartbeats)> ReadAsync(CancellationToken cancellationToken)
+    public async Task<ClusterView> GetViewAsync(CancellationToken cancellationToken)
     {
         var now = _services.Time.GetUtcNow();
         var ttl = _services.Options.Cluster.InstanceTtl;
@@ -226,7 +223,7 @@ internal sealed partial class ClusterMembership : IDisposable
                 leasesByInstance.TryGetValue(h.Instance.Id, out var leases) ? leases : new Dictionary<string, int>(StringComparer.Ordinal)))
             .OrderByDescending(i => i.Alive).ThenBy(i => i.Id, StringComparer.Ordinal)
             .ToList();
-        return (new ClusterView(shared, Instance.Id, instances, queues, ttl), heartbeats);
+        return new ClusterView(shared, Instance.Id, instances, queues, ttl);
     }
 
     /// <summary>
@@ -235,13 +232,14 @@ internal sealed partial class ClusterMembership : IDisposable
     /// </summary>
     public async Task<ControlResult<int>> ReleaseLeasesAsync(string instanceId, CancellationToken cancellationToken)
     {
-        var (view, heartbeats) = await ReadAsync(cancellationToken).ConfigureAwait(false);
+        var view = await GetViewAsync(cancellationToken).ConfigureAwait(false);
         var instance = view.Instances.FirstOrDefault(i => i.Id == instanceId);
         if (instance is null)
             return new ControlResult<int>(ControlStatus.NotFound, Error: $"no instance '{instanceId}' in the cluster view");
         if (instance.Alive)
             return new ControlResult<int>(ControlStatus.Conflict, Error: $"instance '{instanceId}' is alive (last heartbeat {instance.LastSeen:O}); only a dead instance's leases can be released");
-        var owners = heartbeats[instanceId].LeaseOwners;
+        var heartbeats = _registry is null ? [] : await _registry.GetInstancesAsync(cancellationToken).ConfigureAwait(false);
+        var owners = heartbeats.FirstOrDefault(h => h.Instance.Id == instanceId)?.LeaseOwners ?? new Dictionary<string, string>();
         var released = 0;
         foreach (var queue in _queues.All)
         {

@@ -46,9 +46,21 @@ internal sealed class RedisClusterRegistry(RedisBackendHandle handle, Func<IConn
         await AvailableAsync(() => connection().GetDatabase().HashDeleteAsync(Key, instanceId), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>A call on Redis; down or not answering: <see cref="QueueBackendUnavailableException"/> (the control plane answers 503).</summary>
-    private Task<TResult> AvailableAsync<TResult>(Func<Task<TResult>> call, CancellationToken cancellationToken) =>
-        RedisCalls.AvailableAsync(connection(), "(cluster registry)", () => call().WaitAsync(cancellationToken));
+    /// <summary>Runs a call on Redis; a connection that is down or does not answer becomes <see cref="QueueBackendUnavailableException"/> (the control plane answers 503).</summary>
+    private async Task<TResult> AvailableAsync<TResult>(Func<Task<TResult>> call, CancellationToken cancellationToken)
+    {
+        var multiplexer = connection();
+        if (!multiplexer.IsConnected)
+            throw new QueueBackendUnavailableException("(cluster registry)", RedisQueueBackend.BackendName, "not connected to Redis");
+        try
+        {
+            return await call().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
+        {
+            throw new QueueBackendUnavailableException("(cluster registry)", RedisQueueBackend.BackendName, "Redis did not answer: " + ex.Message, ex);
+        }
+    }
 
     internal static byte[] Encode(InstanceHeartbeat heartbeat)
     {

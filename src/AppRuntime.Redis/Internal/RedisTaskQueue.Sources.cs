@@ -14,9 +14,9 @@ internal sealed partial class RedisTaskQueue<T> : ISourceCheckpointStore, IPendi
         ArgumentException.ThrowIfNullOrEmpty(resource);
         ArgumentException.ThrowIfNullOrEmpty(holder);
         cancellationToken.ThrowIfCancellationRequested();
-        // Lease calls fail at once while disconnected, so a leader tries again soon and keeps its lease through a short outage.
-        var reply = (RedisResult[])(await AvailableAsync(() => Db.ScriptEvaluateAsync(LuaScripts.AcquireLease, [_keys.SourceLease(resource), _keys.LeaseSequence],
-            [holder, _time.GetUtcNow().ToUnixTimeMilliseconds(), DurationMs(duration)])).ConfigureAwait(false))!;
+        ThrowIfDisconnected();
+        var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.AcquireLease, [_keys.SourceLease(resource), _keys.LeaseSequence],
+            [holder, _time.GetUtcNow().ToUnixTimeMilliseconds(), DurationMs(duration)]).ConfigureAwait(false))!;
         if ((long)reply[0] != 1)
             return null;
         return new SourceLease(resource, holder, (long)reply[1], DateTimeOffset.FromUnixTimeMilliseconds((long)reply[2]));
@@ -26,8 +26,9 @@ internal sealed partial class RedisTaskQueue<T> : ISourceCheckpointStore, IPendi
     {
         ArgumentNullException.ThrowIfNull(lease);
         cancellationToken.ThrowIfCancellationRequested();
-        var until = (long)await AvailableAsync(() => Db.ScriptEvaluateAsync(LuaScripts.RenewLease, [_keys.SourceLease(lease.Resource)],
-            [LeaseHolderValue(lease.Holder, lease.Token), _time.GetUtcNow().ToUnixTimeMilliseconds(), DurationMs(duration)])).ConfigureAwait(false);
+        ThrowIfDisconnected();
+        var until = (long)await Db.ScriptEvaluateAsync(LuaScripts.RenewLease, [_keys.SourceLease(lease.Resource)],
+            [LeaseHolderValue(lease.Holder, lease.Token), _time.GetUtcNow().ToUnixTimeMilliseconds(), DurationMs(duration)]).ConfigureAwait(false);
         return until == 0 ? null : lease with { ExpiresAt = DateTimeOffset.FromUnixTimeMilliseconds(until) };
     }
 
@@ -87,6 +88,16 @@ internal sealed partial class RedisTaskQueue<T> : ISourceCheckpointStore, IPendi
         if (n > 0)
             await Db.PublishAsync(_keys.Channel, "r").ConfigureAwait(false); // wake parked consumers: their next look reclaims the leases
         return (int)n;
+    }
+
+    /// <summary>
+    /// A lease call while the connection is down fails at once (it would otherwise wait in the client's backlog for its whole
+    /// timeout), so the leader tries again soon and keeps its lease through an outage shorter than the lease.
+    /// </summary>
+    private void ThrowIfDisconnected()
+    {
+        if (!_connection.IsConnected)
+            throw new QueueBackendUnavailableException(Name, Backend, $"not connected to Redis at {Endpoints()}");
     }
 
     private static string LeaseHolderValue(string holder, long token) => string.Concat(holder, "|", token.ToString(CultureInfo.InvariantCulture));

@@ -610,10 +610,26 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         return total;
     }
 
-    /// <summary>An operation of the operator's view (stats, dead-letter listing, retry, purge): see <see cref="RedisCalls.AvailableAsync"/>.</summary>
-    private Task<TResult> AvailableAsync<TResult>(Func<Task<TResult>> operation) => RedisCalls.AvailableAsync(_connection, Name, operation);
+    /// <summary>
+    /// Runs an operation of the operator's view (stats, dead-letter listing, retry, purge): it fails at once with
+    /// <see cref="QueueBackendUnavailableException"/> while the connection is down, instead of queueing behind the client's
+    /// reconnect for its whole timeout, and turns connection errors and timeouts into that exception too.
+    /// </summary>
+    private async Task<RedisResult> AvailableAsync(Func<Task<RedisResult>> operation)
+    {
+        if (!_connection.IsConnected)
+            throw new QueueBackendUnavailableException(Name, Backend, $"not connected to Redis at {Endpoints()}");
+        try
+        {
+            return await operation().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsTransient(ex))
+        {
+            throw new QueueBackendUnavailableException(Name, Backend, $"Redis at {Endpoints()} did not answer: {ex.Message}", ex);
+        }
+    }
 
-    private string Endpoints() => RedisCalls.Endpoints(_connection);
+    private string Endpoints() => string.Join(",", _connection.GetEndPoints().Select(e => e.ToString()));
 
     private async Task<bool> DeadLetterCoreAsync(string id, string token, string reason)
     {
@@ -746,7 +762,14 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         }
     }
 
-    private static bool IsTransient(Exception ex) => RedisCalls.IsTransient(ex);
+    private static bool IsTransient(Exception ex) => ex switch
+    {
+        RedisConnectionException or RedisTimeoutException => true,
+        RedisServerException server => server.Message.StartsWith("LOADING", StringComparison.Ordinal)
+            || server.Message.StartsWith("BUSY", StringComparison.Ordinal)
+            || server.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal),
+        _ => false,
+    };
 
     private static long CeilingMs(DateTimeOffset time)
     {
