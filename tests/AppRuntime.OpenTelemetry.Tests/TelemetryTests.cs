@@ -166,9 +166,11 @@ public sealed class TelemetryTests
         await Eventually.TrueAsync(() => done.Count == 3, "3 orders handled");
         await app.StopAsync();
 
-        Assert.True(receiver.BytesFor("/v1/traces") > 0, "traces were posted");
-        Assert.True(receiver.BytesFor("/v1/metrics") > 0, "metrics were posted on flush");
-        Assert.True(receiver.BytesFor("/v1/logs") > 0, "logs were posted");
+        // The stop flushes every provider, but a batch processor's flush returns once its records are taken for export: a
+        // periodic export (every second for logs) that took them just before may still be posting. So wait for the bytes.
+        await Eventually.TrueAsync(() => receiver.BytesFor("/v1/traces") > 0, "traces were posted", TimeSpan.FromSeconds(15));
+        await Eventually.TrueAsync(() => receiver.BytesFor("/v1/metrics") > 0, "metrics were posted on flush", TimeSpan.FromSeconds(15));
+        await Eventually.TrueAsync(() => receiver.BytesFor("/v1/logs") > 0, "logs were posted", TimeSpan.FromSeconds(15));
     }
 
     [Fact]
@@ -187,8 +189,8 @@ public sealed class TelemetryTests
         await Eventually.TrueAsync(() => done.Count == 2, "2 orders handled");
         await app.StopAsync();
 
-        Assert.True(receiver.BytesFor("/opentelemetry.proto.collector.trace.v1.TraceService/Export") > 0, "traces were exported over gRPC");
-        Assert.True(receiver.BytesFor("/opentelemetry.proto.collector.metrics.v1.MetricsService/Export") > 0, "metrics were exported over gRPC");
+        await Eventually.TrueAsync(() => receiver.BytesFor("/opentelemetry.proto.collector.trace.v1.TraceService/Export") > 0, "traces were exported over gRPC", TimeSpan.FromSeconds(15));
+        await Eventually.TrueAsync(() => receiver.BytesFor("/opentelemetry.proto.collector.metrics.v1.MetricsService/Export") > 0, "metrics were exported over gRPC", TimeSpan.FromSeconds(15));
     }
 
     [Fact]

@@ -81,7 +81,14 @@ public sealed partial class TestAppSettings
 [Service]
 public sealed class EventStore(TestAppSettings settings) : IDisposable
 {
-    private readonly Lazy<ConnectionMultiplexer> _redis = new(() => ConnectionMultiplexer.Connect(settings.Store));
+    // Never throws and reconnects by itself: a connect that fails once (a busy Redis at start) must not fail every later
+    // delivery, as a Lazy that cached the first exception did (the restarted app then handled nothing).
+    private readonly Lazy<ConnectionMultiplexer> _redis = new(() =>
+    {
+        var options = ConfigurationOptions.Parse(settings.Store);
+        options.AbortOnConnectFail = false;
+        return ConnectionMultiplexer.Connect(options);
+    });
 
     public TimeSpan Delay => settings.HandlerDelay;
 

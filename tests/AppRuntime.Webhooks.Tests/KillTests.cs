@@ -119,8 +119,11 @@ public sealed class KillTests(ITestOutputHelper output)
                 var stored = (await db.HashKeysAsync(prefix + ":handled")).Select(k => (string)k!).ToHashSet(StringComparer.Ordinal);
                 var lost = Enumerable.Range(0, Events).Where(n => !stored.Contains($"payments:evt-{n:D4}")).ToList();
                 var lostAfter2xx = lost.Where(n => answers[n].Any(a => a.Status is >= 200 and < 300)).ToList();
+                var stats = string.Join(", ", (await db.HashGetAllAsync(prefix + ":{payments}:stats")).Select(e => $"{e.Name}={e.Value}"));
+                var output = app.Output;
                 Assert.Fail($"{lost.Count} events never reached the handler within 120 s, {lostAfter2xx.Count} of them answered 2xx " +
-                    $"(first: {string.Join(", ", lostAfter2xx.Take(10).Select(n => $"evt-{n:D4} {string.Join('/', answers[n].Select(a => a.Status))}"))})");
+                    $"(first: {string.Join(", ", lostAfter2xx.Take(10).Select(n => $"evt-{n:D4} {string.Join('/', answers[n].Select(a => a.Status))}"))}); " +
+                    $"queue stats: {stats}; last output of the restarted app:\n{output[Math.Max(0, output.Length - 4000)..]}");
             }
             var handled = (await db.HashKeysAsync(prefix + ":handled")).Select(k => (string)k!).ToHashSet(StringComparer.Ordinal);
             Assert.Equal(Enumerable.Range(0, Events).Select(n => $"payments:evt-{n:D4}").ToHashSet(StringComparer.Ordinal), handled);

@@ -57,6 +57,8 @@ public sealed class ControlPlaneServiceTests
         Assert.True(dead.Reason.Length <= 1024, $"the stored reason has {dead.Reason.Length} characters");
         Assert.StartsWith("PermanentTaskException: unknown SKU ZZZ", dead.Reason, StringComparison.Ordinal);
         Assert.EndsWith($"… [truncated: {"PermanentTaskException: ".Length + huge.Length} characters in all]", dead.Reason, StringComparison.Ordinal);
+        // The worker records the trace when its span ends, which is just after the queue took the dead letter.
+        await Eventually.TrueAsync(() => rt.Control.GetRecentTraces().Any(t => t.TaskId == "big"), "the task's trace is recorded");
         var trace = Assert.Single(rt.Control.GetRecentTraces(), t => t.TaskId == "big");
         Assert.True(trace.Error!.Length <= 1024, $"the trace's error has {trace.Error.Length} characters");
     }
