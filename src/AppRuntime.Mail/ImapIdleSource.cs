@@ -160,7 +160,14 @@ public sealed class ImapIdleSource : ITaskSource<ImapMessage>, ITaskOutcomeObser
             ReportHealthy(context, session, "idle");
             while (true)
             {
-                using (var done = new CancellationTokenSource(_core.Options.IdleTimeout, time))
+                // An IDLE ends early when messages published long ago are due to be looked up in the queue (a search does it).
+                var idleFor = _core.Options.IdleTimeout;
+                var untilCheck = _core.InFlight.UntilPendingCheck(_core.Options.PendingCheckAfter);
+                if (untilCheck is { } due && due < idleFor)
+                    idleFor = due;
+                if (idleFor <= TimeSpan.Zero)
+                    break;
+                using (var done = new CancellationTokenSource(idleFor, time))
                 {
                     signal.Arm(done);
                     try
@@ -173,7 +180,7 @@ public sealed class ImapIdleSource : ITaskSource<ImapMessage>, ITaskOutcomeObser
                     }
                 }
 
-                if (signal.HasChanged)
+                if (signal.HasChanged || _core.InFlight.UntilPendingCheck(_core.Options.PendingCheckAfter) == TimeSpan.Zero)
                     break;
 
                 // The IDLE timed out with no news: the connection is alive, so this is a successful check. Re-issue it.

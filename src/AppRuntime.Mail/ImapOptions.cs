@@ -74,6 +74,14 @@ public sealed record ImapOptions
     public TimeSpan InFlightTimeout { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>
+    /// How long a published message may stay unread before the source asks the queue whether its task is still pending (at most once
+    /// per this interval, for the oldest 1,000 such messages). When it is not, another instance settled the task and its flag did
+    /// not reach the server (only that instance would store it again): the message is published again, the handler recognises it
+    /// (it must be idempotent) and the flag is stored then. Default 30 s.
+    /// </summary>
+    public TimeSpan PendingCheckAfter { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// How often the source looks for recorded outcomes whose flag is missing on the server and stores them again
     /// (reconciliation). It also runs after every search.
     /// </summary>
@@ -166,6 +174,8 @@ public sealed record ImapOptions
             throw new ArgumentException($"ImapOptions.CommandTimeout must be positive (was {CommandTimeout}).");
         if (InFlightTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"ImapOptions.InFlightTimeout must be positive (was {InFlightTimeout}).");
+        if (PendingCheckAfter <= TimeSpan.Zero)
+            throw new ArgumentException($"ImapOptions.PendingCheckAfter must be positive (was {PendingCheckAfter}).");
         if (ReconcileInterval <= TimeSpan.Zero)
             throw new ArgumentException($"ImapOptions.ReconcileInterval must be positive (was {ReconcileInterval}).");
         if (OutcomeRetention < ReconcileInterval)

@@ -32,6 +32,18 @@ internal sealed class CollectingContext(TimeProvider? time = null) : ITaskSource
 
     public ValueTask WaitUntilReadyAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
+    /// <summary>Task ids the queue no longer holds (settled by "another instance"); every other published id is pending.</summary>
+    public ConcurrentDictionary<string, bool> SettledElsewhere { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The ids the source asked about (<c>IsUnsettledAsync</c>).</summary>
+    public ConcurrentQueue<string> PendingQueries { get; } = new();
+
+    public ValueTask<bool> IsUnsettledAsync(string taskId, CancellationToken cancellationToken = default)
+    {
+        PendingQueries.Enqueue(taskId);
+        return ValueTask.FromResult(_published.Any(t => t.Id == taskId) && !SettledElsewhere.ContainsKey(taskId));
+    }
+
     private readonly ConcurrentQueue<string> _events = new();
     private readonly ConcurrentDictionary<string, string> _details = new(StringComparer.Ordinal);
 

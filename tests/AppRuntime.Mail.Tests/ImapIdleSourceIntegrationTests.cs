@@ -10,6 +10,26 @@ public sealed class ImapIdleSourceIntegrationTests
         ImapTestServer.Options(folder) with { PollInterval = TimeSpan.FromHours(1) }; // only IDLE can deliver new mail
 
     [Fact]
+    public async Task An_idling_source_wakes_to_republish_a_message_another_instance_settled_without_its_flag()
+    {
+        // As the polling test of the same name, while the source idles: no new mail arrives to wake it, the IDLE (9 minutes by
+        // default) must end when the published message is due to be looked up in the queue.
+        await ImapTestServer.EnsureRunningAsync();
+        var folder = await ImapTestServer.CreateFolderAsync("idle-elsewhere");
+        var lost = await ImapTestServer.AppendAsync(folder, ImapTestServer.Message("Handled elsewhere", "SKU-1001 x 1"));
+
+        await using var source = new ImapIdleSource(IdleOptions(folder) with { PendingCheckAfter = TimeSpan.FromSeconds(1) });
+        await using var running = new RunningSource(source, new CollectingContext());
+        await Eventually.TrueAsync(() => running.Context.Published.Count == 1, "the message is published");
+        var id = running.Context.Published[0].Id;
+        running.Context.SettledElsewhere[id] = true;
+
+        await Eventually.TrueAsync(() => running.Context.Published.Count(t => t.Id == id) == 2, "the idling source publishes it again", TimeSpan.FromSeconds(20));
+        await source.OnSucceededAsync(running.Context.Published[^1], CancellationToken.None);
+        Assert.True((await ImapTestServer.FlagsAsync(folder))[lost.Id].Flags!.Value.HasFlag(MessageFlags.Seen));
+    }
+
+    [Fact]
     public async Task Idle_source_catches_up_on_unseen_messages_at_start()
     {
         await ImapTestServer.EnsureRunningAsync();

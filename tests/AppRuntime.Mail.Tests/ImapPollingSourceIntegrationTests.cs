@@ -115,6 +115,37 @@ public sealed class ImapPollingSourceIntegrationTests
     }
 
     [Fact]
+    public async Task A_message_another_instance_settled_without_its_flag_reaching_the_server_is_published_again_and_flagged()
+    {
+        // Several instances share the queue: this source (the leader) published both messages; "another instance" handled the
+        // first, and its \Seen STORE never reached the server (it crashed, or Dovecot restarted), so only a republish repairs it.
+        await ImapTestServer.EnsureRunningAsync();
+        var folder = await ImapTestServer.CreateFolderAsync("elsewhere");
+        var lost = await ImapTestServer.AppendAsync(folder, ImapTestServer.Message("Handled elsewhere", "SKU-1001 x 1"));
+        var slow = await ImapTestServer.AppendAsync(folder, ImapTestServer.Message("Still in a worker", "SKU-1001 x 2"));
+
+        await using var source = new ImapPollingSource(ImapTestServer.Options(folder) with { PendingCheckAfter = TimeSpan.FromSeconds(1) });
+        await using var running = new RunningSource(source, new CollectingContext());
+        await Eventually.TrueAsync(() => running.Context.Published.Count == 2, "both messages are published");
+        var lostId = running.Context.Published.Single(t => t.Payload.Uid == lost.Id).Id;
+        var slowId = running.Context.Published.Single(t => t.Payload.Uid == slow.Id).Id;
+        running.Context.SettledElsewhere[lostId] = true;
+
+        await Eventually.TrueAsync(() => running.Context.Published.Count(t => t.Id == lostId) == 2,
+            "the message settled elsewhere but still unread is published again");
+        Assert.Contains("flag_repair_republished", running.Context.Events);
+        // Its outcome, this time reported to this source, stores the flag: seen by a session of the test's own.
+        await source.OnSucceededAsync(running.Context.Published.Last(t => t.Id == lostId), CancellationToken.None);
+        Assert.True((await ImapTestServer.FlagsAsync(folder))[lost.Id].Flags!.Value.HasFlag(MessageFlags.Seen));
+
+        // The task the queue still holds was asked about and is not published again, however long its handler takes.
+        await Eventually.TrueAsync(() => running.Context.PendingQueries.Count(q => q == slowId) >= 2, "the pending task is looked up twice");
+        Assert.Single(running.Context.Published, t => t.Id == slowId);
+        Assert.Equal(1, source.InFlightCount);
+        Assert.False((await ImapTestServer.FlagsAsync(folder))[slow.Id].Flags!.Value.HasFlag(MessageFlags.Seen));
+    }
+
+    [Fact]
     public async Task A_message_appended_later_is_found_by_the_next_poll()
     {
         await ImapTestServer.EnsureRunningAsync();

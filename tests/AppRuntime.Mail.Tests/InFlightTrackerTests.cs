@@ -107,4 +107,34 @@ public sealed class InFlightTrackerTests
         tracker.Prune();
         Assert.True(tracker.TryBegin("1:1"));
     }
+
+    [Fact]
+    public void Keys_in_flight_longer_than_the_check_age_are_due_once_per_age_oldest_first_and_capped()
+    {
+        var age = TimeSpan.FromSeconds(30);
+        var tracker = Tracker();
+        Assert.Null(tracker.UntilPendingCheck(age));
+        Assert.True(tracker.TryBegin("1:1"));
+        _time.Advance(TimeSpan.FromSeconds(10));
+        Assert.True(tracker.TryBegin("1:2"));
+        Assert.True(tracker.TryBegin("1:3"));
+        Assert.Equal(TimeSpan.FromSeconds(20), tracker.UntilPendingCheck(age));
+        Assert.Empty(tracker.DueForPendingCheck(age, 10));
+
+        _time.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal(TimeSpan.Zero, tracker.UntilPendingCheck(age));
+        Assert.Equal(["1:1"], tracker.DueForPendingCheck(age, 10));
+
+        // Asked again within the age: nothing, although 1:2 and 1:3 are now old enough; after it, the oldest ones up to the cap.
+        _time.Advance(TimeSpan.FromSeconds(15));
+        Assert.Equal(TimeSpan.FromSeconds(15), tracker.UntilPendingCheck(age));
+        Assert.Empty(tracker.DueForPendingCheck(age, 10));
+        _time.Advance(TimeSpan.FromSeconds(15));
+        Assert.Equal(["1:1", "1:2"], tracker.DueForPendingCheck(age, 2));
+
+        tracker.Abandon("1:1");
+        tracker.Abandon("1:2");
+        tracker.Abandon("1:3");
+        Assert.Null(tracker.UntilPendingCheck(age));
+    }
 }

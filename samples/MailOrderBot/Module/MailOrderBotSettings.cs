@@ -120,6 +120,13 @@ public sealed partial class ImapSettings
     /// <summary>How often stored outcomes are checked on the server and missing flags stored again.</summary>
     public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long a published email may stay unread before the source asks the queue whether its task is still pending; when another
+    /// instance settled it and its \Seen did not reach the server, the email is published again and the flag stored then.
+    /// </summary>
+    [TimeRange("00:00:01", "1.00:00:00")]
+    public TimeSpan PendingCheckAfter { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long the outcome of an email is remembered (and its flag kept) before an unread copy is processed again.</summary>
     public TimeSpan OutcomeRetention { get; init; } = TimeSpan.FromHours(1);
 
@@ -141,6 +148,7 @@ public sealed partial class ImapSettings
         IdleTimeout = IdleTimeout,
         FailedKeyword = FailedKeyword,
         ReconcileInterval = ReconcileInterval,
+        PendingCheckAfter = PendingCheckAfter,
         OutcomeRetention = OutcomeRetention,
         MaxMessageSize = MaxMessageSize,
     };

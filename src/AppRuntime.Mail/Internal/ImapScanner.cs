@@ -30,6 +30,7 @@ internal sealed class ImapScanner(ImapOptions options, InFlightTracker inFlight,
         var uids = await session.Folder.SearchAsync(query, cancellationToken).ConfigureAwait(false);
         var uidValidity = session.UidValidity;
         inFlight.ForgetSettledElsewhere(uids.Select(u => ImapMessage.CreateIdempotencyKey(uidValidity, u.Id)).ToHashSet(StringComparer.Ordinal));
+        await ReleaseSettledButUnflaggedAsync(context, cancellationToken).ConfigureAwait(false);
         var claimed = new List<UniqueId>();
         foreach (var uid in uids.OrderBy(u => u.Id))
         {
@@ -97,6 +98,27 @@ internal sealed class ImapScanner(ImapOptions options, InFlightTracker inFlight,
         Log.Searched(logger, session.Folder.FullName, uids.Count, published);
         return published;
     }
+
+    /// <summary>
+    /// Messages still unread <see cref="ImapOptions.PendingCheckAfter"/> after this source published them, whose task the queue no
+    /// longer holds: another instance handled (or dead-lettered) them, and its flag STORE did not reach the server, which only that
+    /// instance could repair. Their claims are given up, so this search publishes them again: the handler recognises the message
+    /// (it must be idempotent) and its outcome stores the flag. Without this they would wait for <see cref="ImapOptions.InFlightTimeout"/>.
+    /// </summary>
+    private async Task ReleaseSettledButUnflaggedAsync(ITaskSourceContext<ImapMessage> context, CancellationToken cancellationToken)
+    {
+        foreach (var key in inFlight.DueForPendingCheck(options.PendingCheckAfter, MaxPendingChecks))
+        {
+            if (await context.IsUnsettledAsync(key, cancellationToken).ConfigureAwait(false))
+                continue;
+            inFlight.Abandon(key);
+            Log.SettledButUnflagged(logger, key, options.PendingCheckAfter);
+            context.RecordEvent("flag_repair_republished");
+        }
+    }
+
+    /// <summary>Tasks looked up in the queue per <see cref="ImapOptions.PendingCheckAfter"/> (the oldest first).</summary>
+    private const int MaxPendingChecks = 1000;
 
     /// <summary>The next messages to fetch together: up to <see cref="FetchBatchSize"/> of them and <see cref="FetchBatchBytes"/> of bodies.</summary>
     private List<UniqueId> NextBatch(List<UniqueId> claimed, int start, Dictionary<uint, long> sizes)

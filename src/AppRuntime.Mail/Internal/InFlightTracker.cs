@@ -43,6 +43,7 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
     private readonly Dictionary<string, DateTimeOffset> _inFlight = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Outcome> _outcomes = new(StringComparer.Ordinal);
     private int _unconfirmed;
+    private DateTimeOffset _nextPendingCheck;
 
     /// <summary>Messages published and not yet settled.</summary>
     public int Count
@@ -94,6 +95,38 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
             }
             gone?.ForEach(k => _inFlight.Remove(k));
             return gone?.Count ?? 0;
+        }
+    }
+
+    /// <summary>
+    /// The in-flight messages published more than <paramref name="age"/> ago (at most <paramref name="max"/>, oldest first), or
+    /// none when the last call that returned some was less than <paramref name="age"/> ago: asked once per <paramref name="age"/>.
+    /// </summary>
+    public IReadOnlyList<string> DueForPendingCheck(TimeSpan age, int max)
+    {
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            if (_inFlight.Count == 0 || now < _nextPendingCheck)
+                return [];
+            List<string> due = [.. _inFlight.Where(e => now - e.Value >= age).OrderBy(e => e.Value).Take(max).Select(e => e.Key)];
+            if (due.Count > 0)
+                _nextPendingCheck = now + age;
+            return due;
+        }
+    }
+
+    /// <summary>How long until <see cref="DueForPendingCheck"/> returns messages (zero: now), or null while nothing is in flight.</summary>
+    public TimeSpan? UntilPendingCheck(TimeSpan age)
+    {
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            if (_inFlight.Count == 0)
+                return null;
+            var oldest = _inFlight.Values.Min();
+            var due = oldest + age > _nextPendingCheck ? oldest + age : _nextPendingCheck;
+            return due <= now ? TimeSpan.Zero : due - now;
         }
     }
 

@@ -54,4 +54,7 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Warning, "IMAP source {Source}: reconciliation of stored outcomes failed; trying again in {Interval}")]
     public static partial void ReconcileFailed(ILogger logger, Exception exception, string source, TimeSpan interval);
+
+    [LoggerMessage(18, LogLevel.Warning, "IMAP message {Key} is still unread {After} after it was published, and the queue no longer holds its task (another instance settled it and its flag did not reach the server); publishing it again so that its outcome stores the flag")]
+    public static partial void SettledButUnflagged(ILogger logger, string key, TimeSpan after);
 }
