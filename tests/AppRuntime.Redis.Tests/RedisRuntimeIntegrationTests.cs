@@ -162,6 +162,54 @@ public sealed class RedisRuntimeIntegrationTests : IAsyncLifetime
         await ((IAsyncDisposable)otherQueue).DisposeAsync();
     }
 
+    [Fact]
+    public async Task Tasks_a_source_published_and_another_instance_settled_are_forgotten_so_the_publisher_drains()
+    {
+        // This instance runs the source only (no pool): it publishes 20 tasks. Another instance, through its own connection, takes
+        // every one and settles it (18 acked, 2 dead-lettered): this one never hears of it, except by asking Redis.
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationManager();
+        configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [RedisAppRuntimeBuilderExtensions.ConfigurationKey] = RedisTestServer.Endpoint,
+            [RedisAppRuntimeBuilderExtensions.KeyPrefixKey] = _prefix,
+            ["AppRuntime:Queues:orders:Backend"] = "Redis",
+        });
+        var services = new ServiceCollection();
+        services.AddAppRuntime(configuration, o => o.ShutdownTimeout = TimeSpan.FromSeconds(10))
+            .AddRedisQueues()
+            .AddQueue(new QueueDefinition("orders", WorkItems.TaskType), WorkItems.Serializer)
+            .AddSource<WorkItem>(new SourceDefinition("feed", "orders"), _ => new ListSource([.. Enumerable.Range(0, 20).Select(n => new WorkItem(n, $"item {n}"))]));
+        _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        var runtime = _provider.GetRequiredService<RuntimeManager>();
+        await runtime.StartAsync(CancellationToken.None);
+
+        using var other = await RedisTestServer.ConnectAsync();
+        var otherQueue = new RedisQueueBackend(other, new RedisQueueOptions { KeyPrefix = _prefix }).Create(
+            new QueueDefinition("orders", WorkItems.TaskType), WorkItems.Serializer);
+        for (var i = 0; i < 20; i++)
+        {
+            var lease = await ConsumeWithin(otherQueue);
+            Assert.True(i < 18 ? await otherQueue.AckAsync(lease) : await otherQueue.DeadLetterAsync(lease, "permanent"));
+        }
+        Assert.False(await runtime.IsDrainedAsync(), "right after the other instance settled them, this one still counts them");
+
+        // It asks Redis every 5 s which of its tasks are still pending: then it has nothing left to wait for.
+        await Eventually.TrueAsync(async () => await runtime.IsDrainedAsync(), "the publisher drains", TimeSpan.FromSeconds(20));
+        await ((IAsyncDisposable)otherQueue).DisposeAsync();
+    }
+
+    /// <summary>Publishes a fixed list, reports it has seen all its input, then waits until stopped.</summary>
+    private sealed class ListSource(IReadOnlyList<WorkItem> items) : ITaskSource<WorkItem>
+    {
+        public async Task RunAsync(ITaskSourceContext<WorkItem> context, CancellationToken cancellationToken)
+        {
+            foreach (var item in items)
+                await context.PublishAsync(item, null, cancellationToken);
+            context.ReportCaughtUp();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+    }
+
     private static async Task<TaskLease<WorkItem>> ConsumeWithin(ITaskQueue<WorkItem> queue)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));

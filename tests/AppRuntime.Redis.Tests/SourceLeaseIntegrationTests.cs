@@ -54,6 +54,33 @@ public sealed class SourceLeaseIntegrationTests : RedisQueueFixture
     }
 
     [Fact]
+    public async Task Pending_lookups_one_by_one_and_in_one_call_agree_ready_and_leased_are_pending_acked_dead_and_unknown_are_not()
+    {
+        var queue = NewQueue();
+        var lookup = (IPendingTaskLookup)queue;
+        for (var n = 1; n <= 4; n++)
+            await queue.PublishAsync(Envelope(n));
+        var leased = new List<TaskLease<WorkItem>>();
+        for (var n = 1; n <= 3; n++)
+            leased.Add(await ConsumeWithin(queue));
+        Assert.True(await queue.AckAsync(leased.Single(l => l.Envelope.Id == "task-1")));
+        Assert.True(await queue.DeadLetterAsync(leased.Single(l => l.Envelope.Id == "task-2"), "permanent"));
+        // task-3 is leased, task-4 is ready, task-5 was never published.
+
+        string[] ids = ["task-1", "task-2", "task-3", "task-4", "task-5"];
+        bool[] expected = [false, false, true, true, false];
+        var one = new bool[ids.Length];
+        for (var i = 0; i < ids.Length; i++)
+            one[i] = await lookup.IsPendingAsync(ids[i]);
+        Assert.Equal(expected, one);
+        Assert.Equal(expected, await lookup.ArePendingAsync(ids));
+        Assert.Empty(await lookup.ArePendingAsync([]));
+        // 2,000 ids in one call (the runner's sweep sends 500).
+        var many = Enumerable.Range(0, 2000).Select(i => i % 2 == 0 ? "task-3" : $"missing-{i}").ToList();
+        Assert.Equal(many.Select(id => id == "task-3"), await lookup.ArePendingAsync(many));
+    }
+
+    [Fact]
     public async Task A_publish_fenced_by_a_lost_lease_publishes_nothing_and_one_fenced_by_the_current_lease_publishes()
     {
         var queue = NewQueue();

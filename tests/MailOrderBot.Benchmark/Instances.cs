@@ -2,7 +2,7 @@
 //   bash tests/infra/dovecot.sh start; bash tests/infra/redis.sh start; bash tests/infra/postgres.sh start
 //   dotnet run -c Release --project tests/MailOrderBot.Benchmark -- instances [--emails 1000] [--counts 1,2,3] [--repeat 3]
 //       [--user user4] [--redis 127.0.0.1:6390] [--postgres "Host=127.0.0.1;Port=55432;Username=postgres;Database=appruntime"]
-//       [--run-timeout 120] [--output artifacts/benchmarks/instances.md]
+//       [--run-timeout 120] [--output artifacts/benchmarks/instances.md] [--bot artifacts/aot/native/MailOrderBot]
 // Each run: N bot processes (samples/MailOrderBot/bin/Release/net10.0/MailOrderBot.dll, as an operator runs them) on one IMAP
 // INBOX in ImapIdle mode, the orders queue on Redis (a fresh KeyPrefix), the store on PostgreSQL (a fresh schema), leadership on
 // (the default), 4 workers each, log level Warning, no control plane. The emails wait in a staging folder of the same user; once
@@ -42,12 +42,15 @@ internal static class Instances
         var postgres = options.GetValueOrDefault("postgres",
             Environment.GetEnvironmentVariable("APPRUNTIME_POSTGRES") is { Length: > 0 } pg ? pg : "Host=127.0.0.1;Port=55432;Username=postgres;Database=appruntime");
         var output = Path.GetFullPath(options.GetValueOrDefault("output", Path.Combine(repoRoot, "artifacts", "benchmarks", "instances.md")), repoRoot);
-        var dll = Path.Combine(repoRoot, "samples", "MailOrderBot", "bin", "Release", "net10.0", "MailOrderBot.dll");
+        // --bot: the bot to run, a MailOrderBot.dll (run with dotnet) or a native AOT binary (tests/aot/publish.sh:
+        // artifacts/aot/native/MailOrderBot); default the Release build of samples/MailOrderBot.
+        var dll = Path.GetFullPath(options.GetValueOrDefault("bot", Path.Combine(repoRoot, "samples", "MailOrderBot", "bin", "Release", "net10.0", "MailOrderBot.dll")), repoRoot);
         if (!File.Exists(dll))
         {
-            Console.Error.WriteLine($"{dll} is missing; build it with: dotnet build -c Release samples/MailOrderBot");
+            Console.Error.WriteLine($"{dll} is missing; build it with: dotnet build -c Release samples/MailOrderBot (or bash tests/aot/publish.sh for the native binary)");
             return 2;
         }
+        Console.WriteLine($"bot: {dll}");
 
         using var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis);
         var machine = Machine.Describe();
@@ -63,7 +66,7 @@ internal static class Instances
         }
 
         var report = new StringBuilder();
-        report.AppendLine(CultureInfo.InvariantCulture, $"Mail Order Bot, several instances on one mailbox, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; {machine}");
+        report.AppendLine(CultureInfo.InvariantCulture, $"Mail Order Bot, several instances on one mailbox, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; {machine}; bot {Path.GetFileName(dll)}");
         report.AppendLine();
         report.AppendLine(CultureInfo.InvariantCulture, $"{repeat} runs per row, interleaved: median, with the range of all runs in brackets. Redundant = over all runs of the row.");
         report.AppendLine();
@@ -372,14 +375,16 @@ internal static class Instances
 
     private static Bot StartBot(string dll, Dictionary<string, string> environment)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet")
+        var native = !dll.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var start = new ProcessStartInfo(native ? dll : Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = Path.GetTempPath(),
         };
-        start.ArgumentList.Add(dll);
+        if (!native)
+            start.ArgumentList.Add(dll);
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MailOrderBot__", StringComparison.Ordinal) || k.StartsWith("AppRuntime__", StringComparison.Ordinal)).ToList())
             start.Environment.Remove(key);
         foreach (var (key, value) in environment)

@@ -29,4 +29,17 @@ public interface IPendingTaskLookup
 {
     /// <summary>True while the task is ready, delayed or in flight; false once it succeeded, was dead-lettered, or was never published.</summary>
     ValueTask<bool> IsPendingAsync(string taskId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <see cref="IsPendingAsync"/> for many ids at once, answered in their order. A backend answers them in one round trip; the
+    /// default asks one by one.
+    /// </summary>
+    async ValueTask<bool[]> ArePendingAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        var pending = new bool[taskIds.Count];
+        for (var i = 0; i < pending.Length; i++)
+            pending[i] = await IsPendingAsync(taskIds[i], cancellationToken).ConfigureAwait(false);
+        return pending;
+    }
 }

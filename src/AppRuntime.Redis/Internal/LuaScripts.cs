@@ -363,6 +363,16 @@ internal static class LuaScripts
         return n
         """;
 
+    /// <summary>KEYS: dead. ARGV: tprefix, then task ids. Returns, for each id in order, what <see cref="IsPending"/> returns for it.</summary>
+    public const string ArePending = """
+        local out = {}
+        for i = 2, #ARGV do
+          local id = ARGV[i]
+          if redis.call('EXISTS', ARGV[1] .. id) == 1 and not redis.call('ZSCORE', KEYS[1], id) then out[i - 1] = 1 else out[i - 1] = 0 end
+        end
+        return out
+        """;
+
     /// <summary>
     /// KEYS: dead. ARGV: tprefix, id. Returns 1 while the task is pending (its hash exists and it is not a dead letter: ready,
     /// delayed or leased), else 0 (acked, dead-lettered, purged or never published).

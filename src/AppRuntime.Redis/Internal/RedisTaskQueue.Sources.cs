@@ -129,6 +129,24 @@ internal sealed partial class RedisTaskQueue<T> : ISourceCheckpointStore, IPendi
         return (long)result == 1;
     }
 
+    /// <summary>Every id in one script call (the runner's sweep asks about hundreds at a time).</summary>
+    public async ValueTask<bool[]> ArePendingAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (taskIds.Count == 0)
+            return [];
+        var args = new RedisValue[taskIds.Count + 1];
+        args[0] = _keys.TaskPrefix;
+        for (var i = 0; i < taskIds.Count; i++)
+            args[i + 1] = taskIds[i];
+        var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.ArePending, [_keys.Dead], args).ConfigureAwait(false))!;
+        var pending = new bool[taskIds.Count];
+        for (var i = 0; i < pending.Length; i++)
+            pending[i] = (long)reply[i] == 1;
+        return pending;
+    }
+
     private static string CheckpointField(string source, string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(source);

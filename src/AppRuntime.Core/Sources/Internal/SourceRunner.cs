@@ -350,9 +350,9 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
                 if (_unsettled.IsEmpty)
                     continue;
                 var removed = 0;
-                foreach (var chunk in _unsettled.Keys.Take(10_000).Chunk(100))
+                foreach (var chunk in _unsettled.Keys.Take(10_000).Chunk(500))
                 {
-                    var pending = await Task.WhenAll(chunk.Select(id => lookup.IsPendingAsync(id, _stop.Token).AsTask())).ConfigureAwait(false);
+                    var pending = await lookup.ArePendingAsync(chunk, _stop.Token).ConfigureAwait(false);
                     for (var i = 0; i < chunk.Length; i++)
                     {
                         if (!pending[i] && _unsettled.TryRemove(chunk[i], out _))
