@@ -23,7 +23,7 @@ public sealed class RedisOutageBotIntegrationTests(ITestOutputHelper output)
     public async Task A_redis_outage_is_logged_once_as_one_and_never_drops_the_idling_imap_session()
     {
         var redisEnv = new Dictionary<string, string> { ["APPRUNTIME_REDIS_PORT"] = RedisPort.ToString(CultureInfo.InvariantCulture) };
-        await RedisScriptAsync("start", redisEnv);
+        await ImapTestServer.RunInfraScriptAsync("redis.sh", "start", redisEnv);
         var db = Path.Combine(Path.GetTempPath(), $"bot-redis-outage-{Guid.NewGuid():N}.db");
         try
         {
@@ -47,7 +47,7 @@ public sealed class RedisOutageBotIntegrationTests(ITestOutputHelper output)
             Assert.True(logins >= 1, "the IMAP source logs its connection: " + bot.Stdout);
 
             // Redis goes away; mail keeps arriving.
-            await RedisScriptAsync("stop", redisEnv);
+            await ImapTestServer.RunInfraScriptAsync("redis.sh", "stop", redisEnv);
             var during = new List<UniqueId>();
             for (var i = 0; i < 3; i++)
                 during.Add(await ImapTestServer.AppendAsync(folder, ImapTestServer.Message($"During {i}", "SKU-1002 x 2\n", $"during-outage-{i}@test")));
@@ -56,7 +56,7 @@ public sealed class RedisOutageBotIntegrationTests(ITestOutputHelper output)
             var outageSeen = Stopwatch.StartNew();
             // Let the outage last: the source waits to publish and the workers retry meanwhile (several seconds of failing calls).
             await Eventually.TrueAsync(() => outageSeen.Elapsed > TimeSpan.FromSeconds(3), "the outage lasts a few seconds");
-            await RedisScriptAsync("restart", redisEnv);
+            await ImapTestServer.RunInfraScriptAsync("redis.sh", "restart", redisEnv);
 
             await Eventually.TrueAsync(async () => (await ImapTestServer.FlagsAsync(folder)).Values.All(m => m.Flags!.Value.HasFlag(MessageFlags.Seen)),
                 "the emails that arrived during the outage are processed and marked read" + Environment.NewLine + bot.Stdout, TimeSpan.FromSeconds(60));
@@ -73,27 +73,9 @@ public sealed class RedisOutageBotIntegrationTests(ITestOutputHelper output)
         }
         finally
         {
-            await RedisScriptAsync("stop", redisEnv);
+            await ImapTestServer.RunInfraScriptAsync("redis.sh", "stop", redisEnv);
             foreach (var file in new[] { db, db + "-wal", db + "-shm" })
                 File.Delete(file);
         }
-    }
-
-    private static async Task RedisScriptAsync(string command, IReadOnlyDictionary<string, string> environment)
-    {
-        var start = new ProcessStartInfo("bash", [Path.Combine(ImapTestServer.FindRepoRoot(), "tests", "infra", "redis.sh"), command])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var (key, value) in environment)
-            start.Environment[key] = value;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, $"redis.sh {command} failed ({process.ExitCode}): {await stdout}{await stderr}");
     }
 }

@@ -61,7 +61,7 @@ public sealed class SeveralInstancesChaosTests(ITestOutputHelper output) : IAsyn
 
     public async Task InitializeAsync()
     {
-        await RunScriptAsync("redis.sh", "start", RedisEnv);
+        await ImapTestServer.RunInfraScriptAsync("redis.sh", "start", RedisEnv);
         await ImapTestServer.RunScriptAsync("start", DovecotEnv);
         _db = await PostgresSchema.CreateAsync();
     }
@@ -79,7 +79,7 @@ public sealed class SeveralInstancesChaosTests(ITestOutputHelper output) : IAsyn
         if (_db is not null)
             await _db.DisposeAsync();
         await ImapTestServer.RunScriptAsync("stop", DovecotEnv);
-        await RunScriptAsync("redis.sh", "stop", RedisEnv);
+        await ImapTestServer.RunInfraScriptAsync("redis.sh", "stop", RedisEnv);
         try
         {
             Directory.Delete(DovecotDir, recursive: true); // the mail of this run; the next start writes a fresh config
@@ -148,7 +148,7 @@ public sealed class SeveralInstancesChaosTests(ITestOutputHelper output) : IAsyn
             if (i == Preloaded + 30)
             {
                 var outage = Stopwatch.StartNew();
-                await RunScriptAsync("redis.sh", "restart --hard", RedisEnv);
+                await ImapTestServer.RunInfraScriptAsync("redis.sh", "restart --hard", RedisEnv);
                 output.WriteLine($"{wall.Elapsed.TotalSeconds:0.0} s: Redis SIGKILLed and restarted on its AOF ({outage.Elapsed.TotalSeconds:0.00} s)");
             }
             if (i == Preloaded + 70)
@@ -373,24 +373,5 @@ public sealed class SeveralInstancesChaosTests(ITestOutputHelper output) : IAsyn
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>Runs a script of tests/infra ("redis.sh", "restart --hard") with <paramref name="environment"/>; fails with its output when it fails.</summary>
-    private static async Task RunScriptAsync(string script, string arguments, IReadOnlyDictionary<string, string> environment)
-    {
-        var start = new ProcessStartInfo("bash", [Path.Combine(ImapTestServer.FindRepoRoot(), "tests", "infra", script), .. arguments.Split(' ')])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var (key, value) in environment)
-            start.Environment[key] = value;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, $"{script} {arguments} failed ({process.ExitCode}): {await stdout}{await stderr}");
     }
 }

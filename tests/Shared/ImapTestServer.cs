@@ -147,10 +147,16 @@ internal static class ImapTestServer
     }
 
     /// <summary>Runs tests/infra/dovecot.sh with the given command and environment, failing with its output when it fails.</summary>
-    public static async Task RunScriptAsync(string command, IReadOnlyDictionary<string, string> environment)
+    public static Task RunScriptAsync(string command, IReadOnlyDictionary<string, string> environment) =>
+        RunInfraScriptAsync("dovecot.sh", command, environment);
+
+    /// <summary>
+    /// Runs a script of tests/infra (<paramref name="script"/> "redis.sh", <paramref name="arguments"/> "restart --hard") with
+    /// <paramref name="environment"/>; fails with its output when it fails or takes more than 2 minutes.
+    /// </summary>
+    public static async Task RunInfraScriptAsync(string script, string arguments, IReadOnlyDictionary<string, string> environment)
     {
-        var script = Path.Combine(FindRepoRoot(), "tests", "infra", "dovecot.sh");
-        var start = new ProcessStartInfo("bash", [script, command])
+        var start = new ProcessStartInfo("bash", [Path.Combine(FindRepoRoot(), "tests", "infra", script), .. arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -163,7 +169,7 @@ internal static class ImapTestServer
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, $"dovecot.sh {command} failed ({process.ExitCode}): {await stdout}{await stderr}");
+        Assert.True(process.ExitCode == 0, $"{script} {arguments} failed ({process.ExitCode}): {await stdout}{await stderr}");
     }
 
     public static string FindRepoRoot()

@@ -232,14 +232,16 @@ internal sealed partial class ClusterMembership : IDisposable
     /// </summary>
     public async Task<ControlResult<int>> ReleaseLeasesAsync(string instanceId, CancellationToken cancellationToken)
     {
-        var view = await GetViewAsync(cancellationToken).ConfigureAwait(false);
-        var instance = view.Instances.FirstOrDefault(i => i.Id == instanceId);
-        if (instance is null)
+        // One read of the registry: the heartbeat says whether the instance is known and alive, and which lease owner it is per queue.
+        var now = _services.Time.GetUtcNow();
+        var heartbeat = instanceId == Instance.Id
+            ? CurrentHeartbeat()
+            : (_registry is null ? [] : await _registry.GetInstancesAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(h => h.Instance.Id == instanceId);
+        if (heartbeat is null)
             return new ControlResult<int>(ControlStatus.NotFound, Error: $"no instance '{instanceId}' in the cluster view");
-        if (instance.Alive)
-            return new ControlResult<int>(ControlStatus.Conflict, Error: $"instance '{instanceId}' is alive (last heartbeat {instance.LastSeen:O}); only a dead instance's leases can be released");
-        var heartbeats = _registry is null ? [] : await _registry.GetInstancesAsync(cancellationToken).ConfigureAwait(false);
-        var owners = heartbeats.FirstOrDefault(h => h.Instance.Id == instanceId)?.LeaseOwners ?? new Dictionary<string, string>();
+        if (Alive(heartbeat, now, _services.Options.Cluster.InstanceTtl))
+            return new ControlResult<int>(ControlStatus.Conflict, Error: $"instance '{instanceId}' is alive (last heartbeat {heartbeat.LastSeen:O}); only a dead instance's leases can be released");
+        var owners = heartbeat.LeaseOwners;
         var released = 0;
         foreach (var queue in _queues.All)
         {

@@ -30,7 +30,6 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
     // Leadership of an exclusive source: the store (the queue's backend; null: local, always granted), the resource, the lease
     // duration, the lease held right now (the fence every publish carries) and what the snapshot shows.
     private ISourceLeaseStore? _leaseStore;
-    private bool _exclusive;
     private string _resource = "";
     private TimeSpan _leaseDuration;
     private volatile SourceLease? _fence;
@@ -92,13 +91,13 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
     {
         var source = _registration.Factory(_services.Services);
         var configured = _services.Options.Sources.TryGetValue(Name, out var options) ? options : null;
-        _exclusive = configured?.Exclusive ?? _registration.Definition.Exclusive ?? source is IExclusiveTaskSource;
+        var isExclusive = configured?.Exclusive ?? _registration.Definition.Exclusive ?? source is IExclusiveTaskSource;
         _leaseDuration = configured?.LeaseDuration ?? _registration.Definition.LeaseDuration;
         _resource = source is IExclusiveTaskSource exclusive && !string.IsNullOrEmpty(exclusive.ExclusiveResource)
             ? exclusive.ExclusiveResource
             : "source:" + Name;
-        _leaseStore = _exclusive ? _queue as ISourceLeaseStore : null;
-        if (!_exclusive || _leaseStore is null)
+        _leaseStore = isExclusive ? _queue as ISourceLeaseStore : null;
+        if (!isExclusive || _leaseStore is null)
             _leadership = new SourceLeadership("local", null, null, _services.Instance.Id, _services.Time.GetUtcNow());
         _services.Settlements.For(Queue).Add(this);
         _run = Task.Run(() => RunAsync(source));
