@@ -137,4 +137,21 @@ public sealed class InFlightTrackerTests
         tracker.Abandon("1:3");
         Assert.Null(tracker.UntilPendingCheck(age));
     }
+
+    [Fact]
+    public void In_flight_keys_a_search_no_longer_finds_unseen_are_forgotten_and_the_others_stay_in_flight()
+    {
+        // Another instance settled 1:1 and flagged it (the search no longer returns it); 1:2 is still unseen and in a worker.
+        var tracker = Tracker();
+        Assert.True(tracker.TryBegin("1:1"));
+        Assert.True(tracker.TryBegin("1:2"));
+        tracker.Settle(Target("1:3"), StoreResult.Unconfirmed); // an outcome of this instance: not in flight, kept as an outcome
+
+        Assert.Equal(1, tracker.ForgetSettledElsewhere(new HashSet<string>(["1:2", "1:3", "1:4"], StringComparer.Ordinal)));
+        Assert.Equal(1, tracker.Count);
+        Assert.False(tracker.TryBegin("1:2"), "still in flight");
+        Assert.True(tracker.TryBegin("1:1"), "forgotten: a later unseen copy of it may be published again");
+        Assert.False(tracker.TryBegin("1:3"), "its outcome is still remembered");
+        Assert.Equal(0, tracker.ForgetSettledElsewhere(new HashSet<string>(["1:1", "1:2"], StringComparer.Ordinal)));
+    }
 }
