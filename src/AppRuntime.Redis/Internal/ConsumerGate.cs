@@ -34,7 +34,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
     private bool _closed;
     private bool _disposed;
 
-    /// <param name="hold">How long a buffered task may wait locally before it is handed to <paramref name="expired"/>.</param>
+    /// <param name="hold">How long a buffered task may wait locally before it, and every task buffered after it, is handed to <paramref name="expired"/>.</param>
     /// <param name="expired">Receives buffered tasks that were held too long (called on the timer thread, outside the lock).</param>
     public ConsumerGate(TimeSpan hold, Action<List<TItem>> expired)
     {
@@ -312,8 +312,15 @@ internal sealed class ConsumerGate<TItem> : IDisposable
                 next = Math.Min(next, w.Deadline);
                 i++;
             }
-            while (_buffer.TryPeek(out var b) && b.At + _holdTicks <= now)
-                (stale ??= []).Add(_buffer.Dequeue().Item);
+            // When the oldest buffered task was held too long, the whole buffer goes back in one list: nobody here took any of them
+            // meanwhile, and one list comes back to the ready list in its order (lists given back one after the other would
+            // come back newest first).
+            if (_buffer.TryPeek(out var b) && b.At + _holdTicks <= now)
+            {
+                stale = new List<TItem>(_buffer.Count);
+                while (_buffer.TryDequeue(out var item))
+                    stale.Add(item.Item);
+            }
             if (_buffer.TryPeek(out var oldest))
                 next = Math.Min(next, oldest.At + _holdTicks);
             if (next != long.MaxValue)
