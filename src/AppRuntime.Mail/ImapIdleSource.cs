@@ -187,8 +187,12 @@ public sealed class ImapIdleSource : ITaskSource<ImapMessage>, ITaskOutcomeObser
                 ReportHealthy(context, session, "idle");
             }
 
-            Interlocked.Increment(ref _idleWakeups);
-            Log.IdleEnded(_core.Logger, context.SourceName, true);
+            // Counted as a wake-up only when the server reported a change (not when a pending check ended the IDLE).
+            if (signal.HasChanged)
+            {
+                Interlocked.Increment(ref _idleWakeups);
+                Log.IdleEnded(_core.Logger, context.SourceName, true);
+            }
         }
     }
 

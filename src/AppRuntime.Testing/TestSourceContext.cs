@@ -13,6 +13,7 @@ namespace AppRuntime.Testing;
 public sealed class TestSourceContext<T> : ITaskSourceContext<T>
 {
     private readonly ConcurrentQueue<TaskEnvelope<T>> _published = new();
+    private readonly Dictionary<string, string> _checkpoints = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string State, Exception? Error)> _reports = new();
     private readonly ConcurrentQueue<string> _events = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset> _seen = new(StringComparer.Ordinal);
@@ -118,6 +119,49 @@ public sealed class TestSourceContext<T> : ITaskSourceContext<T>
             return new PublishResult(id, false);
         _seen[id] = now;
         return new PublishResult(await PublishAsync(task, options, cancellationToken).ConfigureAwait(false), true);
+    }
+
+    /// <summary>
+    /// True for a task id this context published: nothing settles tasks here, so every published task stays unsettled (a source
+    /// that asks never sees its tasks settled elsewhere).
+    /// </summary>
+    public ValueTask<bool> IsUnsettledAsync(string taskId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(_published.Any(e => e.Id == taskId));
+    }
+
+    /// <summary>The checkpoints the source wrote (name → value), kept in memory.</summary>
+    public IReadOnlyDictionary<string, string> Checkpoints
+    {
+        get
+        {
+            lock (_checkpoints)
+                return new Dictionary<string, string>(_checkpoints, StringComparer.Ordinal);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<string?> GetCheckpointAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        lock (_checkpoints)
+            return ValueTask.FromResult(_checkpoints.TryGetValue(name, out var value) ? value : null);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> TrySetCheckpointAsync(string name, string? expected, string value, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(value);
+        lock (_checkpoints)
+        {
+            var current = _checkpoints.TryGetValue(name, out var held) ? held : null;
+            if (!string.Equals(current, expected, StringComparison.Ordinal))
+                return ValueTask.FromResult(false);
+            _checkpoints[name] = value;
+            return ValueTask.FromResult(true);
+        }
     }
 
     /// <inheritdoc />

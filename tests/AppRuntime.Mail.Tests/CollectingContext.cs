@@ -38,9 +38,14 @@ internal sealed class CollectingContext(TimeProvider? time = null) : ITaskSource
     /// <summary>The ids the source asked about (<c>IsUnsettledAsync</c>).</summary>
     public ConcurrentQueue<string> PendingQueries { get; } = new();
 
+    /// <summary>When set, <c>IsUnsettledAsync</c> throws it (the queue's backend is away).</summary>
+    public Exception? LookupFails { get; set; }
+
     public ValueTask<bool> IsUnsettledAsync(string taskId, CancellationToken cancellationToken = default)
     {
         PendingQueries.Enqueue(taskId);
+        if (LookupFails is { } error)
+            throw error;
         return ValueTask.FromResult(_published.Any(t => t.Id == taskId) && !SettledElsewhere.ContainsKey(taskId));
     }
 

@@ -146,6 +146,31 @@ public sealed class ImapPollingSourceIntegrationTests
     }
 
     [Fact]
+    public async Task A_failing_pending_lookup_keeps_the_session_and_is_asked_again_later()
+    {
+        // The queue's backend is away: the lookup throws. The source keeps polling on its session, reports no error, republishes
+        // nothing, and asks again at the next interval; once the backend answers, the repair happens.
+        await ImapTestServer.EnsureRunningAsync();
+        var folder = await ImapTestServer.CreateFolderAsync("lookup-fails");
+        await ImapTestServer.AppendAsync(folder, ImapTestServer.Message("Handled elsewhere", "SKU-1001 x 1"));
+
+        await using var source = new ImapPollingSource(ImapTestServer.Options(folder) with { PendingCheckAfter = TimeSpan.FromSeconds(1) });
+        var context = new CollectingContext { LookupFails = new InvalidOperationException("Redis at 127.0.0.1:1 did not answer") };
+        await using var running = new RunningSource(source, context);
+        await Eventually.TrueAsync(() => context.Published.Count == 1, "the message is published");
+        var id = context.Published[0].Id;
+        context.SettledElsewhere[id] = true;
+
+        await Eventually.TrueAsync(() => context.PendingQueries.Count(q => q == id) >= 3, "the lookup is tried at three intervals");
+        Assert.Single(context.Published);
+        Assert.Equal(0, source.Status.ConsecutiveErrors);
+        Assert.DoesNotContain(context.Reports, r => r.Error is not null);
+
+        context.LookupFails = null;
+        await Eventually.TrueAsync(() => context.Published.Count(t => t.Id == id) == 2, "published again once the lookup answers");
+    }
+
+    [Fact]
     public async Task A_message_appended_later_is_found_by_the_next_poll()
     {
         await ImapTestServer.EnsureRunningAsync();

@@ -154,4 +154,30 @@ public sealed class InFlightTrackerTests
         Assert.False(tracker.TryBegin("1:3"), "its outcome is still remembered");
         Assert.Equal(0, tracker.ForgetSettledElsewhere(new HashSet<string>(["1:1", "1:2"], StringComparer.Ordinal)));
     }
+
+    [Fact]
+    public void A_key_is_released_after_two_not_pending_answers_in_a_row_once_while_in_flight_and_again_after_an_outcome()
+    {
+        var age = TimeSpan.FromSeconds(30);
+        var tracker = Tracker();
+        Assert.True(tracker.TryBegin("1:1"));
+        Assert.False(tracker.NotPending("1:1"), "one answer could be a worker between its ack and its flag");
+        tracker.Pending("1:1");
+        Assert.False(tracker.NotPending("1:1"), "a pending answer in between starts over");
+        Assert.True(tracker.NotPending("1:1"));
+
+        // Released once: republished, it is never due again while in flight (a dead letter's republish is refused by the queue).
+        tracker.Abandon("1:1");
+        Assert.True(tracker.TryBegin("1:1"));
+        _time.Advance(age * 3);
+        Assert.Empty(tracker.DueForPendingCheck(age, 10));
+        Assert.Null(tracker.UntilPendingCheck(age));
+
+        // Its outcome ends that: a later unread copy in flight is checked again.
+        tracker.Settle(Target("1:1"), StoreResult.Gone);
+        Assert.True(tracker.TryBegin("1:1"));
+        _time.Advance(age);
+        Assert.Equal(["1:1"], tracker.DueForPendingCheck(age, 10));
+        Assert.False(tracker.NotPending("1:2"), "a key not in flight is never released");
+    }
 }

@@ -179,6 +179,14 @@ public sealed class ContextTests
         }
 
         Assert.Equal(["tick-1", "tick-2"], context.PublishedTasks.Select(o => o.Id));
+        // Its checkpoint and its unsettled-task lookup work on the test context (nothing settles there, so tick-1 stays open).
+        Assert.Equal("2", context.Checkpoints["tick"]);
+        Assert.Equal(["previous_tick_unsettled"], context.Events);
+
+        // A ticker started again on the same context goes on counting from its checkpoint.
+        await using (var again = context.Run(new TickerSource(new ShopSettings { Interval = TimeSpan.FromSeconds(5) })))
+            await context.WaitUntilCaughtUpAsync(times: 3);
+        Assert.Equal("tick-3", context.PublishedTasks[^1].Id);
     }
 
     private sealed class ListPublisher(List<Shipment> published) : ITaskPublisher<Shipment>

@@ -53,16 +53,26 @@ public sealed class ShipmentHandler : ITaskHandler<Shipment>
     public ValueTask HandleAsync(Shipment task, TaskContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
-/// <summary>One order per interval, the first at start.</summary>
+/// <summary>
+/// One order per interval, the first at start. The tick count is kept in a checkpoint (a restarted ticker would go on counting),
+/// and a tick whose predecessor is still unsettled is counted as a source event: both go through the harness's source context.
+/// </summary>
 [TaskSource("orders", Name = "ticker")]
 public sealed class TickerSource(ShopSettings settings) : ITaskSource<Order>
 {
     public async Task RunAsync(ITaskSourceContext<Order> context, CancellationToken cancellationToken)
     {
-        var tick = 0;
+        var saved = await context.GetCheckpointAsync("tick", cancellationToken);
+        var tick = saved is null ? 0 : int.Parse(saved, System.Globalization.CultureInfo.InvariantCulture);
+        string? previous = null;
         while (!cancellationToken.IsCancellationRequested)
         {
-            await context.PublishAsync(new Order($"tick-{++tick}", 1), cancellationToken: cancellationToken);
+            if (previous is not null && await context.IsUnsettledAsync(previous, cancellationToken))
+                context.RecordEvent("previous_tick_unsettled");
+            previous = await context.PublishAsync(new Order($"tick-{++tick}", 1), new TaskPublishOptions { Id = $"tick-{tick}" }, cancellationToken);
+            if (!await context.TrySetCheckpointAsync("tick", saved, tick.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken))
+                throw new InvalidOperationException("the tick checkpoint was changed by someone else");
+            saved = tick.ToString(System.Globalization.CultureInfo.InvariantCulture);
             context.ReportCaughtUp();
             await Task.Delay(settings.Interval, context.TimeProvider, cancellationToken);
         }

@@ -32,14 +32,14 @@ public interface IPendingTaskLookup
 
     /// <summary>
     /// <see cref="IsPendingAsync"/> for many ids at once, answered in their order. A backend answers them in one round trip; the
-    /// default asks one by one.
+    /// default asks for all of them at once, one call per id.
     /// </summary>
     async ValueTask<bool[]> ArePendingAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(taskIds);
-        var pending = new bool[taskIds.Count];
-        for (var i = 0; i < pending.Length; i++)
-            pending[i] = await IsPendingAsync(taskIds[i], cancellationToken).ConfigureAwait(false);
-        return pending;
+        var calls = new Task<bool>[taskIds.Count];
+        for (var i = 0; i < calls.Length; i++)
+            calls[i] = IsPendingAsync(taskIds[i], cancellationToken).AsTask();
+        return await Task.WhenAll(calls).ConfigureAwait(false);
     }
 }

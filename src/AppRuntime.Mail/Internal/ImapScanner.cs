@@ -101,21 +101,50 @@ internal sealed class ImapScanner(ImapOptions options, InFlightTracker inFlight,
 
     /// <summary>
     /// Messages still unread <see cref="ImapOptions.PendingCheckAfter"/> after this source published them, whose task the queue no
-    /// longer holds: another instance handled (or dead-lettered) them, and its flag STORE did not reach the server, which only that
-    /// instance could repair. Their claims are given up, so this search publishes them again: the handler recognises the message
-    /// (it must be idempotent) and its outcome stores the flag. Without this they would wait for <see cref="ImapOptions.InFlightTimeout"/>.
+    /// longer holds at two checks in a row (a check interval apart, so a worker between its ack and its flag STORE is not
+    /// mistaken for a lost flag): another instance handled them and its flag STORE did not reach the server, which only that
+    /// instance could repair. Their claims are given up, once per message, so this search publishes them again: the handler
+    /// recognises the message (it must be idempotent) and its outcome stores the flag. Without this they would wait for
+    /// <see cref="ImapOptions.InFlightTimeout"/>. A dead-lettered task is not pending either, but its record stays in the queue,
+    /// which refuses the new publish of its id: such a message stays in flight until then (its dead letter is listed).
+    /// A lookup that fails (the queue's backend away) ends this round; the next interval asks again. A context that cannot
+    /// look tasks up turns the check off.
     /// </summary>
     private async Task ReleaseSettledButUnflaggedAsync(ITaskSourceContext<ImapMessage> context, CancellationToken cancellationToken)
     {
+        if (_pendingLookupUnsupported)
+            return;
         foreach (var key in inFlight.DueForPendingCheck(options.PendingCheckAfter, MaxPendingChecks))
         {
-            if (await context.IsUnsettledAsync(key, cancellationToken).ConfigureAwait(false))
+            bool pending;
+            try
+            {
+                pending = await context.IsUnsettledAsync(key, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NotSupportedException)
+            {
+                _pendingLookupUnsupported = true;
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                Log.PendingCheckFailed(logger, key, ex.GetType().Name, ex.Message);
+                return;
+            }
+            if (pending)
+            {
+                inFlight.Pending(key);
+                continue;
+            }
+            if (!inFlight.NotPending(key))
                 continue;
             inFlight.Abandon(key);
             Log.SettledButUnflagged(logger, key, options.PendingCheckAfter);
             context.RecordEvent("flag_repair_republished");
         }
     }
+
+    private bool _pendingLookupUnsupported;
 
     /// <summary>Tasks looked up in the queue per <see cref="ImapOptions.PendingCheckAfter"/> (the oldest first).</summary>
     private const int MaxPendingChecks = 1000;

@@ -44,6 +44,9 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
     private readonly Dictionary<string, Outcome> _outcomes = new(StringComparer.Ordinal);
     private int _unconfirmed;
     private DateTimeOffset _nextPendingCheck;
+    // In flight and found not pending once (the next check that agrees releases them), and released by such a check already.
+    private readonly HashSet<string> _notPendingOnce = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _releasedOnce = new(StringComparer.Ordinal);
 
     /// <summary>Messages published and not yet settled.</summary>
     public int Count
@@ -70,6 +73,10 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
         lock (_gate)
         {
             RemoveWhere(_inFlight, at => now - at > inFlightTimeout);
+            if (_notPendingOnce.Count > 0)
+                _notPendingOnce.RemoveWhere(k => !_inFlight.ContainsKey(k));
+            if (_releasedOnce.Count > 0)
+                _releasedOnce.RemoveWhere(k => !_inFlight.ContainsKey(k));
             var before = _outcomes.Count;
             if (before > 0)
                 RemoveWhere(_outcomes, o => now - o.At > outcomeRetention);
@@ -93,7 +100,12 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
                 if (!unseen.Contains(key))
                     (gone ??= []).Add(key);
             }
-            gone?.ForEach(k => _inFlight.Remove(k));
+            gone?.ForEach(k =>
+            {
+                _inFlight.Remove(k);
+                _notPendingOnce.Remove(k);
+                _releasedOnce.Remove(k);
+            });
             return gone?.Count ?? 0;
         }
     }
@@ -109,25 +121,54 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
         {
             if (_inFlight.Count == 0 || now < _nextPendingCheck)
                 return [];
-            List<string> due = [.. _inFlight.Where(e => now - e.Value >= age).OrderBy(e => e.Value).Take(max).Select(e => e.Key)];
+            List<string> due = [.. _inFlight.Where(e => now - e.Value >= age && !_releasedOnce.Contains(e.Key)).OrderBy(e => e.Value).Take(max).Select(e => e.Key)];
             if (due.Count > 0)
                 _nextPendingCheck = now + age;
             return due;
         }
     }
 
-    /// <summary>How long until <see cref="DueForPendingCheck"/> returns messages (zero: now), or null while nothing is in flight.</summary>
+    /// <summary>How long until <see cref="DueForPendingCheck"/> returns messages (zero: now), or null while none can be due.</summary>
     public TimeSpan? UntilPendingCheck(TimeSpan age)
     {
         var now = time.GetUtcNow();
         lock (_gate)
         {
-            if (_inFlight.Count == 0)
+            DateTimeOffset? first = null;
+            foreach (var (key, at) in _inFlight)
+            {
+                if (!_releasedOnce.Contains(key) && (first is null || at < first))
+                    first = at;
+            }
+            if (first is not { } oldest)
                 return null;
-            var oldest = _inFlight.Values.Min();
             var due = oldest + age > _nextPendingCheck ? oldest + age : _nextPendingCheck;
             return due <= now ? TimeSpan.Zero : due - now;
         }
+    }
+
+    /// <summary>
+    /// Records that the queue does not hold the task of in-flight <paramref name="key"/>: true (release its claim) when an earlier check
+    /// found the same, false the first time. Two checks a check interval apart outlast the moment between a worker's ack and its
+    /// flag STORE, in this process or another. A key is released at most once while it stays in flight.
+    /// </summary>
+    public bool NotPending(string key)
+    {
+        lock (_gate)
+        {
+            if (!_inFlight.ContainsKey(key) || _notPendingOnce.Add(key))
+                return false;
+            _notPendingOnce.Remove(key);
+            _releasedOnce.Add(key);
+            return true;
+        }
+    }
+
+    /// <summary>Records that the queue still holds the task of <paramref name="key"/>.</summary>
+    public void Pending(string key)
+    {
+        lock (_gate)
+            _notPendingOnce.Remove(key);
     }
 
     /// <summary>Claims <paramref name="key"/> for publishing: false when it is in flight or its outcome is recorded.</summary>
@@ -160,6 +201,8 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
         lock (_gate)
         {
             _inFlight.Remove(target.Key);
+            _notPendingOnce.Remove(target.Key);
+            _releasedOnce.Remove(target.Key);
             SetLocked(target, result, now);
         }
     }

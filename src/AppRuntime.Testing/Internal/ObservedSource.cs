@@ -87,5 +87,17 @@ internal sealed class ObservedSource<T>(ITaskSource<T> inner, SourceState state,
         }
 
         public void RecordEvent(string name) => inner.RecordEvent(name);
+
+        // The interface's defaults would answer for the inner context (or throw): pass them on.
+        public ValueTask<bool> IsUnsettledAsync(string taskId, CancellationToken cancellationToken = default) =>
+            inner.IsUnsettledAsync(taskId, cancellationToken);
+
+        public ValueTask<string?> GetCheckpointAsync(string name, CancellationToken cancellationToken = default) =>
+            inner.GetCheckpointAsync(name, cancellationToken);
+
+        public ValueTask<bool> TrySetCheckpointAsync(string name, string? expected, string value, CancellationToken cancellationToken = default) =>
+            inner.TrySetCheckpointAsync(name, expected, value, cancellationToken);
+
+        public void ReportSchedule(SourceSchedule schedule) => inner.ReportSchedule(schedule);
     }
 }
