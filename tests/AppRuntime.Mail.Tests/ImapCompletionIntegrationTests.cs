@@ -95,12 +95,14 @@ public sealed class ImapCompletionIntegrationTests
             var flags = await ImapTestServer.FlagsAsync(folder);
             return flags[seen.Id].Flags!.Value.HasFlag(MessageFlags.Seen) && flags[failed.Id].Keywords.Contains(ImapOptions.DefaultFailedKeyword);
         }, "reconciliation stores both flags again", TimeSpan.FromSeconds(10));
-        Assert.True(removedAt.Elapsed < TimeSpan.FromSeconds(1) + TimeSpan.FromSeconds(3), $"restored after {removedAt.Elapsed}, the interval is 1 s");
+        // Within a few intervals of 1 s (the default would be a minute); loose, for a loaded machine.
+        Assert.True(removedAt.Elapsed < TimeSpan.FromSeconds(1) + TimeSpan.FromSeconds(6), $"restored after {removedAt.Elapsed}, the interval is 1 s");
 
         var flagsNow = await ImapTestServer.FlagsAsync(folder);
         Assert.False(flagsNow[failed.Id].Flags!.Value.HasFlag(MessageFlags.Seen), "a failed message stays unread");
-        Assert.Equal(2, running.Context.Events.Count(e => e == "flag_reconciled"));
+        // The server shows a flag as soon as its STORE ran; the events are recorded when the whole batch returns.
         await Eventually.TrueAsync(() => running.Context.Details.GetValueOrDefault("flagsReconciled") == "2", "the count is in the source's details");
+        Assert.Equal(2, running.Context.Events.Count(e => e == "flag_reconciled"));
         Assert.Equal(2, running.Context.Published.Count); // restored, not processed again
     }
 

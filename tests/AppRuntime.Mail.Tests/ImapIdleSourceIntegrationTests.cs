@@ -42,7 +42,8 @@ public sealed class ImapIdleSourceIntegrationTests
         await using var running = new RunningSource(source, new CollectingContext());
         await Eventually.TrueAsync(() => source.State == "idle", "the source reaches IDLE");
         Assert.Equal(["One", "Two"], running.Context.Published.Select(t => t.Payload.Subject).Order());
-        Assert.True(running.Context.HealthyReports("idle") > 0);
+        // The state changes just before the report is sent.
+        await Eventually.TrueAsync(() => running.Context.HealthyReports("idle") > 0, "the source reports idle");
     }
 
     [Fact]

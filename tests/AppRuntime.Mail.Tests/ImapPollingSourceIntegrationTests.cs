@@ -44,7 +44,8 @@ public sealed class ImapPollingSourceIntegrationTests
             Assert.Equal("Order 1", task.Payload.GetHeader("subject"));
             Assert.Equal(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero), task.Payload.Date);
             Assert.Equal(second.Id, tasks[1].Payload.Uid);
-            Assert.True(running.Context.HealthyReports("polling") > 0);
+            // Reported when the poll returns, after its publishes.
+            await Eventually.TrueAsync(() => running.Context.HealthyReports("polling") > 0, "the poll reports healthy");
         }
 
         var flags = await ImapTestServer.FlagsAsync(folder);

@@ -161,6 +161,8 @@ public sealed class FakeClockScheduleTests
         h.Gate!.Release(100); // the 10:01 task settles
         var queue = h.Runtime.GetQueue<Tick>("ticks");
         await Eventually.TrueAsync(async () => (await queue.GetStatsAsync()).InFlight == 0, "the 10:01 task is settled");
+        // The source learns of the settlement just after the ack (its overlap check asks it, the in-memory queue cannot).
+        await Eventually.TrueAsync(() => !h.Runtime.Sources.Undrained().Any(u => u.Unsettled > 0), "the source counts the 10:01 task settled");
         await h.FireAsync("2026-05-01T10:04:00Z");
         Assert.Equal(2, h.Schedule.Skipped);
         Assert.Equal(2, h.Schedule.Fired);

@@ -106,7 +106,9 @@ public sealed class VisibilityTests
 
         using var response = await host.SendAsync(request);
         Assert.Equal(202, (int)response.StatusCode);
-        await Eventually.TrueAsync(() => spans.Find("process payments", "payments:msg_traced") is not null, "the handler's consumer span ended");
+        // The server span ends after the answer's body is written, which the client may see first.
+        await Eventually.TrueAsync(() => spans.Find("process payments", "payments:msg_traced") is not null && spans.Find("POST /hooks/payments", "payments:msg_traced") is not null,
+            "the handler's consumer span and the request's server span ended");
 
         var server = spans.Find("POST /hooks/payments", "payments:msg_traced")!;
         var publish = spans.Find("publish payments", "payments:msg_traced")!;
@@ -134,7 +136,9 @@ public sealed class VisibilityTests
 
         using var response = await host.SendAsync(request);
         Assert.Equal(202, (int)response.StatusCode);
-        await Eventually.TrueAsync(() => spans.Find("process payments", "payments:msg_trusted") is not null, "the handler's consumer span ended");
+        // The server span ends after the answer's body is written, which the client may see first.
+        await Eventually.TrueAsync(() => spans.Find("process payments", "payments:msg_trusted") is not null && spans.Find("POST /hooks/payments", "payments:msg_trusted") is not null,
+            "the handler's consumer span and the request's server span ended");
 
         var server = spans.Find("POST /hooks/payments", "payments:msg_trusted")!;
         Assert.Equal("4bf92f3577b34da6a3ce929d0e0e4736", server.TraceId.ToHexString());

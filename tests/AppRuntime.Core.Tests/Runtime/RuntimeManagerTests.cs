@@ -29,6 +29,9 @@ public sealed class RuntimeManagerTests
         await rt.StartAsync();
         Assert.Equal(RuntimeState.Running, rt.Runtime.State);
         await Eventually.TrueAsync(() => recorder.Succeeded.Count == 20, "all 20 jobs acked and reported to the observer");
+        // The pool counts a task when its delivery returns (after the observer), the source when the publish returned.
+        await Eventually.TrueAsync(async () => (await rt.Control.GetStatusAsync()) is { } s && s.Pools[0].Processed == 20 && s.Sources[0].Published == 20,
+            "the pool and the source count all 20");
 
         Assert.Equal(Enumerable.Range(1, 20), recorder.Handled.Select(j => j.Number).Order());
         var status = await rt.Control.GetStatusAsync();

@@ -42,6 +42,8 @@ public sealed class WorkerSupervisorTests
         }
 
         await Eventually.TrueAsync(() => Volatile.Read(ref handled) == 1, "the restarted worker processes the task");
+        // Counted as processed once the delivery returns, after the handler.
+        await Eventually.TrueAsync(() => pool.GetSnapshot().Workers[0].Processed == 1, "the worker counts it");
         var worker = pool.GetSnapshot().Workers[0];
         Assert.Equal(3, worker.Restarts);
         Assert.Equal(1, worker.Processed);
@@ -76,7 +78,8 @@ public sealed class WorkerSupervisorTests
         Assert.Equal("job-7", dead.Id);
         Assert.Equal(3, dead.Attempts);
         Assert.Empty(recorder.Succeeded);
-        Assert.Equal(3, rt.Runtime.Supervisor.GetPool("fail").GetSnapshot().Failed);
+        // The third failure is counted when the delivery returns, after the observer was told.
+        await Eventually.TrueAsync(() => rt.Runtime.Supervisor.GetPool("fail").GetSnapshot().Failed == 3, "the pool counts 3 failures");
     }
 
     [Fact]
