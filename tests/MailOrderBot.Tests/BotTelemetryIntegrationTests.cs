@@ -202,7 +202,8 @@ public sealed class BotTelemetryIntegrationTests : IDisposable
 
         var output = await stdout;
         Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}; stdout: {output}; stderr: {await stderr}");
-        Assert.Contains("this run: 3 accepted, 1 rejected", output, StringComparison.Ordinal);
+        Assert.True(output.Contains("this run: 3 accepted, 1 rejected", StringComparison.Ordinal),
+            $"the summary line is missing or different; stdout:\n{output}\nstderr:\n{await stderr}");
         // Nothing is awaited here: what the receiver holds was posted before the process exited.
         receiver.AssertReceivedTheBotsTelemetry();
     }
