@@ -143,8 +143,15 @@ public sealed class HarnessTests
             o.RunSources = false;
             o.IdleTimeout = TimeSpan.FromMilliseconds(300);
         });
-        await app.Runtime.Supervisor.GetPool("orders").ScaleAsync(1);
-        app.Runtime.Supervisor.GetPool("orders").Pause();
+        var pool = app.Runtime.Supervisor.GetPool("orders");
+        await pool.ScaleAsync(1);
+        pool.Pause();
+        // The worker takes the pause when it next looks: wait for it (a fixed deadline, no test-support package here).
+        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (pool.GetSnapshot().Workers is not [{ State: WorkerState.Paused }])
+                await Task.Delay(10, deadline.Token);
+        }
 
         await app.PublishAsync(new Order("o-1", 1));
         var error = await Assert.ThrowsAsync<TimeoutException>(() => app.RunUntilIdleAsync());
