@@ -2,7 +2,7 @@
 # The whole test suite on a fresh machine, in one command:
 #   bash tests/run-all.sh
 # It installs the Debian packages the tests need, starts the real servers the integration tests talk to
-# (redis-server, Dovecot and PostgreSQL on 127.0.0.1; Chromium for the dashboard test), builds the solution, runs every test project and ends with a line
+# (redis-server, Dovecot and PostgreSQL on 127.0.0.1; Chromium for the dashboard test; aiosmtpd for the SMTP tests), builds the solution, runs every test project and ends with a line
 # "N passed, N failed". Extra arguments go to `dotnet test` (for example --filter "Category!=Integration").
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ out="$root/artifacts/test-results"
 rm -rf "$out" && mkdir -p "$out"
 
 bash tests/infra/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
-for server in tests/infra/redis.sh tests/infra/dovecot.sh tests/infra/postgres.sh tests/infra/chromium.sh; do
+for server in tests/infra/redis.sh tests/infra/dovecot.sh tests/infra/postgres.sh tests/infra/chromium.sh tests/infra/smtp.sh; do
   if [ -f "$server" ]; then
     bash "$server" start || { echo "could not start $server"; echo "0 passed, 1 failed"; exit 1; }
   fi

@@ -156,7 +156,7 @@ public sealed class CompileAndRunTests
     [Fact]
     public async Task The_module_method_registers_everything_once_and_hands_the_worker_count_key_to_the_runtime()
     {
-        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp)));
+        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp), ("RecordingBuilder.cs", RunSamples.RecordingBuilder)));
 
         // The declared count is the default; the runtime binds the key (with every other configuration value) when it starts.
         var calls = await app.InvokeAsync<string[]>("Probe.Entry", "Registrations", "6");
@@ -167,7 +167,7 @@ public sealed class CompileAndRunTests
     [Fact]
     public async Task The_generated_task_serializer_round_trips_a_task_and_rejects_an_invalid_payload()
     {
-        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp)));
+        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp), ("RecordingBuilder.cs", RunSamples.RecordingBuilder)));
 
         var result = await app.InvokeAsync<string[]>("Probe.Entry", "RoundTrip");
 
@@ -185,7 +185,7 @@ public sealed class CompileAndRunTests
     [Fact]
     public async Task The_generated_binder_binds_every_supported_member_kind_and_keeps_defaults()
     {
-        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp)));
+        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp), ("RecordingBuilder.cs", RunSamples.RecordingBuilder)));
 
         var result = await app.InvokeAsync<string[]>("Probe.Entry", "Bind", (object)new[]
         {
@@ -204,7 +204,7 @@ public sealed class CompileAndRunTests
     [Fact]
     public async Task The_generated_binder_reports_every_error_with_its_full_key_path_and_hides_secret_values()
     {
-        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp)));
+        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp), ("RecordingBuilder.cs", RunSamples.RecordingBuilder)));
 
         var result = await app.InvokeAsync<string[]>("Probe.Entry", "Bind", (object)new[]
         {
@@ -234,10 +234,32 @@ public sealed class CompileAndRunTests
     [Fact]
     public async Task A_missing_required_value_is_reported_with_its_key_path()
     {
-        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp)));
+        using var app = CompiledApp.Load(CompiledApp.Build("Probe", CompiledApp.RunReferences, ("Probe.cs", RunSamples.ProbeApp), ("RecordingBuilder.cs", RunSamples.RecordingBuilder)));
 
         var result = await app.InvokeAsync<string[]>("Probe.Entry", "Bind", (object)new[] { "Shop:BatchSize=5" });
 
         Assert.Equal(["Shop:ApiUrl: is required but missing."], result.Skip(1));
+    }
+
+    [Fact]
+    public async Task DateOnly_and_TimeOnly_round_trip_in_a_durable_task_and_bind_from_configuration()
+    {
+        using var app = CompiledApp.Load(CompiledApp.Build("Dates", CompiledApp.RunReferences, ("Dates.cs", RunSamples.DatesApp), ("RecordingBuilder.cs", RunSamples.RecordingBuilder)));
+
+        var result = await app.InvokeAsync<string[]>("Dates.Entry", "RoundTrip");
+        // System.Text.Json's forms: ISO 8601 dates; times of day with seven fraction digits only when there is a fraction.
+        Assert.Equal("""{"Day":"2026-12-05","At":"07:30:15.2500000","Until":null,"Slots":["08:00:00","23:59:59"]}""", result[0]);
+        Assert.Equal("True", result[1]);
+        Assert.StartsWith("Payload is not a valid Dates.Stamp at $.Day (byte ", result[2], StringComparison.Ordinal);
+
+        Assert.Equal(["2026-01-01 07:00:00 -"], await app.InvokeAsync<string[]>("Dates.Entry", "Bind", (object)Array.Empty<string>()));
+        Assert.Equal(["2026-03-29 06:15:00 2026-12-31"],
+            await app.InvokeAsync<string[]>("Dates.Entry", "Bind", (object)new[] { "Calendar:Start=2026-03-29", "Calendar:At=06:15", "Calendar:End=2026-12-31" }));
+        var errors = await app.InvokeAsync<string[]>("Dates.Entry", "Bind", (object)new[] { "Calendar:Start=29.03.2026", "Calendar:At=7pm" });
+        Assert.Equal(
+        [
+            "Calendar:At: '7pm' is not a valid TimeOnly (HH:mm or HH:mm:ss, e.g. 07:30).",
+            "Calendar:Start: '29.03.2026' is not a valid DateOnly (yyyy-MM-dd, e.g. 2030-01-31).",
+        ], errors.Skip(1).Order(StringComparer.Ordinal));
     }
 }

@@ -282,26 +282,6 @@ internal static class RunSamples
             public string? Password { get; init; }
         }
 
-        public sealed class RecordingBuilder : IAppRuntimeBuilder
-        {
-            private readonly HashSet<string> _modules = new();
-            public IServiceCollection Services { get; } = new ServiceCollection();
-            public IConfiguration Configuration { get; init; } = new ConfigurationBuilder().Build();
-            public List<string> Calls { get; } = new();
-            public Dictionary<string, object?> Serializers { get; } = new();
-            public List<WorkerPoolDefinition> Pools { get; } = new();
-            public List<object> Sections { get; } = new();
-            public bool AddModule(ModuleTopology topology) { Calls.Add("module " + topology.Module); return _modules.Add(topology.Module); }
-            public IAppRuntimeBuilder AddQueue<T>(QueueDefinition definition, TaskSerializer<T>? serializer = null) { Calls.Add("queue " + definition.Name + " " + definition.Backend); Serializers[definition.Name] = serializer; return this; }
-            public IAppRuntimeBuilder AddWorkerPool(WorkerPoolDefinition definition) { Calls.Add("pool " + definition.Queue + " x" + definition.Workers + (definition.WorkersConfigKey is { } key ? " from " + key : "")); Pools.Add(definition); return this; }
-            public IAppRuntimeBuilder AddHandler<T>(string queue, Func<IServiceProvider, ITaskHandler<T>> factory) { Calls.Add("handler " + queue); return this; }
-            public IAppRuntimeBuilder AddSource<T>(SourceDefinition definition, Func<IServiceProvider, ITaskSource<T>> factory) { Calls.Add("source " + definition.Name); return this; }
-            public IAppRuntimeBuilder AddOutcomeObserver<T>(string queue, Func<IServiceProvider, ITaskOutcomeObserver<T>> factory) { Calls.Add("observer " + queue); return this; }
-            public IAppRuntimeBuilder AddConfigSection<T>(ConfigSectionDefinition<T> definition) where T : class { Calls.Add("section " + definition.Path); Sections.Add(definition); return this; }
-            public IAppRuntimeBuilder AddHealthContributor(Func<IServiceProvider, IHealthContributor> factory) { Calls.Add("health"); return this; }
-            public IAppRuntimeBuilder AddConfigProvider(IConfigProvider provider) => this;
-        }
-
         public static class Entry
         {
             public static string[] Registrations(string? workers)
@@ -370,6 +350,101 @@ internal static class RunSamples
                 });
                 return new[] { bound }.Concat(errors.Items.Select(e => e.ToString())).ToArray();
             }
+        }
+        """;
+
+    /// <summary>Dates and times of day in a task of a durable queue and in a configuration section; compiled with <see cref="ProbeApp"/> (its RecordingBuilder).</summary>
+    public const string DatesApp = """
+        using System;
+        using System.Collections.Generic;
+        using System.Linq;
+        using System.Text;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using AppRuntime;
+        using Microsoft.Extensions.Configuration;
+
+        namespace Dates;
+
+        public sealed record Stamp(DateOnly Day, TimeOnly At, DateOnly? Until, List<TimeOnly> Slots);
+
+        [ApplicationModule("dates")]
+        [TaskQueue<Stamp>("stamps", Backend = "Redis")]
+        public static partial class DatesModule;
+
+        [TaskHandler("stamps")]
+        public sealed class StampHandler : ITaskHandler<Stamp>
+        {
+            public ValueTask HandleAsync(Stamp task, TaskContext context, CancellationToken cancellationToken) => default;
+        }
+
+        [ConfigSection("Calendar")]
+        public sealed partial class CalendarSettings
+        {
+            public DateOnly Start { get; init; } = new DateOnly(2026, 1, 1);
+            public TimeOnly At { get; init; } = new TimeOnly(7, 0);
+            public DateOnly? End { get; init; }
+        }
+
+        public static class Entry
+        {
+            public static string[] RoundTrip()
+            {
+                var builder = new Probe.RecordingBuilder();
+                builder.AddDatesModule();
+                var serializer = (TaskSerializer<Stamp>)builder.Serializers["stamps"]!;
+                var stamp = new Stamp(new DateOnly(2026, 12, 5), new TimeOnly(7, 30, 15, 250), null, new List<TimeOnly> { new TimeOnly(8, 0), new TimeOnly(23, 59, 59) });
+                var json = Encoding.UTF8.GetString(serializer.Serialize(stamp));
+                var back = serializer.Deserialize(serializer.Serialize(stamp));
+                string invalid;
+                try { serializer.Deserialize(Encoding.UTF8.GetBytes("{\"Day\":\"05.12.2026\"}")); invalid = "accepted"; }
+                catch (TaskDeserializationException ex) { invalid = ex.Message; }
+                return new[] { json, (back.Day == stamp.Day && back.At == stamp.At && back.Until is null && back.Slots.SequenceEqual(stamp.Slots)).ToString(), invalid };
+            }
+
+            public static string[] Bind(string[] pairs)
+            {
+                var data = pairs.Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => (string?)p[1]);
+                var config = new ConfigurationBuilder().AddInMemoryCollection(data).Build();
+                var builder = new Probe.RecordingBuilder();
+                builder.AddDatesModule();
+                var definition = (ConfigSectionDefinition<CalendarSettings>)builder.Sections.Single();
+                var errors = new ConfigErrors();
+                var s = definition.Bind(config.GetSection(definition.Path), errors);
+                return new[] { s.Start.ToString("yyyy-MM-dd") + " " + s.At.ToString("HH:mm:ss") + " " + (s.End?.ToString("yyyy-MM-dd") ?? "-") }
+                    .Concat(errors.Items.Select(e => e.ToString())).ToArray();
+            }
+        }
+        """;
+
+    /// <summary>An <see cref="AppRuntime.IAppRuntimeBuilder"/> that records what a generated module method registers (namespace Probe), compiled beside a sample.</summary>
+    public const string RecordingBuilder = """
+        using System;
+        using System.Collections.Generic;
+        using AppRuntime;
+        using Microsoft.Extensions.Configuration;
+        using Microsoft.Extensions.DependencyInjection;
+
+        namespace Probe;
+
+        public sealed class RecordingBuilder : IAppRuntimeBuilder
+        {
+            private readonly HashSet<string> _modules = new();
+            public IServiceCollection Services { get; } = new ServiceCollection();
+            public IConfiguration Configuration { get; init; } = new ConfigurationBuilder().Build();
+            public List<string> Calls { get; } = new();
+            public Dictionary<string, object?> Serializers { get; } = new();
+            public List<WorkerPoolDefinition> Pools { get; } = new();
+            public List<object> Sections { get; } = new();
+            public bool AddModule(ModuleTopology topology) { Calls.Add("module " + topology.Module); return _modules.Add(topology.Module); }
+            public IAppRuntimeBuilder AddQueue<T>(QueueDefinition definition, TaskSerializer<T>? serializer = null) { Calls.Add("queue " + definition.Name + " " + definition.Backend); Serializers[definition.Name] = serializer; return this; }
+            public IAppRuntimeBuilder AddWorkerPool(WorkerPoolDefinition definition) { Calls.Add("pool " + definition.Queue + " x" + definition.Workers + (definition.WorkersConfigKey is { } key ? " from " + key : "")); Pools.Add(definition); return this; }
+            public IAppRuntimeBuilder AddHandler<T>(string queue, Func<IServiceProvider, ITaskHandler<T>> factory) { Calls.Add("handler " + queue); return this; }
+            public IAppRuntimeBuilder AddSource<T>(SourceDefinition definition, Func<IServiceProvider, ITaskSource<T>> factory) { Calls.Add("source " + definition.Name); return this; }
+            public IAppRuntimeBuilder AddOutcomeObserver<T>(string queue, Func<IServiceProvider, ITaskOutcomeObserver<T>> factory) { Calls.Add("observer " + queue); return this; }
+            public IAppRuntimeBuilder AddConfigSection<T>(ConfigSectionDefinition<T> definition) where T : class { Calls.Add("section " + definition.Path); Sections.Add(definition); return this; }
+            public IAppRuntimeBuilder AddHealthContributor(Func<IServiceProvider, IHealthContributor> factory) { Calls.Add("health"); return this; }
+            public IAppRuntimeBuilder AddConfigProvider(IConfigProvider provider) => this;
         }
         """;
 }

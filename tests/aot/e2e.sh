@@ -4,8 +4,9 @@
 #   1. the bundled demo inbox with --once (Folder source, SQLite store);
 #   2. IMAP IDLE against Dovecot with the Redis queue backend, with --once;
 #   3. IMAP IDLE with mail trickling in while the bot runs: every email must end \Seen;
-#   4. the webhook test app's native binary through the webhook process tests (signature vectors, replay, kill -9 on Redis).
-# Needs: bash tests/aot/publish.sh (run first if the builds are missing), and Dovecot and Redis from tests/infra.
+#   4. the webhook test app's native binary through the webhook process tests (signature vectors, replay, kill -9 on Redis);
+#   5. the Payment Notifier's native binary through its process tests (--demo; two instances, Redis, PostgreSQL, SMTP).
+# Needs: bash tests/aot/publish.sh (run first if the builds are missing), and Dovecot, Redis, PostgreSQL and aiosmtpd from tests/infra.
 # Prints one line per check and ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,7 +20,7 @@ check() { # name, condition result (0 = ok), detail
 }
 
 [ -x "$out/native/MailOrderBot" ] && [ -f "$out/jit/MailOrderBot.dll" ] && [ -x "$out/compat/AppRuntime.AotCompatibility.TestApp" ] \
-  && [ -x "$out/webhooks/AppRuntime.Webhooks.TestApp" ] \
+  && [ -x "$out/webhooks/AppRuntime.Webhooks.TestApp" ] && [ -x "$out/payment-notifier/PaymentNotifier" ] \
   || bash tests/aot/publish.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 # 0. The compatibility app (every src/ assembly rooted) runs natively.
@@ -145,6 +146,19 @@ if [ -x "$out/webhooks/AppRuntime.Webhooks.TestApp" ]; then
   check "webhook test app (native AOT): signature, replay and kill -9 process tests pass" "$code" "exit $code, see $work/webhooks-native.log"
 else
   check "webhook test app (native AOT) was published" 1 "$out/webhooks/AppRuntime.Webhooks.TestApp is missing: run tests/aot/publish.sh"
+fi
+
+# 5. The Payment Notifier's native binary passes the sample's process tests: --demo, and the end-to-end flow (500 signed events over
+#    HTTP on two instances sharing Redis and PostgreSQL, notices to a real SMTP server, the digest on a schedule).
+if [ -x "$out/payment-notifier/PaymentNotifier" ]; then
+  APPRUNTIME_PAYMENTNOTIFIER_APP="$out/payment-notifier/PaymentNotifier" timeout 600 dotnet test tests/PaymentNotifier.Tests -c Release --no-build \
+    --filter "Category=Process" >"$work/payment-notifier-native.log" 2>&1
+  code=$?
+  summary=$(grep -E "^(Passed|Failed)! +- Failed:" "$work/payment-notifier-native.log" | tail -1)
+  echo "  payment notifier native: ${summary:-no test summary}"
+  check "Payment Notifier (native AOT): the demo and the two-instance end-to-end flow pass" "$code" "exit $code, see $work/payment-notifier-native.log"
+else
+  check "Payment Notifier (native AOT) was published" 1 "$out/payment-notifier/PaymentNotifier is missing: run tests/aot/publish.sh"
 fi
 
 echo "aot e2e logs: $work"

@@ -12,6 +12,7 @@ command -v clang >/dev/null 2>&1 || need+=(clang)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)   # tests/template/e2e.sh looks inside the packages
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || need+=(python3-aiosmtpd)   # Debian's python3: a pyenv python3 on PATH cannot see it
 
 if [ "${#need[@]}" -gt 0 ]; then
   echo "setup.sh: installing ${need[*]}" >&2

@@ -240,10 +240,14 @@ internal static class AppSettingsValidator
         _ => key.Value ?? "null",
     };
 
+    private static readonly string[] s_timeOnlyFormats = ["HH':'mm':'ss.FFFFFFF", "HH':'mm"];
+
     private static string Expected(ValueShape shape) => shape.Scalar switch
     {
         ScalarKind.Enum => "name of " + shape.TypeFullyQualified.Replace("global::", ""),
         ScalarKind.TimeSpan => "TimeSpan (e.g. \"00:00:30\")",
+        ScalarKind.DateOnly => "DateOnly (e.g. \"2030-01-31\")",
+        ScalarKind.TimeOnly => "TimeOnly (e.g. \"07:30\")",
         ScalarKind.DateTime or ScalarKind.DateTimeOffset => shape.Scalar + " (e.g. \"2030-01-31T12:00:00Z\")",
         ScalarKind.Boolean => "Boolean (true or false)",
         _ => shape.Scalar.ToString(),
@@ -289,6 +293,10 @@ internal static class AppSettingsValidator
                 return DateTimeOffset.TryParse(text, invariant, DateTimeStyles.None, out _);
             case ScalarKind.TimeSpan:
                 return TimeSpan.TryParse(text, invariant, out _);
+            case ScalarKind.DateOnly: // the formats the generated binder accepts (DateOnly and TimeOnly do not exist where the generator runs)
+                return DateTime.TryParseExact(text, "yyyy'-'MM'-'dd", invariant, DateTimeStyles.None, out _);
+            case ScalarKind.TimeOnly:
+                return DateTime.TryParseExact(text, s_timeOnlyFormats, invariant, DateTimeStyles.None, out _);
             case ScalarKind.Guid:
                 return Guid.TryParse(text, out _);
             case ScalarKind.Uri:

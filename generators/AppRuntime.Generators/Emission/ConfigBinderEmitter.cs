@@ -261,6 +261,8 @@ internal static class ConfigBinderEmitter
     {
         ScalarKind.Enum => "value of " + shape.TypeFullyQualified.Replace("global::", "") + " (case-insensitive name)",
         ScalarKind.TimeSpan => "TimeSpan (e.g. 00:00:30)",
+        ScalarKind.DateOnly => "DateOnly (yyyy-MM-dd, e.g. 2030-01-31)",
+        ScalarKind.TimeOnly => "TimeOnly (HH:mm or HH:mm:ss, e.g. 07:30)",
         _ => shape.Scalar.ToString(),
     };
 
@@ -280,6 +282,8 @@ internal static class ConfigBinderEmitter
             ScalarKind.DateTime => "global::System.DateTime.TryParse(" + text + ", " + Invariant + ", global::System.Globalization.DateTimeStyles.RoundtripKind, out var " + value + ")",
             ScalarKind.DateTimeOffset => "global::System.DateTimeOffset.TryParse(" + text + ", " + Invariant + ", global::System.Globalization.DateTimeStyles.None, out var " + value + ")",
             ScalarKind.TimeSpan => "global::System.TimeSpan.TryParse(" + text + ", " + Invariant + ", out var " + value + ")",
+            ScalarKind.DateOnly => "global::System.DateOnly.TryParseExact(" + text + ", \"yyyy'-'MM'-'dd\", " + Invariant + ", global::System.Globalization.DateTimeStyles.None, out var " + value + ")",
+            ScalarKind.TimeOnly => "global::System.TimeOnly.TryParseExact(" + text + ", new[] { \"HH':'mm':'ss.FFFFFFF\", \"HH':'mm\" }, " + Invariant + ", global::System.Globalization.DateTimeStyles.None, out var " + value + ")",
             ScalarKind.Guid => "global::System.Guid.TryParse(" + text + ", out var " + value + ")",
             ScalarKind.Uri => "global::System.Uri.TryCreate(" + text + ", global::System.UriKind.RelativeOrAbsolute, out var " + value + ")",
             ScalarKind.Enum => "global::System.Enum.TryParse<" + t + ">(" + text + ", true, out var " + value + ") && global::System.Enum.IsDefined(" + value + ")",

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using AppRuntime.Generators.Model;
+using AppRuntime.Generators.Parsing;
 
 namespace AppRuntime.Generators.Emission;
 
@@ -90,7 +91,15 @@ internal static class ModuleEmitter
         w.Line("    new " + Rt + "HandlerNode[]");
         w.Line("    {");
         foreach (var h in model.Handlers.OrderBy(h => h.Queue, StringComparer.Ordinal))
-            w.Line("        new " + Rt + "HandlerNode(" + Lit(h.Queue!) + ", " + Lit(h.Type.Display) + "),");
+        {
+            // The queues whose task type the handler's constructor asks an ITaskPublisher<T> for: the chain edges of the topology.
+            var publishes = h.Dependencies
+                .Where(d => d.OpenGenericKey == KnownNames.TaskPublisherInterface && d.TypeArguments.Count == 1)
+                .SelectMany(d => module.Queues.Where(q => q.TaskType.FullyQualified == d.TypeArguments[0]).Select(q => q.Name))
+                .Distinct(StringComparer.Ordinal).OrderBy(q => q, StringComparer.Ordinal).ToList();
+            w.Line("        new " + Rt + "HandlerNode(" + Lit(h.Queue!) + ", " + Lit(h.Type.Display) + ")" +
+                (publishes.Count == 0 ? "" : " { Publishes = new string[] { " + string.Join(", ", publishes.Select(Lit)) + " } }") + ",");
+        }
         w.Line("    });");
         w.Line();
         w.Line("/// <summary>The topology as a Mermaid flowchart, for docs and the control plane.</summary>");

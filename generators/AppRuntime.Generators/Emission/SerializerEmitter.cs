@@ -352,6 +352,9 @@ internal static class SerializerEmitter
                     ScalarKind.Boolean => "writer.WriteBooleanValue(" + v + ");",
                     ScalarKind.Char => Helpers + ".WriteChar(writer, " + v + ");",
                     ScalarKind.TimeSpan => Helpers + ".WriteTimeSpan(writer, " + v + ");",
+                    // As System.Text.Json writes them: ISO 8601 date; time of day with seven fraction digits when there is a fraction.
+                    ScalarKind.DateOnly => "writer.WriteStringValue(" + v + ".ToString(\"yyyy'-'MM'-'dd\", global::System.Globalization.CultureInfo.InvariantCulture));",
+                    ScalarKind.TimeOnly => "writer.WriteStringValue(" + v + ".ToString(" + v + ".Ticks % global::System.TimeSpan.TicksPerSecond == 0 ? \"HH':'mm':'ss\" : \"HH':'mm':'ss'.'fffffff\", global::System.Globalization.CultureInfo.InvariantCulture));",
                     ScalarKind.Uri => "writer.WriteStringValue(" + v + ".OriginalString);",
                     ScalarKind.Enum when ctx.AsString(shape, memberAsString) => "WriteEnum" + ctx.Enums[shape.TypeFullyQualified].Index + "(writer, " + v + ");",
                     ScalarKind.Enum => "writer.WriteNumberValue((" + ctx.Enums[shape.TypeFullyQualified].Model.Underlying + ")" + v + ");",
@@ -420,6 +423,8 @@ internal static class SerializerEmitter
                     ScalarKind.String => "reader.GetString()!",
                     ScalarKind.Char => Helpers + ".ReadChar(ref reader)",
                     ScalarKind.TimeSpan => Helpers + ".ReadTimeSpan(ref reader)",
+                    ScalarKind.DateOnly => "global::System.DateOnly.ParseExact(reader.GetString()!, \"yyyy'-'MM'-'dd\", global::System.Globalization.CultureInfo.InvariantCulture)",
+                    ScalarKind.TimeOnly => "global::System.TimeOnly.ParseExact(reader.GetString()!, new[] { \"HH':'mm':'ss.FFFFFFF\", \"HH':'mm\" }, global::System.Globalization.CultureInfo.InvariantCulture, global::System.Globalization.DateTimeStyles.None)",
                     ScalarKind.Uri => Helpers + ".ReadUri(ref reader)",
                     ScalarKind.Enum when ctx.AsString(shape, memberAsString) => "ReadEnum" + ctx.Enums[shape.TypeFullyQualified].Index + "(ref reader)",
                     ScalarKind.Enum => "(" + shape.TypeFullyQualified + ")reader.Get" + UnderlyingGetter(ctx.Enums[shape.TypeFullyQualified].Model.Underlying) + "()",

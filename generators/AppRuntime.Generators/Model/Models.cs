@@ -162,6 +162,8 @@ internal enum ScalarKind
     DateTime,
     DateTimeOffset,
     TimeSpan,
+    DateOnly,
+    TimeOnly,
     Guid,
     Uri,
     Enum,

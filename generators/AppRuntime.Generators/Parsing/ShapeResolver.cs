@@ -116,6 +116,8 @@ internal static class ShapeResolver
             {
                 case "System.DateTimeOffset": return ScalarKind.DateTimeOffset;
                 case "System.TimeSpan": return ScalarKind.TimeSpan;
+                case "System.DateOnly": return ScalarKind.DateOnly;
+                case "System.TimeOnly": return ScalarKind.TimeOnly;
                 case "System.Guid": return ScalarKind.Guid;
                 case "System.Uri": return ScalarKind.Uri;
             }

@@ -23,7 +23,14 @@ public sealed record PoolNode(string Queue, int Workers, int MaxAttempts);
 /// <summary>A handler in the topology.</summary>
 /// <param name="Queue">The queue whose tasks it handles.</param>
 /// <param name="Type">Implementing type (display name).</param>
-public sealed record HandlerNode(string Queue, string Type);
+public sealed record HandlerNode(string Queue, string Type)
+{
+    /// <summary>
+    /// The queues the handler publishes to: those whose task type it asks for as an <c>ITaskPublisher&lt;T&gt;</c> in its
+    /// constructor (a chain of queues: a handler of one queue feeding another). Empty when it publishes nothing that way.
+    /// </summary>
+    public IReadOnlyList<string> Publishes { get; init; } = [];
+}
 
 /// <summary>The declared wiring of one module: sources → queues → pools → handlers.</summary>
 /// <param name="Module">The module name.</param>
@@ -61,6 +68,11 @@ public sealed record ModuleTopology(
                 sb.Append("  ").Append(Id("q", p.Queue)).Append(" --> ").Append(Id("p", p.Queue)).Append('\n');
             foreach (var h in m.Handlers)
                 sb.Append("  ").Append(Id("p", h.Queue)).Append(" --> ").Append(Id("h", h.Queue + "_" + h.Type)).Append('\n');
+            foreach (var h in m.Handlers)
+            {
+                foreach (var queue in h.Publishes)
+                    sb.Append("  ").Append(Id("h", h.Queue + "_" + h.Type)).Append(" -.->|publishes| ").Append(Id("q", queue)).Append('\n');
+            }
         }
         return sb.ToString();
     }

@@ -110,6 +110,10 @@ public sealed class DifferentialSerializationTests
         { "StructRecord", """{}""" },
         { "InitRequiredMix", """{"Id":"i","Lines":[],"Note":"n","Version":2}""" },
         { "InitRequiredMix", """{"Lines":null}""" },
+        { "Dates", """{"Day":"2026-01-02","Time":"03:04:05","MaybeDay":"0001-01-01","MaybeTime":"23:59:59.9999999","Days":["2026-12-31","9999-12-31"]}""" },
+        { "Dates", """{"Day":"2024-02-29","Time":"03:04:05.5","MaybeDay":null,"MaybeTime":null,"Days":null}""" },
+        { "Dates", """{"Time":"00:00:00.1234567"}""" },
+        { "Dates", """{}""" },
     };
 
     /// <summary>Payloads both serializers must reject.</summary>
@@ -171,6 +175,13 @@ public sealed class DifferentialSerializationTests
         { "List<Line>", """[{"Quantity":[]}]""" },
         { "StructRecord", """{"Color":"Red"}""" },
         { "InitRequiredMix", """{"Id":"i"}""" },
+        { "Dates", """{"Day":"2026-1-2"}""" },
+        { "Dates", """{"Day":"2026-01-02T00:00:00"}""" },
+        { "Dates", """{"Day":"2023-02-29"}""" },
+        { "Dates", """{"Day":20260102}""" },
+        { "Dates", """{"Time":"25:00:00"}""" },
+        { "Dates", """{"Time":"1.03:04:05"}""" },
+        { "Dates", """{"Time":5}""" },
     };
 
     private static ShapeAssemblies Shapes => ShapeAssemblies.Instance;

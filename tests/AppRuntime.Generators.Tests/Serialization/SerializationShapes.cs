@@ -15,7 +15,7 @@ internal static class SerializationShapes
         "StringEnumProperty", "StringEnumType", "FlagsAsString", "NullableReferences", "NestedRecords", "Lists", "Dictionaries",
         "Bytes", "Point", "WithValueTypes", "Derived", "PropertyOrder", "AnnotatedConstructor", "ConstructorWithIgnoredProperty",
         "Computed", "TreeNode", "Empty", "Hiding", "RecordWithBody", "MutableClass", "NumberLimits", "List<Line>", "StructRecord",
-        "InitRequiredMix",
+        "InitRequiredMix", "Dates",
     ];
 
     public const string Source = """
@@ -63,6 +63,8 @@ internal static class SerializationShapes
         }
 
         public sealed record WellKnown(DateTime At, DateTimeOffset When, TimeSpan Span, Guid Id, Uri? Link);
+
+        public sealed record Dates(DateOnly Day, TimeOnly Time, DateOnly? MaybeDay, TimeOnly? MaybeTime, List<DateOnly>? Days);
 
         public sealed record PositionalRecord(string Id, int Count, decimal Price);
 

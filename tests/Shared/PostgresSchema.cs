@@ -1,9 +1,9 @@
 using Npgsql;
 
-namespace MailOrderBot.Tests;
+namespace AppRuntime.Tests.Shared;
 
 /// <summary>
-/// A schema of its own per test on the real PostgreSQL server of tests/infra/postgres.sh (so tests run in parallel and leave
+/// Shared by the test projects that use PostgreSQL (linked into each). A schema of its own per test on the real PostgreSQL server of tests/infra/postgres.sh (so tests run in parallel and leave
 /// nothing behind): <see cref="ConnectionString"/> points the bot's store at it through <c>Search Path</c>. A server that does not
 /// answer fails the test with how to start it.
 /// </summary>
@@ -31,7 +31,7 @@ internal sealed class PostgresSchema : IAsyncDisposable
     public static async Task<PostgresSchema> CreateAsync()
     {
         var dataSource = NpgsqlDataSource.Create(Server);
-        var name = "mob_" + Guid.NewGuid().ToString("N")[..12];
+        var name = "t_" + Guid.NewGuid().ToString("N")[..12];
         try
         {
             await using var command = dataSource.CreateCommand($"CREATE SCHEMA \"{name}\"");
