@@ -5,22 +5,31 @@ using PaymentNotifier.Module;
 using PaymentNotifier.Services;
 
 // The Payment Notifier. Everything it runs is declared with attributes (Module/, Sources/, Handlers/, Services/) and composed by
-// the generated AddPaymentNotifierModule(). `--demo` replays the bundled signed events against its own webhook endpoint, writes the
-// notices and the digest to a pickup folder, prints a summary and exits (Services/DemoRunner.cs).
+// the generated AddPaymentNotifierModule(). `--demo [--demo-dir=<path>]` replays the bundled signed events against its own webhook
+// endpoint, writes the notices and the digest to a pickup folder, prints a summary and exits (Services/DemoRunner.cs).
 const string DemoSwitch = "--demo";
+const string DemoDirSwitch = "--demo-dir=";
 var demo = args.Any(a => string.Equals(a, DemoSwitch, StringComparison.OrdinalIgnoreCase));
 if (demo)
 {
-    // A fresh store and pickup folder per demo run; a free port for the webhook listener. Later arguments still override these.
-    var run = Path.Combine(AppContext.BaseDirectory, "demo-run");
-    if (Directory.Exists(run))
-        Directory.Delete(run, recursive: true);
+    // A fresh directory per demo run (default demo-run/ next to the binary) for the store and the pickup folder, a free port for the
+    // webhook listener and the demo's own signing secret. The demo never touches a configured database, Redis or SMTP server: the
+    // settings that would send it there are forced after the command line's.
+    var dir = args.LastOrDefault(a => a.StartsWith(DemoDirSwitch, StringComparison.OrdinalIgnoreCase)) is { } given
+        ? Path.GetFullPath(given[DemoDirSwitch.Length..])
+        : Path.Combine(AppContext.BaseDirectory, "demo-run");
+    if (Directory.Exists(dir))
+        Directory.Delete(dir, recursive: true);
+    Directory.CreateDirectory(dir);
     args = [
-        "--PaymentNotifier:Store:Path=demo-run/payment-notifier.db",
-        "--PaymentNotifier:Delivery:Mode=Pickup",
-        "--PaymentNotifier:Delivery:PickupPath=demo-run/pickup",
         "--AppRuntime:Webhooks:Urls=http://127.0.0.1:0",
-        .. args.Where(a => !string.Equals(a, DemoSwitch, StringComparison.OrdinalIgnoreCase)),
+        .. args.Where(a => !string.Equals(a, DemoSwitch, StringComparison.OrdinalIgnoreCase) && !a.StartsWith(DemoDirSwitch, StringComparison.OrdinalIgnoreCase)),
+        "--AppRuntime:DefaultBackend=InMemory",
+        "--AppRuntime:Webhooks:Sources:payments:Secrets:0=" + DemoRunner.DemoSecret,
+        "--PaymentNotifier:Store:Provider=Sqlite",
+        "--PaymentNotifier:Store:Path=" + Path.Combine(dir, "payment-notifier.db"),
+        "--PaymentNotifier:Delivery:Mode=Pickup",
+        "--PaymentNotifier:Delivery:PickupPath=" + Path.Combine(dir, "pickup"),
     ];
 }
 

@@ -40,8 +40,8 @@ public sealed partial class DomainAgnosticTests
     [MemberData(nameof(SourceAssemblies))]
     public void No_name_in_the_assembly_speaks_of_an_applications_domain(string project)
     {
-        var path = Path.Combine(RepositoryRoot(), "src", project, "bin", "Release", "net10.0", project + ".dll");
-        Assert.True(File.Exists(path), $"{path} is not built (build the solution in Release first)");
+        var path = Path.Combine(RepositoryRoot(), "src", project, "bin", Configuration(), "net10.0", project + ".dll");
+        Assert.True(File.Exists(path), $"{path} is not built (build the solution in {Configuration()} first)");
         using var stream = File.OpenRead(path);
         using var pe = new PEReader(stream);
         var metadata = pe.GetMetadataReader();
@@ -73,6 +73,9 @@ public sealed partial class DomainAgnosticTests
 
     [GeneratedRegex("[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")]
     private static partial Regex WordPattern();
+
+    /// <summary>The configuration these tests were built in (…/bin/&lt;Configuration&gt;/net10.0/): the src/ assemblies are read from the same one.</summary>
+    private static string Configuration() => new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
 
     private static string RepositoryRoot()
     {

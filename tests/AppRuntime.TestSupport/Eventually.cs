@@ -22,8 +22,8 @@ public static class Eventually
         }
     }
 
-    /// <summary>Async variant of <see cref="TrueAsync(Func{bool}, string, TimeSpan?)"/>.</summary>
-    public static async Task TrueAsync(Func<Task<bool>> condition, string because, TimeSpan? timeout = null)
+    /// <summary>Async variant of <see cref="TrueAsync(Func{bool}, string, TimeSpan?)"/>; <paramref name="interval"/> between polls (default 10 ms: longer for a costly check such as a query).</summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, string because, TimeSpan? timeout = null, TimeSpan? interval = null)
     {
         ArgumentNullException.ThrowIfNull(condition);
         var deadline = Stopwatch.StartNew();
@@ -32,7 +32,7 @@ public static class Eventually
         {
             if (deadline.Elapsed > limit)
                 throw new TimeoutException($"Condition not met within {limit}: {because}");
-            await Task.Delay(10).ConfigureAwait(false);
+            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(10)).ConfigureAwait(false);
         }
     }
 }

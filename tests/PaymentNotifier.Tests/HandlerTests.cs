@@ -1,4 +1,5 @@
 using AppRuntime;
+using Microsoft.Extensions.DependencyInjection;
 using PaymentNotifier.Domain;
 
 namespace PaymentNotifier.Tests;
@@ -57,6 +58,42 @@ public sealed class HandlerTests
         Assert.Equal(2, n.App.Handled<DunningNotice>("notices").Count);
         var mail = Assert.Single(n.PickedUp());
         Assert.StartsWith("dunning.in_5.1.", mail.MessageId, StringComparison.Ordinal);
+    }
+
+    /// <summary>Fails its first send as a broken connection during the data would (the message may have arrived), then writes to the pickup folder.</summary>
+    private sealed class BrokenOnceSender(string path) : PaymentNotifier.Services.IMailSender
+    {
+        private readonly PaymentNotifier.Services.PickupFolderSender _pickup = new(path, TimeProvider.System);
+
+        public int Calls;
+
+        public string Description => "broken once";
+
+        public Task SendAsync(MimeKit.MimeMessage message, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref Calls) == 1
+                ? throw new PaymentNotifier.Services.MailSendException("the connection broke after the data", permanent: false, maybeSent: true, new IOException("reset"))
+                : _pickup.SendAsync(message, cancellationToken);
+    }
+
+    [Fact]
+    public async Task A_send_that_may_have_arrived_keeps_its_claim_and_goes_again_only_when_the_claim_runs_out()
+    {
+        BrokenOnceSender? sender = null;
+        await using var n = await Notifier.StartAsync(services: s => s.AddSingleton<PaymentNotifier.Services.IMailSender>(sp =>
+            sender = new BrokenOnceSender(Path.Combine(Path.GetTempPath(), "pn-broken-" + Guid.NewGuid().ToString("N")[..8]))));
+        await n.App.PublishAsync(Notifier.Notice("in_12", 1));
+        await n.App.RunUntilIdleAsync();
+
+        var retry = Assert.Single(n.App.Retried<DunningNotice>("notices"));
+        Assert.Contains("not sent again before its claim runs out", retry.Error, StringComparison.Ordinal);
+        Assert.NotEqual(["0"], n.Query("SELECT claimed_at FROM notices WHERE notice_id = 'in_12/1'")); // the claim is kept
+        await n.App.AdvanceTimeAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, sender!.Calls);                                // not sent again within the claim timeout (2 minutes)
+
+        await n.App.RunUntilDrainedAsync(TimeSpan.FromHours(1));
+        Assert.Equal(2, sender.Calls);
+        Assert.Single(n.App.Handled<DunningNotice>("notices"));
+        Assert.Equal(["sent"], n.Query("SELECT state FROM notices WHERE notice_id = 'in_12/1'"));
     }
 
     [Fact]

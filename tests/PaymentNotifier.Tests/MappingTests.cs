@@ -36,6 +36,10 @@ public sealed class MappingTests
     [InlineData("attempt", "data.attempt:")]
     [InlineData("email", "data.customer_email: is not an email address.")]
     [InlineData("long-name", "data.customer_name: is longer than 256 characters.")]
+    [InlineData("no-domain", "data.customer_email: is not an email address.")]
+    [InlineData("nul", "data.customer_name: contains control characters.")]
+    [InlineData("newline-id", "data.invoice_id: contains control characters.")]
+    [InlineData("no-attempt", "data.attempt: is required for invoice.payment_failed.")]
     public void A_known_type_without_what_it_needs_is_refused_naming_the_member(string broken, string reason)
     {
         var mapping = PaymentWebhook.Map(Body(PaymentEventTypes.InvoicePaymentFailed, d =>
@@ -48,6 +52,10 @@ public sealed class MappingTests
                 case "attempt": d.Attempt = 0; break;
                 case "email": d.CustomerEmail = "not-an-address@"; break;
                 case "long-name": d.CustomerName = new string('x', 257); break;
+                case "no-domain": d.CustomerEmail = "ann"; break;
+                case "nul": d.CustomerName = "Ann\u0000"; break;
+                case "newline-id": d.InvoiceId = "in_1\r\nBcc: x@example.com"; break;
+                case "no-attempt": d.Attempt = null; break;
             }
         }), "msg_2");
         Assert.Equal(WebhookMappingResult.Reject, mapping.Result);
@@ -72,10 +80,21 @@ public sealed class MappingTests
         Assert.Equal(TimeSpan.Zero, TimeZoneInfo.ConvertTime(from, TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin")).TimeOfDay);
     }
 
+    [Fact]
+    public void A_day_whose_midnight_is_skipped_starts_at_its_first_valid_time()
+    {
+        // Santiago de Chile moved its clocks from 24:00 to 01:00 on 2026-09-06: that day has no midnight.
+        var zone = TimeZoneInfo.FindSystemTimeZoneById("America/Santiago");
+        var (from, to) = DigestHandler.DayBounds(new DateOnly(2026, 9, 6), zone);
+        Assert.Equal(new TimeSpan(1, 0, 0), TimeZoneInfo.ConvertTime(from, zone).TimeOfDay);
+        Assert.Equal(TimeSpan.FromHours(23), to - from);
+    }
+
     [Theory]
     [InlineData(4999, "EUR", "EUR 49.99")]
     [InlineData(5000, "JPY", "JPY 5000")]
     [InlineData(5, "USD", "USD 0.05")]
+    [InlineData(1250, "KWD", "KWD 1.250")]
     public void Amounts_are_shown_in_major_units(long minor, string currency, string expected) => Assert.Equal(expected, Money.Format(minor, currency));
 
     [Fact]

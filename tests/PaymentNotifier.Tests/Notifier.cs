@@ -23,7 +23,7 @@ internal sealed class Notifier : IAsyncDisposable
     public string PickupPath => Path.Combine(Directory, "pickup");
 
     /// <summary>Sources off (the tests publish the tasks), the webhook listener on a free port, notices to a pickup folder unless <paramref name="settings"/> say otherwise.</summary>
-    public static async Task<Notifier> StartAsync(IDictionary<string, string?>? settings = null)
+    public static async Task<Notifier> StartAsync(IDictionary<string, string?>? settings = null, Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "pn-test-" + Guid.NewGuid().ToString("N")[..10]);
         System.IO.Directory.CreateDirectory(directory);
@@ -37,6 +37,7 @@ internal sealed class Notifier : IAsyncDisposable
             o.Configuration["PaymentNotifier:Delivery:PickupPath"] = Path.Combine(directory, "pickup");
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
                 o.Configuration[key] = value;
+            o.ConfigureServices = services;
         });
         return new Notifier(app, directory);
     }

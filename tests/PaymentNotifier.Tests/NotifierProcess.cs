@@ -35,6 +35,9 @@ internal sealed class NotifierProcess : IDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>The exit code, once <see cref="WaitForExitAsync"/> or <see cref="StopAsync"/> saw the process end.</summary>
+    public int? ExitCode { get; private set; }
+
     public string Output
     {
         get
@@ -107,6 +110,7 @@ internal sealed class NotifierProcess : IDisposable
             throw new TimeoutException($"{Describe} did not exit within {timeout.TotalSeconds} s:\n{Output}");
         }
         _process.WaitForExit(); // the output is read to its end
+        ExitCode = _process.ExitCode;
         return _process.ExitCode;
     }
 

@@ -115,25 +115,32 @@ public sealed class StoreTests
         var notice = Notifier.Notice("in_1", 1);
         var timeout = TimeSpan.FromMinutes(2);
 
-        var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => db.Store.ClaimNoticeAsync(notice, "m@x", timeout, default)));
-        Assert.Equal(1, claims.Count(c => c == ClaimState.Send));
-        Assert.Equal(7, claims.Count(c => c == ClaimState.Busy));
+        async Task<ClaimState> ClaimAsync() => (await db.Store.ClaimNoticeAsync(notice, "m@x", timeout, default)).State;
 
-        await db.Store.ReleaseNoticeClaimAsync(notice.NoticeId, default);           // the send failed
-        Assert.Equal(ClaimState.Send, await db.Store.ClaimNoticeAsync(notice, "m@x", timeout, default));
+        var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => db.Store.ClaimNoticeAsync(notice, "m@x", timeout, default)));
+        var first = Assert.Single(claims, c => c.State == ClaimState.Send);
+        Assert.Equal(7, claims.Count(c => c.State == ClaimState.Busy));
+
+        await db.Store.ReleaseNoticeClaimAsync(notice.NoticeId, first.Token!, default);    // certainly not sent: given back
+        var second = await db.Store.ClaimNoticeAsync(notice, "m@x", timeout, default);
+        Assert.Equal(ClaimState.Send, second.State);
+        await db.Store.ReleaseNoticeClaimAsync(notice.NoticeId, first.Token!, default);    // a stale token gives back nothing
         time.Advance(TimeSpan.FromMinutes(1));
-        Assert.Equal(ClaimState.Busy, await db.Store.ClaimNoticeAsync(notice, "m@x", timeout, default));
-        time.Advance(TimeSpan.FromMinutes(1));                                        // the claimant died: its claim is stale
-        Assert.Equal(ClaimState.Send, await db.Store.ClaimNoticeAsync(notice, "m@x", timeout, default));
+        Assert.Equal(ClaimState.Busy, await ClaimAsync());
+        time.Advance(TimeSpan.FromMinutes(1));                                              // the claimant died: its claim is stale
+        var third = await db.Store.ClaimNoticeAsync(notice, "m@x", timeout, default);
+        Assert.Equal(ClaimState.Send, third.State);
+        await db.Store.ReleaseNoticeClaimAsync(notice.NoticeId, second.Token!, default);   // the slow one cannot give back the new claim
+        Assert.Equal(ClaimState.Busy, await ClaimAsync());
         await db.Store.MarkNoticeSentAsync(notice.NoticeId, default);
         time.Advance(TimeSpan.FromHours(1));
-        Assert.Equal(ClaimState.AlreadySent, await db.Store.ClaimNoticeAsync(notice, "m@x", timeout, default));
+        Assert.Equal(ClaimState.AlreadySent, await ClaimAsync());
 
         var day = new DateOnly(2026, 12, 5);
-        Assert.Equal(ClaimState.Send, await db.Store.ClaimDigestAsync(day, "f@x", "d@x", 3, timeout, default));
-        Assert.Equal(ClaimState.Busy, await db.Store.ClaimDigestAsync(day, "f@x", "d@x", 3, timeout, default));
+        Assert.Equal(ClaimState.Send, (await db.Store.ClaimDigestAsync(day, "f@x", "d@x", 3, timeout, default)).State);
+        Assert.Equal(ClaimState.Busy, (await db.Store.ClaimDigestAsync(day, "f@x", "d@x", 3, timeout, default)).State);
         await db.Store.MarkDigestSentAsync(day, default);
-        Assert.Equal(ClaimState.AlreadySent, await db.Store.ClaimDigestAsync(day, "f@x", "d@x", 3, timeout, default));
+        Assert.Equal(ClaimState.AlreadySent, (await db.Store.ClaimDigestAsync(day, "f@x", "d@x", 3, timeout, default)).State);
         Assert.Equal(new StoreSummary(0, 0, 0, 1, 1), await db.Store.GetSummaryAsync(default));
     }
 }

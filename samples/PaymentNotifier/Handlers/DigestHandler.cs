@@ -9,7 +9,8 @@ namespace PaymentNotifier.Handlers;
 /// <summary>
 /// Sends the digest of one day to the finance address: every payment that failed on that day (midnight to midnight in the
 /// schedule's time zone, by the provider's time) and the totals per currency. Once per day, guarded like a notice (claimed, then
-/// marked sent), so a second occurrence for the same day, a catch-up or a redelivery sends nothing more.
+/// marked sent), so a second occurrence for the same day, a catch-up or a redelivery sends nothing more. The digest lists what the
+/// store holds when it runs: a failure the provider reports after that (or still queued then) is in no digest.
 /// </summary>
 [TaskHandler("digests")]
 public sealed partial class DigestHandler(PaymentStore store, IMailSender sender, MessageRenderer renderer, PaymentNotifierSettings settings,
@@ -31,34 +32,34 @@ public sealed partial class DigestHandler(PaymentStore store, IMailSender sender
         var (from, to) = DayBounds(task.Day, zone);
         var failures = await store.GetFailedPaymentsAsync(from, to, cancellationToken);
         var messageId = renderer.DigestMessageId(task.Day);
-        switch (await store.ClaimDigestAsync(task.Day, settings.FinanceAddress, messageId, failures.Count, settings.Delivery.ClaimTimeout, cancellationToken))
+        var claimTimeout = settings.Delivery.ClaimTimeout;
+        var dayText = task.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var claim = await store.ClaimDigestAsync(task.Day, settings.FinanceAddress, messageId, failures.Count, claimTimeout, cancellationToken);
+        var sent = await ClaimedSend.RunAsync(claim, $"The digest of {dayText}", claimTimeout,
+            () => sender.SendAsync(renderer.RenderDigest(task.Day, task.TimeZone, failures, messageId), cancellationToken),
+            token => store.ReleaseDigestClaimAsync(task.Day, token, CancellationToken.None),
+            () => store.MarkDigestSentAsync(task.Day, CancellationToken.None));
+        if (!sent)
         {
-            case ClaimState.AlreadySent:
-                LogSentBefore(logger, task.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
-                return;
-            case ClaimState.Busy:
-                throw new RetryTaskException($"The digest of {task.Day:yyyy-MM-dd} is being sent by another worker; trying again later.", settings.Delivery.ClaimTimeout);
+            LogSentBefore(logger, dayText);
+            return;
         }
-        try
-        {
-            await sender.SendAsync(renderer.RenderDigest(task.Day, task.TimeZone, failures, messageId), cancellationToken);
-        }
-        catch
-        {
-            await store.ReleaseDigestClaimAsync(task.Day, CancellationToken.None);
-            throw;
-        }
-        await store.MarkDigestSentAsync(task.Day, cancellationToken);
         stats.DigestSent();
-        LogSent(logger, task.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), failures.Count, settings.FinanceAddress);
+        LogSent(logger, dayText, failures.Count, settings.FinanceAddress);
     }
 
-    /// <summary>The day from midnight to midnight in <paramref name="zone"/>, in UTC (23 or 25 hours on a daylight-saving change).</summary>
+    /// <summary>The day from midnight to midnight in <paramref name="zone"/>, in UTC (23 or 25 hours on a daylight-saving change; from the first valid time where midnight is skipped).</summary>
     public static (DateTimeOffset From, DateTimeOffset To) DayBounds(DateOnly day, TimeZoneInfo zone)
     {
         ArgumentNullException.ThrowIfNull(zone);
-        static DateTimeOffset Midnight(DateOnly d, TimeZoneInfo z) =>
-            new(TimeZoneInfo.ConvertTimeToUtc(d.ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified), z), TimeSpan.Zero);
+        static DateTimeOffset Midnight(DateOnly d, TimeZoneInfo z)
+        {
+            // Where a daylight-saving change skips midnight (clocks go from 23:59:59 to 01:00), the day starts at the first valid minute.
+            var local = d.ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified);
+            while (z.IsInvalidTime(local))
+                local = local.AddMinutes(1);
+            return new(TimeZoneInfo.ConvertTimeToUtc(local, z), TimeSpan.Zero);
+        }
         return (Midnight(day, zone), Midnight(day.AddDays(1), zone));
     }
 

@@ -7,11 +7,10 @@ using PaymentNotifier.Services;
 namespace PaymentNotifier.Handlers;
 
 /// <summary>
-/// Sends a dunning notice, once per invoice and attempt: the notice is claimed in the store before the send and marked sent after
-/// it, so a redelivered task whose notice was sent does nothing, and a second worker with the same notice waits while the first
-/// one's claim is younger than <c>PaymentNotifier:Delivery:ClaimTimeout</c>. A send that failed, or a process that died between the send and
-/// the record, leaves the claim open and the next attempt sends again, with the same Message-ID. SMTP 4xx answers are retried
-/// with the pool's backoff; 5xx answers dead-letter the notice with the server's reply (<see cref="SmtpMailSender"/>).
+/// Sends a dunning notice, once per invoice and attempt, under its claim in the store (<see cref="ClaimedSend"/>): a redelivered
+/// task whose notice was sent does nothing, and a second worker with the same notice waits while the first one's claim is younger
+/// than <c>PaymentNotifier:Delivery:ClaimTimeout</c>. SMTP 4xx answers are retried with the pool's backoff; 5xx answers
+/// dead-letter the notice with the server's reply (<see cref="SmtpMailSender"/>).
 /// </summary>
 [TaskHandler("notices")]
 public sealed partial class NoticeHandler(PaymentStore store, IMailSender sender, MessageRenderer renderer, PaymentNotifierSettings settings, NotifierStats stats,
@@ -23,25 +22,17 @@ public sealed partial class NoticeHandler(PaymentStore store, IMailSender sender
     {
         ArgumentNullException.ThrowIfNull(task);
         var messageId = renderer.NoticeMessageId(task);
-        switch (await store.ClaimNoticeAsync(task, messageId, settings.Delivery.ClaimTimeout, cancellationToken))
+        var claimTimeout = settings.Delivery.ClaimTimeout;
+        var claim = await store.ClaimNoticeAsync(task, messageId, claimTimeout, cancellationToken);
+        var sent = await ClaimedSend.RunAsync(claim, $"Notice {task.NoticeId}", claimTimeout,
+            () => sender.SendAsync(renderer.RenderNotice(task, messageId), cancellationToken),
+            token => store.ReleaseNoticeClaimAsync(task.NoticeId, token, CancellationToken.None),
+            () => store.MarkNoticeSentAsync(task.NoticeId, CancellationToken.None));
+        if (!sent)
         {
-            case ClaimState.AlreadySent:
-                LogSentBefore(logger, task.NoticeId, messageId);
-                return;
-            case ClaimState.Busy:
-                throw new RetryTaskException($"Notice {task.NoticeId} is being sent by another worker; trying again later.", settings.Delivery.ClaimTimeout);
+            LogSentBefore(logger, task.NoticeId, messageId);
+            return;
         }
-        try
-        {
-            await sender.SendAsync(renderer.RenderNotice(task, messageId), cancellationToken);
-        }
-        catch
-        {
-            // Not sent: the next attempt may send at once. (A process that dies here leaves the claim until ClaimTimeout.)
-            await store.ReleaseNoticeClaimAsync(task.NoticeId, CancellationToken.None);
-            throw;
-        }
-        await store.MarkNoticeSentAsync(task.NoticeId, cancellationToken);
         stats.NoticeSent();
         LogSent(logger, task.NoticeId, messageId, sender.Description);
     }

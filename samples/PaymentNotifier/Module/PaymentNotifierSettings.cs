@@ -81,11 +81,18 @@ public sealed partial class PaymentNotifierSettings
     {
         CheckAddress(section, nameof(Sender), Sender, errors);
         CheckAddress(section, nameof(FinanceAddress), FinanceAddress, errors);
-        if (!Uri.TryCreate(RetryLinkBase, UriKind.Absolute, out var link) || link.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(link.Query))
-            errors.Add(section.GetSection(nameof(RetryLinkBase)).Path, $"'{RetryLinkBase}' is not an absolute http or https URL without a query (e.g. https://pay.example.com).");
+        if (!Uri.TryCreate(RetryLinkBase, UriKind.Absolute, out var link) || link.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(link.Query)
+            || !string.IsNullOrEmpty(link.Fragment) || !string.IsNullOrEmpty(link.UserInfo))
+            errors.Add(section.GetSection(nameof(RetryLinkBase)).Path, $"'{RetryLinkBase}' is not an absolute http or https URL without a query, fragment or user (e.g. https://pay.example.com).");
         Store.Validate(section.GetSection(nameof(Store)), errors);
         if (Delivery.Mode == DeliveryMode.Smtp)
+        {
             Smtp.Validate(section.GetSection(nameof(Smtp)), errors);
+            // A send is about eight SMTP commands, each up to Smtp:Timeout: a claim must outlast a slow send, or a second worker
+            // takes it over while the first is still sending.
+            if (Delivery.ClaimTimeout < 4 * Smtp.Timeout)
+                errors.Add(section.GetSection("Delivery:ClaimTimeout").Path, $"({Delivery.ClaimTimeout}) must be at least 4 × {section.GetSection("Smtp:Timeout").Path} ({4 * Smtp.Timeout}).");
+        }
         else if (string.IsNullOrWhiteSpace(Delivery.PickupPath))
             errors.Add(section.GetSection("Delivery:PickupPath").Path, "is required when Delivery:Mode is Pickup.");
     }
@@ -158,6 +165,8 @@ public sealed partial class SmtpSettings
         }
         if (!string.IsNullOrEmpty(Username) && string.IsNullOrEmpty(Password))
             errors.Add(section.GetSection(nameof(Password)).Path, $"is required when {section.GetSection(nameof(Username)).Path} is set.");
+        if (string.IsNullOrEmpty(Username) && !string.IsNullOrEmpty(Password))
+            errors.Add(section.GetSection(nameof(Username)).Path, $"is required when {section.GetSection(nameof(Password)).Path} is set (without it the password would be ignored).");
     }
 
     /// <summary>True for <c>localhost</c> and loopback IP addresses.</summary>

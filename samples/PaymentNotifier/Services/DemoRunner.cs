@@ -34,6 +34,9 @@ public sealed class DemoRunner(
     /// <summary>The demo's exit code when something went wrong (the summary says what).</summary>
     public const int FailedExitCode = 70;
 
+    /// <summary>The secret the demo signs with and its listener checks (set by <c>--demo</c> only; a deployment has no default secret).</summary>
+    public const string DemoSecret = "whsec_cGF5bWVudC1ub3RpZmllci1kZW1vLXNlY3JldC0x";
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -57,8 +60,7 @@ public sealed class DemoRunner(
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
-        var secret = configuration["AppRuntime:Webhooks:Sources:payments:Secrets:0"]
-            ?? throw new InvalidOperationException("AppRuntime:Webhooks:Sources:payments:Secrets:0 is not set: the demo signs its events with it.");
+        var secret = configuration["AppRuntime:Webhooks:Sources:payments:Secrets:0"] ?? DemoSecret;
         var zoneId = configuration["AppRuntime:Sources:daily-digest:TimeZone"] is { Length: > 0 } configured ? configured : "Europe/Berlin";
         var zone = TimeZoneInfo.FindSystemTimeZoneById(zoneId);
         var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(time.GetUtcNow(), zone).DateTime);
@@ -85,10 +87,11 @@ public sealed class DemoRunner(
         output.Append("  events:   ").AppendJoin(", ", answers.Select(a => $"{a.Value} {a.Key}")).AppendLine();
         output.AppendLine(CultureInfo.InvariantCulture, $"  notices:  {stats.Notices} written ({sender.Description})");
         output.AppendLine(CultureInfo.InvariantCulture, $"  store:    {summary.Customers} customers, {summary.InvoicesPaid} invoices paid, {summary.InvoicesFailed} with a failed payment, {summary.NoticesSent} notices sent, {summary.DigestsSent} digests ({store.Description})");
-        if (sender is ConfiguredMailSender && settings.Delivery.Mode == DeliveryMode.Pickup)
+        if (settings.Delivery.Mode == DeliveryMode.Pickup)
         {
-            var digestFile = Path.Combine(PaymentStore.ResolvePath(settings.Delivery.PickupPath), PickupFolderSender.FileName(new MessageRenderer(settings, time).DigestMessageId(yesterday)));
-            if (File.Exists(digestFile))
+            var pickup = PaymentStore.ResolvePath(settings.Delivery.PickupPath);
+            var suffix = "-" + PickupFolderSender.FileName(new MessageRenderer(settings, time).DigestMessageId(yesterday));
+            if (Directory.Exists(pickup) && Directory.GetFiles(pickup, "*.eml").FirstOrDefault(f => f.EndsWith(suffix, StringComparison.Ordinal)) is { } digestFile)
             {
                 var digest = await MimeKit.MimeMessage.LoadAsync(digestFile, cancellationToken);
                 output.AppendLine(CultureInfo.InvariantCulture, $"  digest:   {digest.Subject} (to {digest.To}, {digestFile})");

@@ -151,14 +151,18 @@ public sealed class MessageRenderer(PaymentNotifierSettings settings, TimeProvid
 /// <summary>Amounts in minor units, formatted with their currency.</summary>
 public static class Money
 {
-    // ISO 4217 currencies without a minor unit (as payment providers list them); every other one has two decimals here.
+    // ISO 4217 currencies without a minor unit (as payment providers list them).
     private static readonly HashSet<string> s_zeroDecimal = new(StringComparer.Ordinal)
     {
         "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
     };
 
-    /// <summary><c>EUR 49.99</c>, <c>JPY 5000</c>.</summary>
-    public static string Format(long minorUnits, string currency) => s_zeroDecimal.Contains(currency)
-        ? string.Create(CultureInfo.InvariantCulture, $"{currency} {minorUnits}")
+    // ISO 4217 currencies with three decimals.
+    private static readonly HashSet<string> s_threeDecimal = new(StringComparer.Ordinal) { "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND" };
+
+    /// <summary><c>EUR 49.99</c>, <c>JPY 5000</c>, <c>KWD 1.250</c>.</summary>
+    public static string Format(long minorUnits, string currency) =>
+        s_zeroDecimal.Contains(currency) ? string.Create(CultureInfo.InvariantCulture, $"{currency} {minorUnits}")
+        : s_threeDecimal.Contains(currency) ? string.Create(CultureInfo.InvariantCulture, $"{currency} {minorUnits / 1000m:0.000}")
         : string.Create(CultureInfo.InvariantCulture, $"{currency} {minorUnits / 100m:0.00}");
 }

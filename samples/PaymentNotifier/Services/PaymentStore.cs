@@ -19,6 +19,11 @@ public enum ClaimState
     Busy = 2,
 }
 
+/// <summary>The answer to a claim: what to do, and the token that identifies this claim (to give it back).</summary>
+/// <param name="State">What to do.</param>
+/// <param name="Token">This claim's token (<see cref="ClaimState.Send"/> only).</param>
+public readonly record struct Claim(ClaimState State, string? Token);
+
 /// <summary>One failed payment, as the digest lists it.</summary>
 public sealed record FailedPayment(string InvoiceId, int Attempt, string CustomerId, string? CustomerEmail, long Amount, string Currency,
     string? Reason, DateTimeOffset OccurredAt);
@@ -80,6 +85,7 @@ public sealed class PaymentStore : IAsyncDisposable, IDisposable
             recipient TEXT NOT NULL,
             message_id TEXT NOT NULL,
             state TEXT NOT NULL CHECK (state IN ('sending','sent')),
+            claim_token TEXT,
             claimed_at BIGINT NOT NULL,
             sent_at BIGINT);
         CREATE TABLE IF NOT EXISTS digests(
@@ -88,6 +94,7 @@ public sealed class PaymentStore : IAsyncDisposable, IDisposable
             message_id TEXT NOT NULL,
             failed_count BIGINT NOT NULL,
             state TEXT NOT NULL CHECK (state IN ('sending','sent')),
+            claim_token TEXT,
             claimed_at BIGINT NOT NULL,
             sent_at BIGINT);
         """,
@@ -118,7 +125,14 @@ public sealed class PaymentStore : IAsyncDisposable, IDisposable
         {
             var path = ResolvePath(settings.Store.Path);
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-            _sqliteConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true }.ToString();
+            // DefaultTimeout bounds how long Microsoft.Data.Sqlite itself retries a busy statement (30 s otherwise); busy_timeout is SQLite's own wait.
+            _sqliteConnectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = path,
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                Pooling = true,
+                DefaultTimeout = Math.Max(1, (int)Math.Ceiling(settings.Store.BusyTimeout.TotalSeconds)),
+            }.ToString();
             _sqliteBusyTimeout = $"PRAGMA busy_timeout = {(long)settings.Store.BusyTimeout.TotalMilliseconds};";
             Description = "SQLite " + path;
         }
@@ -238,8 +252,8 @@ public sealed class PaymentStore : IAsyncDisposable, IDisposable
                                   WHEN excluded.status = 'paid' OR excluded.updated_at >= invoices.updated_at THEN excluded.status
                                   ELSE invoices.status END,
                     attempts = CASE WHEN excluded.attempts > invoices.attempts THEN excluded.attempts ELSE invoices.attempts END,
-                    amount_due = excluded.amount_due,
-                    currency = excluded.currency,
+                    amount_due = CASE WHEN excluded.updated_at >= invoices.updated_at THEN excluded.amount_due ELSE invoices.amount_due END,
+                    currency = CASE WHEN excluded.updated_at >= invoices.updated_at THEN excluded.currency ELSE invoices.currency END,
                     updated_at = CASE WHEN excluded.updated_at > invoices.updated_at THEN excluded.updated_at ELSE invoices.updated_at END
                 """);
             Add(invoice, "@invoice", e.InvoiceId);
@@ -273,11 +287,11 @@ public sealed class PaymentStore : IAsyncDisposable, IDisposable
     /// Message-ID); <see cref="ClaimState.AlreadySent"/> once it was sent; <see cref="ClaimState.Busy"/> while another worker's
     /// claim is younger than the timeout.
     /// </summary>
-    public Task<ClaimState> ClaimNoticeAsync(DunningNotice notice, string messageId, TimeSpan claimTimeout, CancellationToken cancellationToken)
+    public Task<Claim> ClaimNoticeAsync(DunningNotice notice, string messageId, TimeSpan claimTimeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(notice);
         return ClaimAsync("notices", "notice_id",
-            "INSERT INTO notices(notice_id, invoice_id, attempt, recipient, message_id, state, claimed_at) VALUES (@id, @invoice, @attempt, @recipient, @message, 'sending', @at) ON CONFLICT DO NOTHING",
+            "INSERT INTO notices(notice_id, invoice_id, attempt, recipient, message_id, state, claim_token, claimed_at) VALUES (@id, @invoice, @attempt, @recipient, @message, 'sending', @token, @at) ON CONFLICT DO NOTHING",
             command =>
             {
                 Add(command, "@id", notice.NoticeId);
@@ -288,24 +302,36 @@ public sealed class PaymentStore : IAsyncDisposable, IDisposable
             }, notice.NoticeId, claimTimeout, cancellationToken);
     }
 
-    /// <summary>Marks a claimed notice sent.</summary>
+    /// <summary>Marks a notice sent (whoever holds the claim now: it was sent).</summary>
     public Task MarkNoticeSentAsync(string noticeId, CancellationToken cancellationToken) =>
         UpdateAsync("UPDATE notices SET state = 'sent', sent_at = @at WHERE notice_id = @id", noticeId, cancellationToken);
 
-    /// <summary>Gives up a claim on a notice whose send failed, so that its next attempt (here or on another instance) can send it at once.</summary>
-    public Task ReleaseNoticeClaimAsync(string noticeId, CancellationToken cancellationToken) =>
-        UpdateAsync("UPDATE notices SET claimed_at = 0 WHERE notice_id = @id AND state = 'sending'", noticeId, cancellationToken);
+    /// <summary>
+    /// Gives back this worker's claim on a notice that was certainly not sent, so that its next attempt (here or on another
+    /// instance) can send it at once. A claim another worker has taken over since is left alone.
+    /// </summary>
+    public Task ReleaseNoticeClaimAsync(string noticeId, string token, CancellationToken cancellationToken) =>
+        ReleaseAsync("notices", "notice_id", noticeId, token, cancellationToken);
 
-    /// <summary>Gives up a claim on a digest whose send failed.</summary>
-    public Task ReleaseDigestClaimAsync(DateOnly day, CancellationToken cancellationToken) =>
-        UpdateAsync("UPDATE digests SET claimed_at = 0 WHERE day = @id AND state = 'sending'", day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+    /// <summary>Gives back this worker's claim on a digest that was certainly not sent.</summary>
+    public Task ReleaseDigestClaimAsync(DateOnly day, string token, CancellationToken cancellationToken) =>
+        ReleaseAsync("digests", "day", day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), token, cancellationToken);
+
+    private async Task ReleaseAsync(string table, string keyColumn, string key, string token, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, $"UPDATE {table} SET claimed_at = 0, claim_token = NULL WHERE {keyColumn} = @id AND state = 'sending' AND claim_token = @token");
+        Add(command, "@id", key);
+        Add(command, "@token", token);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 
     /// <summary>Claims the digest of a day before it is sent (see <see cref="ClaimNoticeAsync"/>).</summary>
-    public Task<ClaimState> ClaimDigestAsync(DateOnly day, string recipient, string messageId, int failedCount, TimeSpan claimTimeout, CancellationToken cancellationToken)
+    public Task<Claim> ClaimDigestAsync(DateOnly day, string recipient, string messageId, int failedCount, TimeSpan claimTimeout, CancellationToken cancellationToken)
     {
         var key = day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
         return ClaimAsync("digests", "day",
-            "INSERT INTO digests(day, recipient, message_id, failed_count, state, claimed_at) VALUES (@id, @recipient, @message, @count, 'sending', @at) ON CONFLICT DO NOTHING",
+            "INSERT INTO digests(day, recipient, message_id, failed_count, state, claim_token, claimed_at) VALUES (@id, @recipient, @message, @count, 'sending', @token, @at) ON CONFLICT DO NOTHING",
             command =>
             {
                 Add(command, "@id", key);
@@ -357,32 +383,35 @@ public sealed class PaymentStore : IAsyncDisposable, IDisposable
         return new StoreSummary(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
     }
 
-    private async Task<ClaimState> ClaimAsync(string table, string keyColumn, string insertSql, Action<DbCommand> bind, string key, TimeSpan claimTimeout,
+    private async Task<Claim> ClaimAsync(string table, string keyColumn, string insertSql, Action<DbCommand> bind, string key, TimeSpan claimTimeout,
         CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         var now = Now();
+        var token = Guid.NewGuid().ToString("N");
         await using (var insert = Command(connection, null, insertSql))
         {
             bind(insert);
+            Add(insert, "@token", token);
             Add(insert, "@at", now);
             if (await insert.ExecuteNonQueryAsync(cancellationToken) > 0)
-                return ClaimState.Send;
+                return new Claim(ClaimState.Send, token);
         }
-        // Claimed before: take the claim over only when it is older than the timeout (its sender died or gave up), in one
+        // Claimed before: take the claim over only when it is older than the timeout (its sender died, or gave it back), in one
         // statement, so two workers never both take it.
         await using (var takeOver = Command(connection, null,
-            $"UPDATE {table} SET claimed_at = @at WHERE {keyColumn} = @id AND state = 'sending' AND claimed_at <= @stale"))
+            $"UPDATE {table} SET claimed_at = @at, claim_token = @token WHERE {keyColumn} = @id AND state = 'sending' AND claimed_at <= @stale"))
         {
             Add(takeOver, "@at", now);
+            Add(takeOver, "@token", token);
             Add(takeOver, "@id", key);
             Add(takeOver, "@stale", now - (long)claimTimeout.TotalMilliseconds);
             if (await takeOver.ExecuteNonQueryAsync(cancellationToken) > 0)
-                return ClaimState.Send;
+                return new Claim(ClaimState.Send, token);
         }
         await using var select = Command(connection, null, $"SELECT state FROM {table} WHERE {keyColumn} = @id");
         Add(select, "@id", key);
-        return (string?)await select.ExecuteScalarAsync(cancellationToken) == "sent" ? ClaimState.AlreadySent : ClaimState.Busy;
+        return new Claim((string?)await select.ExecuteScalarAsync(cancellationToken) == "sent" ? ClaimState.AlreadySent : ClaimState.Busy, null);
     }
 
     private async Task UpdateAsync(string sql, string key, CancellationToken cancellationToken)

@@ -33,12 +33,19 @@ public sealed class PaymentWebhook : IWebhookSource<PaymentWebhookBody, PaymentE
             return WebhookMapping<PaymentEvent>.Reject("data: is required.");
         if (Missing(data.CustomerId) is { } customer)
             return WebhookMapping<PaymentEvent>.Reject("data.customer_id: " + customer);
-        foreach (var (name, value) in new[] { ("customer_email", data.CustomerEmail), ("customer_name", data.CustomerName), ("failure_reason", data.FailureReason) })
+        foreach (var (name, value) in new[]
+                 {
+                     ("customer_id", data.CustomerId), ("customer_email", data.CustomerEmail), ("customer_name", data.CustomerName),
+                     ("invoice_id", data.InvoiceId), ("failure_reason", data.FailureReason),
+                 })
         {
             if (value is { Length: > MaxFieldLength })
                 return WebhookMapping<PaymentEvent>.Reject($"data.{name}: is longer than {MaxFieldLength} characters.");
+            // Line breaks, escapes and NUL would reach mail headers, logs and the store (PostgreSQL refuses NUL in text).
+            if (value is not null && value.Any(char.IsControl))
+                return WebhookMapping<PaymentEvent>.Reject($"data.{name}: contains control characters.");
         }
-        if (data.CustomerEmail is { Length: > 0 } email && !MimeKit.MailboxAddress.TryParse(email, out _))
+        if (data.CustomerEmail is { Length: > 0 } email && (!MimeKit.MailboxAddress.TryParse(email, out var mailbox) || string.IsNullOrEmpty(mailbox.Domain)))
             return WebhookMapping<PaymentEvent>.Reject("data.customer_email: is not an email address.");
 
         if (request.Type == PaymentEventTypes.CustomerUpdated)
@@ -57,6 +64,9 @@ public sealed class PaymentWebhook : IWebhookSource<PaymentWebhookBody, PaymentE
             return WebhookMapping<PaymentEvent>.Reject("data.currency: is required, a three-letter ISO 4217 code.");
         if (data.Attempt is < 1 or > 1000)
             return WebhookMapping<PaymentEvent>.Reject("data.attempt: must be from 1 to 1000.");
+        // Each failed attempt is one notice: without its number, a second failure of the invoice would look like the first.
+        if (request.Type == PaymentEventTypes.InvoicePaymentFailed && data.Attempt is null)
+            return WebhookMapping<PaymentEvent>.Reject("data.attempt: is required for invoice.payment_failed.");
         if (request.Type == PaymentEventTypes.InvoicePaymentFailed && string.IsNullOrWhiteSpace(data.CustomerEmail))
             return WebhookMapping<PaymentEvent>.Reject("data.customer_email: is required for invoice.payment_failed (the notice goes there).");
         return WebhookMapping<PaymentEvent>.Accept(new PaymentEvent(eventId, request.Type, occurredAt, data.CustomerId!, data.CustomerEmail,

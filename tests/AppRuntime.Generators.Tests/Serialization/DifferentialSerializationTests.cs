@@ -113,6 +113,7 @@ public sealed class DifferentialSerializationTests
         { "Dates", """{"Day":"2026-01-02","Time":"03:04:05","MaybeDay":"0001-01-01","MaybeTime":"23:59:59.9999999","Days":["2026-12-31","9999-12-31"]}""" },
         { "Dates", """{"Day":"2024-02-29","Time":"03:04:05.5","MaybeDay":null,"MaybeTime":null,"Days":null}""" },
         { "Dates", """{"Time":"00:00:00.1234567"}""" },
+        { "Dates", """{"Time":"03:04"}""" },
         { "Dates", """{}""" },
     };
 
@@ -182,6 +183,7 @@ public sealed class DifferentialSerializationTests
         { "Dates", """{"Time":"25:00:00"}""" },
         { "Dates", """{"Time":"1.03:04:05"}""" },
         { "Dates", """{"Time":5}""" },
+        { "Dates", """{"Time":" 03:04:05"}""" },
     };
 
     private static ShapeAssemblies Shapes => ShapeAssemblies.Instance;

@@ -3,11 +3,11 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace AppRuntime.Webhooks.Tests;
+namespace AppRuntime.Tests.Shared;
 
 /// <summary>
 /// Builds signed requests the way each provider does, written from the providers' documentation independently of the code under
-/// test (and checked against <see cref="Vectors"/> in <see cref="SignatureVectorTests"/>).
+/// test (and checked against the providers' published vectors in AppRuntime.Webhooks.Tests' SignatureVectorTests). Linked into the test projects that sign.
 /// </summary>
 internal static class Sign
 {
