@@ -145,15 +145,15 @@ public sealed class EndToEndTests(ITestOutputHelper output)
     }
 
     /// <summary>SIGTERM to every instance at once; each must stop (its exit code is checked by the caller).</summary>
-    private static async Task StopAllAsync(NotifierProcess[] apps)
+    private static async Task StopAllAsync(ChildProcess[] apps)
     {
-        await Task.WhenAll(apps.Select(app => app.StopAsync(TimeSpan.FromSeconds(30))));
+        await Task.WhenAll(apps.Select(app => app.SignalAsync("TERM", TimeSpan.FromSeconds(30))));
         foreach (var app in apps)
             app.Dispose();
     }
 
     /// <summary>Runs <paramref name="wait"/>; when it fails, the instances' output is part of the failure.</summary>
-    private static async Task WithOutput(NotifierProcess[] apps, Func<Task> wait)
+    private static async Task WithOutput(ChildProcess[] apps, Func<Task> wait)
     {
         try
         {

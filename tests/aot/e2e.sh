@@ -135,31 +135,27 @@ for flavour in jit native; do
   check "trickle ($flavour): SIGTERM stops the bot with exit 0" "$code" "exit $code, see $log"
 done
 
+# 4 and 5. Process tests of a test project, run again with an environment variable pointing them at a native binary.
+native_process_tests() { # label, variable, binary, test project, filter, check text
+  if [ -x "$3" ]; then
+    env "$2=$3" timeout 600 dotnet test "$4" -c Release --no-build --filter "$5" >"$work/$1-native.log" 2>&1
+    local code=$?
+    local summary
+    summary=$(grep -E "^(Passed|Failed)! +- Failed:" "$work/$1-native.log" | tail -1)
+    echo "  $1 native: ${summary:-no test summary}"
+    check "$6" "$code" "exit $code, see $work/$1-native.log"
+  else
+    check "$1 (native AOT) was published" 1 "$3 is missing: run tests/aot/publish.sh"
+  fi
+}
 # 4. The webhook test app's native binary passes the same signature, replay and kill -9 tests as its JIT build (which
-#    tests/AppRuntime.Webhooks.Tests runs in the normal test pass): the process tests, pointed at the native binary.
-if [ -x "$out/webhooks/AppRuntime.Webhooks.TestApp" ]; then
-  APPRUNTIME_WEBHOOKS_APP="$out/webhooks/AppRuntime.Webhooks.TestApp" timeout 600 dotnet test tests/AppRuntime.Webhooks.Tests -c Release --no-build \
-    --filter "FullyQualifiedName~AppProcessTests|FullyQualifiedName~KillTests" >"$work/webhooks-native.log" 2>&1
-  code=$?
-  summary=$(grep -E "^(Passed|Failed)! +- Failed:" "$work/webhooks-native.log" | tail -1)
-  echo "  webhooks native: ${summary:-no test summary}"
-  check "webhook test app (native AOT): signature, replay and kill -9 process tests pass" "$code" "exit $code, see $work/webhooks-native.log"
-else
-  check "webhook test app (native AOT) was published" 1 "$out/webhooks/AppRuntime.Webhooks.TestApp is missing: run tests/aot/publish.sh"
-fi
-
+#    tests/AppRuntime.Webhooks.Tests runs in the normal test pass).
+native_process_tests webhooks APPRUNTIME_WEBHOOKS_APP "$out/webhooks/AppRuntime.Webhooks.TestApp" tests/AppRuntime.Webhooks.Tests \
+  "FullyQualifiedName~AppProcessTests|FullyQualifiedName~KillTests" "webhook test app (native AOT): signature, replay and kill -9 process tests pass"
 # 5. The Payment Notifier's native binary passes the sample's process tests: --demo, and the end-to-end flow (500 signed events over
 #    HTTP on two instances sharing Redis and PostgreSQL, notices to a real SMTP server, the digest on a schedule).
-if [ -x "$out/payment-notifier/PaymentNotifier" ]; then
-  APPRUNTIME_PAYMENTNOTIFIER_APP="$out/payment-notifier/PaymentNotifier" timeout 600 dotnet test tests/PaymentNotifier.Tests -c Release --no-build \
-    --filter "Category=Process" >"$work/payment-notifier-native.log" 2>&1
-  code=$?
-  summary=$(grep -E "^(Passed|Failed)! +- Failed:" "$work/payment-notifier-native.log" | tail -1)
-  echo "  payment notifier native: ${summary:-no test summary}"
-  check "Payment Notifier (native AOT): the demo and the two-instance end-to-end flow pass" "$code" "exit $code, see $work/payment-notifier-native.log"
-else
-  check "Payment Notifier (native AOT) was published" 1 "$out/payment-notifier/PaymentNotifier is missing: run tests/aot/publish.sh"
-fi
+native_process_tests payment-notifier APPRUNTIME_PAYMENTNOTIFIER_APP "$out/payment-notifier/PaymentNotifier" tests/PaymentNotifier.Tests \
+  "Category=Process" "Payment Notifier (native AOT): the demo and the two-instance end-to-end flow pass"
 
 echo "aot e2e logs: $work"
 echo "$passed passed, $failed failed"
