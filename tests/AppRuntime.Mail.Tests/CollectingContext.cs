@@ -38,6 +38,19 @@ internal sealed class CollectingContext(TimeProvider? time = null) : ITaskSource
     /// <summary>The ids the source asked about (<c>IsUnsettledAsync</c>).</summary>
     public ConcurrentQueue<string> PendingQueries { get; } = new();
 
+    /// <summary>The batches the source asked about (<c>AreUnsettledAsync</c>), each as the ids in it.</summary>
+    public ConcurrentQueue<IReadOnlyList<string>> PendingBatches { get; } = new();
+
+    /// <summary>Records the batch, then answers each id as <see cref="IsUnsettledAsync"/> does.</summary>
+    public async ValueTask<bool[]> AreUnsettledAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        PendingBatches.Enqueue([.. taskIds]);
+        var answers = new bool[taskIds.Count];
+        for (var i = 0; i < answers.Length; i++)
+            answers[i] = await IsUnsettledAsync(taskIds[i], cancellationToken);
+        return answers;
+    }
+
     /// <summary>When set, <c>IsUnsettledAsync</c> throws it (the queue's backend is away).</summary>
     public Exception? LookupFails { get; set; }
 

@@ -142,6 +142,8 @@ public sealed class ImapPollingSourceIntegrationTests
         // The task the queue still holds was asked about and is not published again, however long its handler takes.
         await Eventually.TrueAsync(() => running.Context.PendingQueries.Count(q => q == slowId) >= 2, "the pending task is looked up twice");
         Assert.Single(running.Context.Published, t => t.Id == slowId);
+        // Asked in batches, both messages in the first one: one lookup per check, not one per message.
+        Assert.Equal(new[] { lostId, slowId }.Order(StringComparer.Ordinal), running.Context.PendingBatches.First().Order(StringComparer.Ordinal));
         Assert.Equal(1, source.InFlightCount);
         Assert.False((await ImapTestServer.FlagsAsync(folder))[slow.Id].Flags!.Value.HasFlag(MessageFlags.Seen));
     }

@@ -166,9 +166,10 @@ public sealed class InFlightTrackerTests
         Assert.False(tracker.NotPending("1:1"), "a pending answer in between starts over");
         Assert.True(tracker.NotPending("1:1"));
 
-        // Released once: republished, it is never due again while in flight (a dead letter's republish is refused by the queue).
-        tracker.Abandon("1:1");
+        // Released once: republished (claimed again once), it is never due again while in flight (a dead letter's republish is
+        // refused by the queue).
         Assert.True(tracker.TryBegin("1:1"));
+        Assert.False(tracker.TryBegin("1:1"), "claimed again once only");
         _time.Advance(age * 3);
         Assert.Empty(tracker.DueForPendingCheck(age, 10));
         Assert.Null(tracker.UntilPendingCheck(age));

@@ -198,13 +198,62 @@ public sealed class RedisRuntimeIntegrationTests : IAsyncLifetime
         await ((IAsyncDisposable)otherQueue).DisposeAsync();
     }
 
-    /// <summary>Publishes a fixed list, reports it has seen all its input, then waits until stopped.</summary>
+    [Fact]
+    public async Task A_source_asks_whether_many_tasks_are_settled_in_batches_and_gets_the_answers_one_by_one_lookups_give()
+    {
+        // The source publishes 20 tasks; another instance acks the first 10. The source then asks about its 20 ids and 1,000 ids it
+        // never published (three batches of at most 500): the batched answers equal the one-by-one answers, in order.
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationManager();
+        configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [RedisAppRuntimeBuilderExtensions.ConfigurationKey] = RedisTestServer.Endpoint,
+            [RedisAppRuntimeBuilderExtensions.KeyPrefixKey] = _prefix,
+            ["AppRuntime:Queues:orders:Backend"] = "Redis",
+        });
+        var source = new ListSource([.. Enumerable.Range(0, 20).Select(n => new WorkItem(n, $"item {n}"))]);
+        var services = new ServiceCollection();
+        services.AddAppRuntime(configuration, o => o.ShutdownTimeout = TimeSpan.FromSeconds(10))
+            .AddRedisQueues()
+            .AddQueue(new QueueDefinition("orders", WorkItems.TaskType), WorkItems.Serializer)
+            .AddSource<WorkItem>(new SourceDefinition("feed", "orders"), _ => source);
+        _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        await _provider.GetRequiredService<RuntimeManager>().StartAsync(CancellationToken.None);
+        await Eventually.TrueAsync(() => source.Published.Count == 20, "the source published its 20 tasks");
+
+        using var other = await RedisTestServer.ConnectAsync();
+        var otherQueue = new RedisQueueBackend(other, new RedisQueueOptions { KeyPrefix = _prefix }).Create(
+            new QueueDefinition("orders", WorkItems.TaskType), WorkItems.Serializer);
+        var acked = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < 10; i++)
+        {
+            var lease = await ConsumeWithin(otherQueue);
+            Assert.True(await otherQueue.AckAsync(lease));
+            acked.Add(lease.Envelope.Id);
+        }
+
+        List<string> ids = [.. source.Published, .. Enumerable.Range(0, 1000).Select(i => $"never-{i}")];
+        var batched = await source.Context!.AreUnsettledAsync(ids);
+        var oneByOne = new bool[ids.Count];
+        for (var i = 0; i < ids.Count; i++)
+            oneByOne[i] = await source.Context.IsUnsettledAsync(ids[i]);
+        Assert.Equal(oneByOne, batched);
+        Assert.Equal(ids.Select(id => source.Published.Contains(id) && !acked.Contains(id)), batched);
+        Assert.Equal(10, batched.Count(pending => pending));
+        await ((IAsyncDisposable)otherQueue).DisposeAsync();
+    }
+
+    /// <summary>Publishes a fixed list, reports it has seen all its input, then waits until stopped; keeps its context and the ids it published.</summary>
     private sealed class ListSource(IReadOnlyList<WorkItem> items) : ITaskSource<WorkItem>
     {
+        public ITaskSourceContext<WorkItem>? Context { get; private set; }
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> Published { get; } = new();
+
         public async Task RunAsync(ITaskSourceContext<WorkItem> context, CancellationToken cancellationToken)
         {
+            Context = context;
             foreach (var item in items)
-                await context.PublishAsync(item, null, cancellationToken);
+                Published.Enqueue(await context.PublishAsync(item, null, cancellationToken));
             context.ReportCaughtUp();
             await Task.Delay(Timeout.Infinite, cancellationToken);
         }

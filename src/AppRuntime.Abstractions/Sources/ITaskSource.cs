@@ -87,6 +87,20 @@ public interface ITaskSourceContext<T>
         throw new NotSupportedException("This source context does not track settlement.");
 
     /// <summary>
+    /// <see cref="IsUnsettledAsync"/> for many tasks at once, answered in the order of <paramref name="taskIds"/>. A queue that can look
+    /// tasks up answers a batch in a few round trips (<see cref="IPendingTaskLookup.ArePendingAsync"/>: one script call per 500 ids on
+    /// Redis). The default asks <see cref="IsUnsettledAsync"/> for each id, one after another.
+    /// </summary>
+    async ValueTask<bool[]> AreUnsettledAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        var answers = new bool[taskIds.Count];
+        for (var i = 0; i < answers.Length; i++)
+            answers[i] = await IsUnsettledAsync(taskIds[i], cancellationToken).ConfigureAwait(false);
+        return answers;
+    }
+
+    /// <summary>
     /// Reads the source's checkpoint <paramref name="name"/>: a small value the source keeps across restarts and shares with
     /// every instance of the application (for example the last occurrence a schedule fired). It is stored by the backend of the
     /// source's queue when the queue implements <see cref="ISourceCheckpointStore"/> (Redis), otherwise in the process's memory.

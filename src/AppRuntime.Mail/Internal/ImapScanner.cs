@@ -114,31 +114,34 @@ internal sealed class ImapScanner(ImapOptions options, InFlightTracker inFlight,
     {
         if (_pendingLookupUnsupported)
             return;
-        foreach (var key in inFlight.DueForPendingCheck(options.PendingCheckAfter, MaxPendingChecks))
+        var due = inFlight.DueForPendingCheck(options.PendingCheckAfter, MaxPendingChecks);
+        if (due.Count == 0)
+            return;
+        bool[] pending;
+        try
         {
-            bool pending;
-            try
-            {
-                pending = await context.IsUnsettledAsync(key, cancellationToken).ConfigureAwait(false);
-            }
-            catch (NotSupportedException)
-            {
-                _pendingLookupUnsupported = true;
-                return;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                Log.PendingCheckFailed(logger, key, ex.GetType().Name, ex.Message);
-                return;
-            }
-            if (pending)
+            pending = await context.AreUnsettledAsync(due, cancellationToken).ConfigureAwait(false); // one batch, not one call per message
+        }
+        catch (NotSupportedException)
+        {
+            _pendingLookupUnsupported = true;
+            return;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.PendingCheckFailed(logger, due.Count, ex.GetType().Name, ex.Message);
+            return;
+        }
+        for (var i = 0; i < due.Count; i++)
+        {
+            var key = due[i];
+            if (pending[i])
             {
                 inFlight.Pending(key);
                 continue;
             }
             if (!inFlight.NotPending(key))
                 continue;
-            inFlight.Abandon(key);
             Log.SettledButUnflagged(logger, key, options.PendingCheckAfter);
             context.RecordEvent("flag_repair_republished");
         }

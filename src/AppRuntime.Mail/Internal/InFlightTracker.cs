@@ -40,13 +40,10 @@ internal enum StoreResult
 internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeout, TimeSpan outcomeRetention)
 {
     private readonly object _gate = new();
-    private readonly Dictionary<string, DateTimeOffset> _inFlight = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Outcome> _outcomes = new(StringComparer.Ordinal);
     private int _unconfirmed;
     private DateTimeOffset _nextPendingCheck;
-    // In flight and found not pending once (the next check that agrees releases them), and released by such a check already.
-    private readonly HashSet<string> _notPendingOnce = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _releasedOnce = new(StringComparer.Ordinal);
 
     /// <summary>Messages published and not yet settled.</summary>
     public int Count
@@ -72,11 +69,7 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
         var now = time.GetUtcNow();
         lock (_gate)
         {
-            RemoveWhere(_inFlight, at => now - at > inFlightTimeout);
-            if (_notPendingOnce.Count > 0)
-                _notPendingOnce.RemoveWhere(k => !_inFlight.ContainsKey(k));
-            if (_releasedOnce.Count > 0)
-                _releasedOnce.RemoveWhere(k => !_inFlight.ContainsKey(k));
+            RemoveWhere(_inFlight, entry => now - entry.At > inFlightTimeout);
             var before = _outcomes.Count;
             if (before > 0)
                 RemoveWhere(_outcomes, o => now - o.At > outcomeRetention);
@@ -100,12 +93,7 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
                 if (!unseen.Contains(key))
                     (gone ??= []).Add(key);
             }
-            gone?.ForEach(k =>
-            {
-                _inFlight.Remove(k);
-                _notPendingOnce.Remove(k);
-                _releasedOnce.Remove(k);
-            });
+            gone?.ForEach(k => _inFlight.Remove(k));
             return gone?.Count ?? 0;
         }
     }
@@ -121,7 +109,7 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
         {
             if (_inFlight.Count == 0 || now < _nextPendingCheck)
                 return [];
-            List<string> due = [.. _inFlight.Where(e => now - e.Value >= age && !_releasedOnce.Contains(e.Key)).OrderBy(e => e.Value).Take(max).Select(e => e.Key)];
+            List<string> due = [.. _inFlight.Where(e => now - e.Value.At >= age && !e.Value.Released).OrderBy(e => e.Value.At).Take(max).Select(e => e.Key)];
             if (due.Count > 0)
                 _nextPendingCheck = now + age;
             return due;
@@ -135,10 +123,10 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
         lock (_gate)
         {
             DateTimeOffset? first = null;
-            foreach (var (key, at) in _inFlight)
+            foreach (var entry in _inFlight.Values)
             {
-                if (!_releasedOnce.Contains(key) && (first is null || at < first))
-                    first = at;
+                if (!entry.Released && (first is null || entry.At < first))
+                    first = entry.At;
             }
             if (first is not { } oldest)
                 return null;
@@ -148,18 +136,25 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
     }
 
     /// <summary>
-    /// Records that the queue does not hold the task of in-flight <paramref name="key"/>: true (release its claim) when an earlier check
-    /// found the same, false the first time. Two checks a check interval apart outlast the moment between a worker's ack and its
-    /// flag STORE, in this process or another. A key is released at most once while it stays in flight.
+    /// Records that the queue does not hold the task of in-flight <paramref name="key"/>: true when an earlier check found the same
+    /// (its claim is released: the next <see cref="TryBegin"/> of it succeeds, so the next search publishes it again), false the
+    /// first time. Two checks a check interval apart outlast the moment between a worker's ack and its flag STORE, in this process
+    /// or another. A key is released at most once while it stays in flight (until its outcome, or until a search no longer finds it).
     /// </summary>
     public bool NotPending(string key)
     {
         lock (_gate)
         {
-            if (!_inFlight.ContainsKey(key) || _notPendingOnce.Add(key))
+            if (!_inFlight.TryGetValue(key, out var entry) || entry.Released)
                 return false;
-            _notPendingOnce.Remove(key);
-            _releasedOnce.Add(key);
+            if (!entry.NotPendingOnce)
+            {
+                entry.NotPendingOnce = true;
+                return false;
+            }
+            entry.NotPendingOnce = false;
+            entry.Released = true;
+            entry.AwaitingRepublish = true;
             return true;
         }
     }
@@ -168,7 +163,10 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
     public void Pending(string key)
     {
         lock (_gate)
-            _notPendingOnce.Remove(key);
+        {
+            if (_inFlight.TryGetValue(key, out var entry))
+                entry.NotPendingOnce = false;
+        }
     }
 
     /// <summary>Claims <paramref name="key"/> for publishing: false when it is in flight or its outcome is recorded.</summary>
@@ -177,9 +175,17 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
         var now = time.GetUtcNow();
         lock (_gate)
         {
-            if (_inFlight.ContainsKey(key) || _outcomes.ContainsKey(key))
+            if (_outcomes.ContainsKey(key))
                 return false;
-            _inFlight[key] = now;
+            if (_inFlight.TryGetValue(key, out var entry))
+            {
+                if (!entry.AwaitingRepublish)
+                    return false;
+                entry.AwaitingRepublish = false; // released by two pending checks: published again, and never released again
+                entry.At = now;
+                return true;
+            }
+            _inFlight[key] = new InFlight(now);
             return true;
         }
     }
@@ -201,8 +207,6 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
         lock (_gate)
         {
             _inFlight.Remove(target.Key);
-            _notPendingOnce.Remove(target.Key);
-            _releasedOnce.Remove(target.Key);
             SetLocked(target, result, now);
         }
     }
@@ -262,4 +266,19 @@ internal sealed class InFlightTracker(TimeProvider time, TimeSpan inFlightTimeou
     }
 
     private readonly record struct Outcome(FlagTarget Target, DateTimeOffset At, bool Confirmed);
+
+    /// <summary>
+    /// A published message: when, whether one pending check found its task gone from the queue (the next check that agrees releases
+    /// it), whether such a check released it (at most once while it stays in flight), and whether it waits to be published again.
+    /// </summary>
+    private sealed class InFlight(DateTimeOffset at)
+    {
+        public DateTimeOffset At { get; set; } = at;
+
+        public bool NotPendingOnce { get; set; }
+
+        public bool Released { get; set; }
+
+        public bool AwaitingRepublish { get; set; }
+    }
 }

@@ -58,6 +58,6 @@ internal static partial class Log
     [LoggerMessage(18, LogLevel.Warning, "IMAP message {Key} is still unread {After} after it was published, and the queue has not held its task at two checks (another instance settled it and its flag did not reach the server); publishing it again so that its outcome stores the flag")]
     public static partial void SettledButUnflagged(ILogger logger, string key, TimeSpan after);
 
-    [LoggerMessage(19, LogLevel.Debug, "IMAP message {Key}: could not ask the queue whether its task is pending ({Error}: {Reason}); asking again at the next check")]
-    public static partial void PendingCheckFailed(ILogger logger, string key, string error, string reason);
+    [LoggerMessage(19, LogLevel.Debug, "Could not ask the queue whether the tasks of {Count} IMAP message(s) are pending ({Error}: {Reason}); asking again at the next check")]
+    public static partial void PendingCheckFailed(ILogger logger, int count, string error, string reason);
 }

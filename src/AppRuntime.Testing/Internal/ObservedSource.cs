@@ -92,6 +92,9 @@ internal sealed class ObservedSource<T>(ITaskSource<T> inner, SourceState state,
         public ValueTask<bool> IsUnsettledAsync(string taskId, CancellationToken cancellationToken = default) =>
             inner.IsUnsettledAsync(taskId, cancellationToken);
 
+        public ValueTask<bool[]> AreUnsettledAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default) =>
+            inner.AreUnsettledAsync(taskIds, cancellationToken);
+
         public ValueTask<string?> GetCheckpointAsync(string name, CancellationToken cancellationToken = default) =>
             inner.GetCheckpointAsync(name, cancellationToken);
 

@@ -349,7 +349,7 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
                 if (_unsettled.IsEmpty)
                     continue;
                 var removed = 0;
-                foreach (var chunk in _unsettled.Keys.Take(10_000).Chunk(500))
+                foreach (var chunk in _unsettled.Keys.Take(10_000).Chunk(LookupBatch))
                 {
                     var pending = await lookup.ArePendingAsync(chunk, _stop.Token).ConfigureAwait(false);
                     for (var i = 0; i < chunk.Length; i++)
@@ -481,6 +481,30 @@ internal sealed partial class SourceRunner<T> : IRuntimeSource, ITaskSourceConte
             ? lookup.IsPendingAsync(taskId, cancellationToken)
             : ValueTask.FromResult(_unsettled.ContainsKey(taskId));
     }
+
+    /// <summary>The queue's answers in batches of 500 when it can look tasks up (across instances); else this process's view.</summary>
+    public async ValueTask<bool[]> AreUnsettledAsync(IReadOnlyList<string> taskIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(taskIds);
+        var answers = new bool[taskIds.Count];
+        if (_queue is not IPendingTaskLookup lookup)
+        {
+            for (var i = 0; i < answers.Length; i++)
+                answers[i] = _unsettled.ContainsKey(taskIds[i]);
+            return answers;
+        }
+        var offset = 0;
+        foreach (var chunk in taskIds.Chunk(LookupBatch))
+        {
+            var pending = await lookup.ArePendingAsync(chunk, cancellationToken).ConfigureAwait(false);
+            pending.CopyTo(answers, offset);
+            offset += chunk.Length;
+        }
+        return answers;
+    }
+
+    /// <summary>The most task ids asked of the queue in one lookup.</summary>
+    private const int LookupBatch = 500;
 
     /// <summary>The queue's backend keeps checkpoints when it can (<see cref="ISourceCheckpointStore"/>); else the process does.</summary>
     private ISourceCheckpointStore Checkpoints => _queue as ISourceCheckpointStore ?? _services.Checkpoints;
