@@ -31,6 +31,12 @@ public static class AppRuntimeConsole
     /// <summary>The command-line switch for <see cref="RunMode.UntilDrained"/>.</summary>
     public const string OnceSwitch = "--once";
 
+    /// <summary>
+    /// The exit code when the runtime drained (<see cref="RunMode.UntilDrained"/>) but a drain observer failed, so what should happen
+    /// at the end of the run (a summary, an export) did not (sysexits <c>EX_SOFTWARE</c>).
+    /// </summary>
+    public const int DrainObserverFailedExitCode = 70;
+
     /// <summary>The exit code of an unknown command (sysexits <c>EX_USAGE</c>).</summary>
     public const int UsageExitCode = 64;
 
@@ -62,7 +68,7 @@ public static class AppRuntimeConsole
     private static readonly System.Buffers.SearchValues<char> s_commandChars = System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-");
 
     /// <summary>Runs <paramref name="host"/> until it stops, writing start-up failures to standard error.</summary>
-    /// <returns>The process exit code: <see cref="SuccessExitCode"/>, <see cref="InvalidConfigurationExitCode"/> or <see cref="StartFailedExitCode"/>.</returns>
+    /// <returns>The process exit code: <see cref="SuccessExitCode"/>, <see cref="InvalidConfigurationExitCode"/>, <see cref="StartFailedExitCode"/> or <see cref="DrainObserverFailedExitCode"/>.</returns>
     public static Task<int> RunAsync(IHost host, CancellationToken cancellationToken = default) => RunAsync(host, Console.Error, cancellationToken);
 
     /// <summary>
@@ -84,6 +90,11 @@ public static class AppRuntimeConsole
             }
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
             await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+            if (host.Services.GetService<RuntimeManager>()?.DrainObserverFailure is { } failure)
+            {
+                await error.WriteLineAsync($"AppRuntime drained, but a drain observer failed: {failure.GetType().Name}: {LogText.Sanitize(failure.Message, keepNewLines: false, 1024)}").ConfigureAwait(false);
+                return DrainObserverFailedExitCode;
+            }
             return SuccessExitCode;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

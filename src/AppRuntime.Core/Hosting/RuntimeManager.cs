@@ -227,6 +227,12 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
         }
     }
 
+    /// <summary>
+    /// With <see cref="RunMode.UntilDrained"/>: the exception of a drain observer that failed (the application stopped anyway; the
+    /// console runner then exits with <see cref="AppRuntimeConsole.DrainObserverFailedExitCode"/>). Null while none failed.
+    /// </summary>
+    public Exception? DrainObserverFailure { get; private set; }
+
     /// <summary><see cref="RunMode.UntilDrained"/>: once drained, tells every <see cref="IDrainObserver"/> and stops the application.</summary>
     private async Task RunUntilDrainedAsync()
     {
@@ -245,6 +251,7 @@ public sealed partial class RuntimeManager : IHostedService, IDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
+            DrainObserverFailure = ex;
             Log.DrainObserverFailed(_logger, ex);
         }
         if (_lifetime is not null)

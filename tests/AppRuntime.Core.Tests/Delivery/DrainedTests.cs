@@ -78,6 +78,27 @@ public sealed class DrainedTests
     }
 
     [Fact]
+    public async Task Run_until_drained_exits_70_naming_the_failure_when_a_drain_observer_fails()
+    {
+        // A --once run whose end-of-run work (a summary, an export) failed must not look like a success to a script or a scheduler.
+        var root = Directory.CreateTempSubdirectory("drain-observer-").FullName;
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = ["--AppRuntime:RunMode=UntilDrained"], ContentRootPath = root });
+        builder.AddAppRuntime()
+            .AddQueue<Job>(new QueueDefinition("work", "Job"))
+            .AddWorkerPool(new WorkerPoolDefinition("work"))
+            .AddHandler<Job>("work", _ => new DelegateHandler<Job>((_, _, _) => ValueTask.CompletedTask))
+            .AddSource<Job>(new SourceDefinition("list", "work"), _ => new ListSource<Job>([new Job(1), new Job(2)]));
+        builder.Services.AddSingleton<IDrainObserver>(new Observer(() => throw new InvalidOperationException("the summary could not be read")));
+        using var error = new StringWriter();
+
+        var code = await AppRuntimeConsole.RunAsync(builder.Build(), error, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(AppRuntimeConsole.DrainObserverFailedExitCode, code);
+        Assert.Contains("AppRuntime drained, but a drain observer failed: InvalidOperationException: the summary could not be read", error.ToString(), StringComparison.Ordinal);
+        Directory.Delete(root, recursive: true);
+    }
+
+    [Fact]
     public async Task The_once_switch_becomes_the_run_mode_key()
     {
         var args = AppRuntimeConsole.TranslateArgs(["--once", "--MailOrderBot:Workers=2"]);
