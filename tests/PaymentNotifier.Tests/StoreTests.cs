@@ -92,11 +92,11 @@ public sealed class StoreTests
     {
         await using var db = await Db.OpenAsync(provider);
         var failed = Notifier.Failed("e1", "in_1", 1, 1234, new DateTimeOffset(2026, 12, 5, 9, 0, 0, TimeSpan.Zero));
-        Assert.True(await db.Store.RecordEventAsync(failed, default));
-        Assert.False(await db.Store.RecordEventAsync(failed, default));
-        Assert.False(await db.Store.RecordEventAsync(failed with { EventId = "e1-again" }, default));
-        Assert.True(await db.Store.RecordEventAsync(Notifier.Paid("e2", "in_1", 1234, new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero)), default));
-        Assert.True(await db.Store.RecordEventAsync(Notifier.Failed("e3", "in_1", 2, 1234, new DateTimeOffset(2026, 12, 5, 13, 0, 0, TimeSpan.Zero)), default));
+        Assert.True((await db.Store.RecordEventAsync(failed, default)).IsNew);
+        Assert.False((await db.Store.RecordEventAsync(failed, default)).IsNew);
+        Assert.False((await db.Store.RecordEventAsync(failed with { EventId = "e1-again" }, default)).IsNew);
+        Assert.Equal(new EventRecord(true, true), await db.Store.RecordEventAsync(Notifier.Paid("e2", "in_1", 1234, new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero)), default));
+        Assert.Equal(new EventRecord(true, true), await db.Store.RecordEventAsync(Notifier.Failed("e3", "in_1", 2, 1234, new DateTimeOffset(2026, 12, 5, 13, 0, 0, TimeSpan.Zero)), default)); // paid stays paid
 
         var invoice = await db.Store.GetInvoiceAsync("in_1", default);
         Assert.Equal(new InvoiceRecord("in_1", "cus_in_1", 1234, "EUR", "paid", 2), invoice);

@@ -22,12 +22,11 @@ public sealed partial class PaymentEventHandler(PaymentStore store, ITaskPublish
     public async ValueTask HandleAsync(PaymentEvent task, TaskContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(task);
-        var isNew = await store.RecordEventAsync(task, cancellationToken);
-        LogRecorded(logger, task.EventId, task.Type, task.InvoiceId ?? task.CustomerId, isNew);
+        var record = await store.RecordEventAsync(task, cancellationToken);
+        LogRecorded(logger, task.EventId, task.Type, task.InvoiceId ?? task.CustomerId, record.IsNew);
         if (task.Type != PaymentEventTypes.InvoicePaymentFailed || task.InvoiceId is null)
             return;
-        var invoice = await store.GetInvoiceAsync(task.InvoiceId, cancellationToken);
-        if (invoice?.Status == "paid")
+        if (record.InvoicePaid)
         {
             LogPaidAlready(logger, task.InvoiceId, task.Attempt);
             return;

@@ -70,6 +70,9 @@ public sealed partial class PaymentNotifierSettings
     /// <summary>The worker counts of the two busy pools (the runtime binds these keys: <c>Workers:Events</c>, <c>Workers:Notices</c>).</summary>
     public WorkerSettings Workers { get; init; } = new();
 
+    /// <summary>A path from these settings (the store file, the pickup folder): relative paths start at the application's directory.</summary>
+    public static string ResolvePath(string path) => System.IO.Path.GetFullPath(System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.Combine(AppContext.BaseDirectory, path));
+
     /// <summary>The sender as a mailbox; the configuration check has refused anything else before this is read.</summary>
     public MailboxAddress SenderMailbox => MailboxAddress.Parse(Sender);
 

@@ -26,6 +26,7 @@ public sealed class DemoRunner(
     PaymentStore store,
     NotifierStats stats,
     IMailSender sender,
+    MessageRenderer renderer,
     PaymentNotifierSettings settings,
     IConfiguration configuration,
     TimeProvider time,
@@ -85,12 +86,12 @@ public sealed class DemoRunner(
         var output = new StringBuilder();
         output.AppendLine().AppendLine("Payment Notifier demo summary");
         output.Append("  events:   ").AppendJoin(", ", answers.Select(a => $"{a.Value} {a.Key}")).AppendLine();
-        output.AppendLine(CultureInfo.InvariantCulture, $"  notices:  {stats.Notices} written ({sender.Description})");
+        output.AppendLine(CultureInfo.InvariantCulture, $"  sent:     {stats.Notices} notices, {stats.Digests} digest(s) ({sender.Description})");
         output.AppendLine(CultureInfo.InvariantCulture, $"  store:    {summary.Customers} customers, {summary.InvoicesPaid} invoices paid, {summary.InvoicesFailed} with a failed payment, {summary.NoticesSent} notices sent, {summary.DigestsSent} digests ({store.Description})");
         if (settings.Delivery.Mode == DeliveryMode.Pickup)
         {
-            var pickup = PaymentStore.ResolvePath(settings.Delivery.PickupPath);
-            var suffix = "-" + PickupFolderSender.FileName(new MessageRenderer(settings, time).DigestMessageId(yesterday));
+            var pickup = PaymentNotifierSettings.ResolvePath(settings.Delivery.PickupPath);
+            var suffix = "-" + PickupFolderSender.FileName(renderer.DigestMessageId(yesterday));
             if (Directory.Exists(pickup) && Directory.GetFiles(pickup, "*.eml").FirstOrDefault(f => f.EndsWith(suffix, StringComparison.Ordinal)) is { } digestFile)
             {
                 var digest = await MimeKit.MimeMessage.LoadAsync(digestFile, cancellationToken);

@@ -43,7 +43,7 @@ public sealed class ConfiguredMailSender(PaymentNotifierSettings settings, TimeP
 {
     private readonly IMailSender _inner = settings.Delivery.Mode == DeliveryMode.Smtp
         ? new SmtpMailSender(settings.Smtp, logger)
-        : new PickupFolderSender(PaymentStore.ResolvePath(settings.Delivery.PickupPath), time);
+        : new PickupFolderSender(PaymentNotifierSettings.ResolvePath(settings.Delivery.PickupPath), time);
 
     /// <inheritdoc />
     public string Description => _inner.Description;

@@ -24,6 +24,11 @@ public enum ClaimState
 /// <param name="Token">This claim's token (<see cref="ClaimState.Send"/> only).</param>
 public readonly record struct Claim(ClaimState State, string? Token);
 
+/// <summary>What recording an event did.</summary>
+/// <param name="IsNew">The event's payment attempt was not recorded before.</param>
+/// <param name="InvoicePaid">The event's invoice is paid (after this event, whatever order events came in).</param>
+public readonly record struct EventRecord(bool IsNew, bool InvoicePaid);
+
 /// <summary>One failed payment, as the digest lists it.</summary>
 public sealed record FailedPayment(string InvoiceId, int Attempt, string CustomerId, string? CustomerEmail, long Amount, string Currency,
     string? Reason, DateTimeOffset OccurredAt);
@@ -123,7 +128,7 @@ public sealed class PaymentStore : IAsyncDisposable, IDisposable
         }
         else
         {
-            var path = ResolvePath(settings.Store.Path);
+            var path = PaymentNotifierSettings.ResolvePath(settings.Store.Path);
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
             // DefaultTimeout bounds how long Microsoft.Data.Sqlite itself retries a busy statement (30 s otherwise); busy_timeout is SQLite's own wait.
             _sqliteConnectionString = new SqliteConnectionStringBuilder
@@ -154,9 +159,6 @@ public sealed class PaymentStore : IAsyncDisposable, IDisposable
             return $"is not a valid PostgreSQL connection string: {AppRuntime.ConfigRedaction.RedactValue(ex.Message)}";
         }
     }
-
-    /// <summary>Relative paths start at the application's directory.</summary>
-    public static string ResolvePath(string path) => System.IO.Path.GetFullPath(System.IO.Path.IsPathRooted(path) ? path : System.IO.Path.Combine(AppContext.BaseDirectory, path));
 
     /// <summary>Creates the tables or brings them to the latest version. Runs once per process, at start and before any other call.</summary>
     public async Task MigrateAsync(CancellationToken cancellationToken)
@@ -199,10 +201,10 @@ public sealed class PaymentStore : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Records a payment event: the customer's details, and for an invoice event the attempt and the invoice's status, in one
-    /// transaction. True when the event's attempt was new (false: this event, or another one for the same invoice, attempt and
-    /// outcome, was recorded before).
+    /// transaction. <see cref="EventRecord.IsNew"/> when the event's attempt was new (false: this event, or another one for the same
+    /// invoice, attempt and outcome, was recorded before); <see cref="EventRecord.InvoicePaid"/> when the invoice is paid after it.
     /// </summary>
-    public async Task<bool> RecordEventAsync(PaymentEvent e, CancellationToken cancellationToken)
+    public async Task<EventRecord> RecordEventAsync(PaymentEvent e, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(e);
         await using var connection = await OpenAsync(cancellationToken);
@@ -224,9 +226,10 @@ public sealed class PaymentStore : IAsyncDisposable, IDisposable
             await customer.ExecuteNonQueryAsync(cancellationToken);
         }
         var isNew = false;
+        var paid = false;
         if (e.InvoiceId is not null && e.Type is PaymentEventTypes.InvoicePaid or PaymentEventTypes.InvoicePaymentFailed)
         {
-            var paid = e.Type == PaymentEventTypes.InvoicePaid;
+            var isPaidEvent = e.Type == PaymentEventTypes.InvoicePaid;
             await using (var attempt = Command(connection, transaction, """
                 INSERT INTO payment_attempts(event_id, invoice_id, attempt, outcome, customer_id, amount, currency, reason, occurred_at)
                 VALUES (@event, @invoice, @attempt, @outcome, @customer, @amount, @currency, @reason, @at)
@@ -236,7 +239,7 @@ public sealed class PaymentStore : IAsyncDisposable, IDisposable
                 Add(attempt, "@event", e.EventId);
                 Add(attempt, "@invoice", e.InvoiceId);
                 Add(attempt, "@attempt", (long)e.Attempt);
-                Add(attempt, "@outcome", paid ? "paid" : "failed");
+                Add(attempt, "@outcome", isPaidEvent ? "paid" : "failed");
                 Add(attempt, "@customer", e.CustomerId);
                 Add(attempt, "@amount", e.AmountDue);
                 Add(attempt, "@currency", e.Currency ?? "");
@@ -260,13 +263,16 @@ public sealed class PaymentStore : IAsyncDisposable, IDisposable
             Add(invoice, "@customer", e.CustomerId);
             Add(invoice, "@amount", e.AmountDue);
             Add(invoice, "@currency", e.Currency ?? "");
-            Add(invoice, "@status", paid ? "paid" : "payment_failed");
+            Add(invoice, "@status", isPaidEvent ? "paid" : "payment_failed");
             Add(invoice, "@attempt", (long)e.Attempt);
             Add(invoice, "@at", at);
             await invoice.ExecuteNonQueryAsync(cancellationToken);
+            await using var status = Command(connection, transaction, "SELECT status FROM invoices WHERE invoice_id = @invoice");
+            Add(status, "@invoice", e.InvoiceId);
+            paid = (string?)await status.ExecuteScalarAsync(cancellationToken) == "paid";
         }
         await transaction.CommitAsync(cancellationToken);
-        return isNew;
+        return new EventRecord(isNew, paid);
     }
 
     /// <summary>An invoice, or null.</summary>
