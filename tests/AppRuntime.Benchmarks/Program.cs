@@ -14,6 +14,6 @@ switch (args.FirstOrDefault())
         Environment.Exit(code);
         return code;
     default:
-        Console.Error.WriteLine("usage: AppRuntime.Benchmarks micro [--filter *] | sidebyside [--tasks N] [--redis-tasks N] [--redis host:port] [--row-timeout S] [--rows abcdef] [--tracing both|off|on] [--publishers N] [--capacity N] [--out FILE]");
+        Console.Error.WriteLine("usage: AppRuntime.Benchmarks micro [--filter *] | sidebyside [--tasks N] [--redis-tasks N] [--redis host:port] [--row-timeout S] [--rows abcdef] [--tracing both|off|on] [--publishers N] [--publish-batch N] [--prefetch N] [--capacity N] [--out FILE]");
         return 2;
 }

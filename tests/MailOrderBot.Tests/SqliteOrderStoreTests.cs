@@ -170,4 +170,46 @@ public sealed class SqliteOrderStoreTests : IDisposable
 
         Assert.Equal([["wal"]], Query("PRAGMA journal_mode"));
     }
+
+    [Fact]
+    public async Task Saves_that_arrive_while_one_is_writing_share_a_transaction_and_an_order_that_fails_is_rolled_back_alone()
+    {
+        var store = Store();
+        Assert.True(await store.SaveAsync(Accepted("warm-up@test"), CancellationToken.None));   // creates the schema
+        // A planted trigger makes one order fail, as a constraint would.
+        using (var setup = new SqliteConnection($"Data Source={_path}"))
+        {
+            setup.Open();
+            using var trigger = setup.CreateCommand();
+            trigger.CommandText = "CREATE TRIGGER poison BEFORE INSERT ON orders WHEN NEW.message_id = 'poison@test' BEGIN SELECT RAISE(ABORT, 'planted failure'); END;";
+            trigger.ExecuteNonQuery();
+        }
+
+        // The test holds the write lock, so the first save waits inside its transaction while the next ones queue behind it.
+        using var holder = new SqliteConnection($"Data Source={_path}");
+        holder.Open();
+        var held = holder.BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: false);
+        var store2 = new SqliteOrderStore(new MailOrderBot.Module.MailOrderBotSettings
+        {
+            Catalog = TestData.Settings(_path).Catalog,
+            Store = new MailOrderBot.Module.StoreSettings { Path = _path, BusyTimeout = TimeSpan.FromSeconds(30) },
+        });
+        var first = Task.Run(() => store2.SaveAsync(Accepted("first@test"), CancellationToken.None).AsTask());
+        await AppRuntime.TestSupport.Eventually.TrueAsync(() => store2.Writing, "the first save is writing");
+        var ids = new[] { "b1@test", "b2@test", "poison@test", "b3@test", "b4@test" };
+        var rest = ids.Select(id => store2.SaveAsync(Accepted(id), CancellationToken.None).AsTask()).ToList();
+        Assert.Equal(5, store2.Queued);
+        held.Commit();
+
+        Assert.True(await first);
+        var error = await Assert.ThrowsAsync<SqliteException>(() => rest[2]);
+        Assert.Contains("planted failure", error.Message, StringComparison.Ordinal);
+        foreach (var i in new[] { 0, 1, 3, 4 })
+            Assert.True(await rest[i]);
+        Assert.Equal((2L, 6L), store2.Batches);
+        var stored = Query("SELECT message_id FROM orders ORDER BY message_id").Select(r => (string)r[0]!).ToList();
+        Assert.Equal(["b1@test", "b2@test", "b3@test", "b4@test", "first@test", "warm-up@test"], stored);
+        Assert.Empty(Query("SELECT * FROM order_lines WHERE message_id = 'poison@test'"));
+        Assert.Equal(12L, Query("SELECT COUNT(*) FROM order_lines")[0][0]);
+    }
 }

@@ -20,6 +20,11 @@ public sealed class SqliteOrderStore : IOrderStore
     private readonly string _connectionString;
     private readonly string _busyTimeoutPragma;
     private volatile bool _schemaReady;
+    private readonly Lock _queueLock = new();
+    private readonly List<PendingSave> _queued = [];
+    private bool _writing;
+    private long _transactions;
+    private long _batchedOrders;
 
     /// <summary>Opens (and creates when missing) the database named by <c>MailOrderBot:Store:Path</c>.</summary>
     public SqliteOrderStore(MailOrderBotSettings settings)
@@ -46,14 +51,130 @@ public sealed class SqliteOrderStore : IOrderStore
     /// <summary>The database file.</summary>
     public string Path { get; }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Stores the outcome (see <see cref="IOrderStore.SaveAsync"/>). Saves that arrive while another save is writing are written
+    /// together, up to <see cref="MaxBatch"/> orders per transaction (group commit: one SQLite commit, one fsync, for all of them),
+    /// each order in its own savepoint: an order whose statements fail is rolled back alone and its caller gets the error (the
+    /// email is then retried or dead-lettered on its own), while the others commit. A failed commit fails every save of the
+    /// transaction, and each email is retried on its own.
+    /// </summary>
     public async ValueTask<bool> SaveAsync(OrderOutcome outcome, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(outcome);
-        await using var connection = await OpenAsync(cancellationToken);
-        // BEGIN IMMEDIATE: take the write lock up front, so a busy database fails here (and is retried) rather than mid-way.
-        await using var transaction = connection.BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: false);
+        cancellationToken.ThrowIfCancellationRequested();
+        var save = new PendingSave(outcome);
+        bool lead;
+        lock (_queueLock)
+        {
+            _queued.Add(save);
+            lead = !_writing;
+            _writing = true;
+        }
+        if (lead)
+            _ = WriteQueuedAsync();
+        // Not cancelled once queued: the batch may already be writing it (a redelivery after a stop finds it stored).
+        return await save.Result.Task.ConfigureAwait(false);
+    }
 
+    /// <summary>The most orders written in one transaction.</summary>
+    internal const int MaxBatch = 64;
+
+    /// <summary>Transactions written and orders they carried (for tests and benchmarks).</summary>
+    internal (long Transactions, long Orders) Batches => (Interlocked.Read(ref _transactions), Interlocked.Read(ref _batchedOrders));
+
+    /// <summary>True while a transaction is being written (for tests).</summary>
+    internal bool Writing
+    {
+        get
+        {
+            lock (_queueLock)
+                return _writing;
+        }
+    }
+
+    /// <summary>Saves waiting for the next transaction (for tests).</summary>
+    internal int Queued
+    {
+        get
+        {
+            lock (_queueLock)
+                return _queued.Count;
+        }
+    }
+
+    /// <summary>Writes transactions until no save is waiting; never throws (every failure goes to the saves it concerns).</summary>
+    private async Task WriteQueuedAsync()
+    {
+        for (var first = true; ; first = false)
+        {
+            List<PendingSave> batch;
+            lock (_queueLock)
+            {
+                if (_queued.Count == 0)
+                {
+                    _writing = false;
+                    return;
+                }
+                var take = Math.Min(MaxBatch, _queued.Count);
+                batch = _queued.GetRange(0, take);
+                _queued.RemoveRange(0, take);
+            }
+            // SQLite runs synchronously: without this, the save that started the loop would write every later batch too before
+            // its own caller got control back. A later batch goes on a pool thread.
+            if (!first)
+                await Task.Yield();
+            await WriteBatchAsync(batch).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteBatchAsync(List<PendingSave> batch)
+    {
+        var outcomes = new (bool Saved, Exception? Error)[batch.Count];
+        try
+        {
+            await using var connection = await OpenAsync(CancellationToken.None);
+            // BEGIN IMMEDIATE: take the write lock up front, so a busy database fails here (and is retried) rather than mid-way.
+            await using var transaction = connection.BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: false);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                transaction.Save("o");
+                try
+                {
+                    outcomes[i] = (await InsertAsync(connection, transaction, batch[i].Outcome), null);
+                    transaction.Release("o");
+                }
+                catch (SqliteException ex)
+                {
+                    // This order alone: undo its statements, keep the others.
+                    transaction.Rollback("o");
+                    transaction.Release("o");
+                    outcomes[i] = (false, ex);
+                }
+            }
+            await transaction.CommitAsync(CancellationToken.None);
+            Interlocked.Increment(ref _transactions);
+            Interlocked.Add(ref _batchedOrders, batch.Count);
+        }
+#pragma warning disable CA1031 // The failure of the transaction is every save's failure: each caller gets it.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            foreach (var save in batch)
+                save.Result.TrySetException(ex);
+            return;
+        }
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (outcomes[i].Error is { } error)
+                batch[i].Result.TrySetException(error);
+            else
+                batch[i].Result.TrySetResult(outcomes[i].Saved);
+        }
+    }
+
+    /// <summary>Inserts an order and its lines; false when an order with its Message-ID exists (nothing written).</summary>
+    private static async Task<bool> InsertAsync(SqliteConnection connection, SqliteTransaction transaction, OrderOutcome outcome)
+    {
         await using (var insert = connection.CreateCommand())
         {
             insert.Transaction = transaction;
@@ -66,11 +187,8 @@ public sealed class SqliteOrderStore : IOrderStore
             insert.Parameters.AddWithValue("$reason", (object?)outcome.Reason ?? DBNull.Value);
             insert.Parameters.AddWithValue("$total", outcome.TotalCents);
             insert.Parameters.AddWithValue("$received", outcome.ReceivedAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
-            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
-            {
-                await transaction.RollbackAsync(cancellationToken);
+            if (await insert.ExecuteNonQueryAsync() == 0)
                 return false; // already stored: a redelivery
-            }
         }
 
         foreach (var line in outcome.Lines)
@@ -82,11 +200,17 @@ public sealed class SqliteOrderStore : IOrderStore
             insertLine.Parameters.AddWithValue("$sku", line.Sku);
             insertLine.Parameters.AddWithValue("$qty", line.Quantity);
             insertLine.Parameters.AddWithValue("$price", line.UnitPriceCents);
-            await insertLine.ExecuteNonQueryAsync(cancellationToken);
+            await insertLine.ExecuteNonQueryAsync();
         }
-
-        await transaction.CommitAsync(cancellationToken);
         return true;
+    }
+
+    private sealed class PendingSave(OrderOutcome outcome)
+    {
+        public OrderOutcome Outcome { get; } = outcome;
+
+        // Asynchronous continuations: a caller's continuation must not run on (and hold up) the thread writing the next batch.
+        public TaskCompletionSource<bool> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <inheritdoc />

@@ -145,6 +145,15 @@ public sealed record TaskPublishOptions
     /// backend (in Redis across instances and restarts; in memory in a bounded store of the process).
     /// </summary>
     public TimeSpan? DeduplicationWindow { get; init; }
+
+    /// <summary>Refuses options that cannot apply to every task of a batch publish: an id, or a deduplication window.</summary>
+    internal static void ThrowIfPerTask(TaskPublishOptions? options)
+    {
+        if (options?.Id is not null)
+            throw new ArgumentException("A batch publish gives every task a new id: TaskPublishOptions.Id must be null.", nameof(options));
+        if (options?.DeduplicationWindow is not null)
+            throw new ArgumentException("A batch publish does not deduplicate: TaskPublishOptions.DeduplicationWindow must be null.", nameof(options));
+    }
 }
 
 /// <summary>The result of a publish that may be deduplicated.</summary>

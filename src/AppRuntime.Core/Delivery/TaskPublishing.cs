@@ -62,6 +62,50 @@ internal sealed class TaskPublisher<T>(QueueManager queues, string queueName) : 
         return id;
     }
 
+    public async ValueTask<IReadOnlyList<string>> PublishManyAsync(IReadOnlyList<T> tasks, TaskPublishOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tasks);
+        TaskPublishOptions.ThrowIfPerTask(options);
+        var queue = _queue ??= queues.Get<T>(QueueName);
+        var services = queues.Services;
+        var ids = new string[tasks.Count];
+        var envelopes = new TaskEnvelope<T>[tasks.Count];
+        System.Diagnostics.Activity?[]? spans = null;
+        // Every producer span is a sibling under the caller's span (starting one makes it current: the next would nest in it).
+        var parent = System.Diagnostics.Activity.Current;
+        var now = services.Time.GetUtcNow();
+        try
+        {
+            for (var i = 0; i < tasks.Count; i++)
+            {
+                var id = ids[i] = TaskIds.Next();
+                var span = services.Trace.StartPublish(queue.Name, id, sourceName: null, options?.Headers, out var headers);
+                if (span is not null)
+                {
+                    (spans ??= new System.Diagnostics.Activity?[tasks.Count])[i] = span;
+                    System.Diagnostics.Activity.Current = parent;
+                }
+                envelopes[i] = new TaskEnvelope<T>(id, queue.TaskType, tasks[i], now)
+                {
+                    Headers = headers,
+                    NotBefore = options?.Delay is { } delay && delay > TimeSpan.Zero ? now + delay : null,
+                };
+            }
+            await queue.PublishManyAsync(envelopes, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (spans is not null)
+            {
+                foreach (var span in spans)
+                    span?.Dispose();
+                System.Diagnostics.Activity.Current = parent;
+            }
+        }
+        services.Trace.Tasks.Published(queue.Name, ids.Length);
+        return ids;
+    }
+
     public async ValueTask<PublishResult> TryPublishAsync(T task, TaskPublishOptions options, CancellationToken cancellationToken = default)
     {
         TaskPublishing.ThrowIfNotDeduplicated(options);

@@ -107,6 +107,67 @@ internal static class LuaScripts
         """;
 
     /// <summary>
+    /// Publishes a batch (several callers' publishes coalesced, or one <c>PublishManyAsync</c> chunk) in one call, with the checks
+    /// of <see cref="Publish"/> for each task, in order. KEYS: ready, delayed, leases, stats, waiting. ARGV: tprefix, capacity,
+    /// nowMs, channel, instance, oncePrefix (the deduplication keys are <c>oncePrefix .. id</c>, in the queue's hash slot), then
+    /// 11 per task: id, dueMs, payload, type, attempt, enqueuedTicks, notBeforeTicks, headers, lastError, onceWindowMs ('0': no
+    /// deduplication), preview. Returns one code per task: 1 published, 0 full, -1 duplicate. Once one task finds the queue full,
+    /// every later task of the batch gets 0 too (unless it is a duplicate), so what was published is always a prefix of the
+    /// batch's new tasks and the caller retries the rest in order. No hand-off (a batch is published under load, when the
+    /// consumers are busy); a ready task is announced once per batch, under the rule of <see cref="Publish"/>.
+    /// </summary>
+    public const string PublishMany = """
+        local cap = tonumber(ARGV[2])
+        local now = tonumber(ARGV[3])
+        local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
+        local out = {}
+        local published = 0
+        local readied = 0
+        local full = false
+        for i = 7, #ARGV, 11 do
+          local id = ARGV[i]
+          local tk = ARGV[1] .. id
+          local r = 1
+          if redis.call('EXISTS', tk) == 1 then
+            r = -1
+          elseif full or n >= cap then
+            full = true
+            r = 0
+          elseif ARGV[i + 9] ~= '0' then
+            local once = ARGV[6] .. id
+            local seen = redis.call('GET', once)
+            if seen and tonumber(seen) > now then
+              r = -1
+            else
+              redis.call('SET', once, now + tonumber(ARGV[i + 9]), 'PX', ARGV[i + 9])
+            end
+          end
+          if r == 1 then
+            redis.call('HSET', tk, 'p', ARGV[i + 2], 'ty', ARGV[i + 3], 'a', ARGV[i + 4], 'e', ARGV[i + 5], 'nb', ARGV[i + 6], 'h', ARGV[i + 7], 'err', ARGV[i + 8])
+            if ARGV[i + 10] ~= '' then redis.call('HSET', tk, 'pv', ARGV[i + 10]) end
+            if tonumber(ARGV[i + 1]) > now then
+              redis.call('ZADD', KEYS[2], ARGV[i + 1], id)
+            else
+              redis.call('LPUSH', KEYS[1], id)
+              readied = readied + 1
+            end
+            n = n + 1
+            published = published + 1
+          end
+          out[#out + 1] = r
+        end
+        if published > 0 then redis.call('HINCRBY', KEYS[4], 'published', published) end
+        if readied > 0 then
+          local w = redis.call('HLEN', KEYS[5])
+          if w > 1 or (w == 1 and redis.call('HEXISTS', KEYS[5], ARGV[5]) == 0) then
+            redis.call('DEL', KEYS[5])
+            redis.call('PUBLISH', ARGV[4], 'r')
+          end
+        end
+        return out
+        """;
+
+    /// <summary>
     /// KEYS: ready, delayed, leases, dead, consumers, waiting. ARGV: tprefix, nowMs, leaseUntilMs, tokenBase, consumerId (''
     /// skips the heartbeat), maxAttempts, nowTicks, channel, count, instance. Leases up to <c>count</c> ready tasks in one
     /// call; the i-th gets the token <c>tokenBase .. i</c>. When it leaves the ready list empty, it records the instance in
@@ -202,15 +263,65 @@ internal static class LuaScripts
         return out
         """;
 
-    /// <summary>KEYS: ready, delayed, leases, stats. ARGV: tprefix, id, token, channel, capacity. Returns 1 or 0 (lease lost).</summary>
+    /// <summary>
+    /// KEYS: ready, delayed, leases, stats. ARGV: tprefix, id, token, channel, capacity. Returns 1 or 0 (lease lost; also for a
+    /// record that is not a hash, as <see cref="AckMany"/> answers).
+    /// </summary>
     public const string Ack = Maintenance + """
         local tk = ARGV[1] .. ARGV[2]
-        if redis.call('HGET', tk, 'tk') ~= ARGV[3] then return 0 end
+        if redis.pcall('HGET', tk, 'tk') ~= ARGV[3] then return 0 end
         redis.call('ZREM', KEYS[3], ARGV[2])
         redis.call('DEL', tk)
         redis.call('HINCRBY', KEYS[4], 'acked', 1)
         freed(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[5]), ARGV[4])
         return 1
+        """;
+
+    /// <summary>
+    /// Acks a batch (several workers' acks coalesced) in one call. KEYS: ready, delayed, leases, stats. ARGV: tprefix, channel,
+    /// capacity, then id, token per lease. Returns 1 or 0 (lease lost) per lease, in order. A record that is not a hash answers 0
+    /// for its own lease only (<c>redis.pcall</c>): it cannot fail the other acks of the batch.
+    /// </summary>
+    public const string AckMany = """
+        local out = {}
+        local acked = 0
+        for i = 4, #ARGV, 2 do
+          local tk = ARGV[1] .. ARGV[i]
+          if redis.pcall('HGET', tk, 'tk') == ARGV[i + 1] then
+            redis.call('ZREM', KEYS[3], ARGV[i])
+            redis.call('DEL', tk)
+            acked = acked + 1
+            out[#out + 1] = 1
+          else
+            out[#out + 1] = 0
+          end
+        end
+        if acked > 0 then
+          redis.call('HINCRBY', KEYS[4], 'acked', acked)
+          local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
+          if n + acked >= tonumber(ARGV[3]) then redis.call('PUBLISH', ARGV[2], 'f') end
+        end
+        return out
+        """;
+
+    /// <summary>
+    /// Renews a batch of leases (the renewals of one tick coalesced) in one call. KEYS: leases, consumers. ARGV: tprefix,
+    /// leaseUntilMs, nowMs, consumerId, then id, token per lease. Returns 1 or 0 (lease lost) per lease, in order.
+    /// </summary>
+    public const string RenewMany = """
+        local out = {}
+        local renewed = false
+        for i = 5, #ARGV, 2 do
+          if redis.pcall('HGET', ARGV[1] .. ARGV[i], 'tk') == ARGV[i + 1] then
+            redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[i])
+            renewed = true
+            out[#out + 1] = 1
+          else
+            out[#out + 1] = 0
+          end
+        end
+        if renewed then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end
+        return out
         """;
 
     /// <summary>
@@ -267,10 +378,10 @@ internal static class LuaScripts
         return 1
         """;
 
-    /// <summary>KEYS: leases, consumers. ARGV: tprefix, id, token, leaseUntilMs, nowMs, consumerId. Returns 1 or 0.</summary>
+    /// <summary>KEYS: leases, consumers. ARGV: tprefix, id, token, leaseUntilMs, nowMs, consumerId. Returns 1 or 0 (as <see cref="RenewMany"/>).</summary>
     public const string Renew = """
         local tk = ARGV[1] .. ARGV[2]
-        if redis.call('HGET', tk, 'tk') ~= ARGV[3] then return 0 end
+        if redis.pcall('HGET', tk, 'tk') ~= ARGV[3] then return 0 end
         redis.call('ZADD', KEYS[1], 'XX', ARGV[4], ARGV[2])
         redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
         return 1

@@ -43,6 +43,13 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     private int _disposed;
     private volatile bool _leasingStopped;
     private readonly RedisOutage _outage;
+    /// <summary>The most tasks, acks or renewals one script call carries.</summary>
+    internal const int MaxCallBatch = 256;
+    private readonly CallCoalescer<PublishItem, long> _publishes;
+    private long _publishManyCalls;
+    private long _publishManyItems;
+    private readonly CallCoalescer<(string Id, string Token), long> _acks;
+    private readonly CallCoalescer<(string Id, string Token), long> _renewals;
 
     public RedisTaskQueue(IConnectionMultiplexer connection, QueueDefinition definition, TaskSerializer<T> serializer,
         RedisQueueOptions options, TimeProvider time, ILogger logger)
@@ -61,6 +68,9 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         var hold = definition.VisibilityTimeout / 3;
         _gate = new ConsumerGate<TaskLease<T>>(hold < MaxBufferHold ? hold : MaxBufferHold, GiveBack);
         _outage = new RedisOutage(definition.Name, Endpoints, time, logger);
+        _publishes = new CallCoalescer<PublishItem, long>(PublishBatchAsync, MaxCallBatch);
+        _acks = new CallCoalescer<(string Id, string Token), long>(AckBatchAsync, MaxCallBatch);
+        _renewals = new CallCoalescer<(string Id, string Token), long>(RenewBatchAsync, MaxCallBatch);
         _onEvent = (_, message) =>
         {
             if (message == "r")
@@ -85,6 +95,16 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
 
     /// <summary>Tasks this instance's publishes leased straight to its own parked consumers (for tests).</summary>
     internal long HandOffs => Interlocked.Read(ref _handOffs);
+
+    /// <summary>Publish, ack and renewal batch calls made so far, and the items they carried (for tests and benchmarks).</summary>
+    internal (long Calls, long Items) PublishBatches =>
+        (_publishes.Batches + Interlocked.Read(ref _publishManyCalls), _publishes.BatchedItems + Interlocked.Read(ref _publishManyItems));
+
+    /// <inheritdoc cref="PublishBatches"/>
+    internal (long Calls, long Items) AckBatches => (_acks.Batches, _acks.BatchedItems);
+
+    /// <inheritdoc cref="PublishBatches"/>
+    internal (long Calls, long Items) RenewBatches => (_renewals.Batches, _renewals.BatchedItems);
 
     private IDatabase Db => _connection.GetDatabase();
 
@@ -153,6 +173,28 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             cancellationToken.ThrowIfCancellationRequested();
             var now = _time.GetUtcNow();
             var dueMs = envelope.NotBefore is { } notBefore && notBefore > now ? CeilingMs(notBefore) : 0L;
+            // Another publish of this instance is in flight: this one goes in the next batch call (group commit). A fenced
+            // publish (an exclusive source's) always goes alone: its script also checks the source's lease.
+            if (fence is null && _publishes.TryJoin(new PublishItem(envelope, payload, preview, headers, windowMs, dueMs), out var joined))
+            {
+                long code;
+                try
+                {
+                    code = await joined.ConfigureAwait(false);
+                    _outage.Succeeded();
+                }
+                catch (Exception ex) when (IsTransient(ex))
+                {
+                    _outage.Failed(ex);
+                    throw new QueueBackendUnavailableException(Name, Backend, $"Redis at {Endpoints()} did not answer: {ex.Message}", ex);
+                }
+                if (code == 1)
+                    return true;
+                if (code == -1)
+                    return false;
+                await _freed.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
             // A consumer of this instance is parked: the script may lease the task to it straight away (no consume trip).
             var handoff = dueMs == 0 && !_leasingStopped && _gate.TryClaimOne();
             var token = handoff ? NextTokenBase() + "1" : string.Empty;
@@ -182,6 +224,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             {
                 if (handoff && result != 2)
                     _gate.Unreserve((1, 0));
+                if (fence is null)
+                    _publishes.EndSolo();
             }
             if (result == 2)
             {
@@ -200,6 +244,59 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             if (result == -3)
                 throw new SourceLeaseLostException(fence!);
             await _freed.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Publishes in chunks of <see cref="MaxCallBatch"/>, one <see cref="LuaScripts.PublishMany"/> call each. A chunk that finds
+    /// the queue full published a prefix of its new tasks: the rest wait for a 'capacity freed' notification and go again, in order.
+    /// </summary>
+    public async ValueTask PublishManyAsync(IReadOnlyList<TaskEnvelope<T>> envelopes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(envelopes);
+        var items = new PublishItem[envelopes.Count];
+        for (var i = 0; i < items.Length; i++)
+        {
+            var envelope = envelopes[i] ?? throw new ArgumentException($"Envelope {i} is null.", nameof(envelopes));
+            var payload = _serializer.Serialize(envelope.Payload);
+            RedisValue preview = payload.Length > PreviewBytes ? payload.AsMemory(0, PreviewBytes) : RedisValue.EmptyString;
+            items[i] = new PublishItem(envelope, payload, preview, HeaderCodec.Encode(envelope.Headers), 0, 0);
+        }
+        var start = 0;
+        while (start < items.Length)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var now = _time.GetUtcNow();
+            var chunk = new List<PublishItem>(Math.Min(MaxCallBatch, items.Length - start));
+            for (var i = start; i < items.Length && chunk.Count < MaxCallBatch; i++)
+            {
+                var e = items[i].Envelope;
+                chunk.Add(items[i] with { DueMs = e.NotBefore is { } nb && nb > now ? CeilingMs(nb) : 0L });
+            }
+            await EnsureSubscribedAsync().ConfigureAwait(false);
+            long[] codes;
+            try
+            {
+                Interlocked.Increment(ref _publishManyCalls);
+                Interlocked.Add(ref _publishManyItems, chunk.Count);
+                codes = await PublishBatchAsync(chunk).ConfigureAwait(false);
+                _outage.Succeeded();
+            }
+            catch (Exception ex) when (IsTransient(ex))
+            {
+                _outage.Failed(ex);
+                throw new QueueBackendUnavailableException(Name, Backend, $"Redis at {Endpoints()} did not answer: {ex.Message}", ex);
+            }
+            var full = Array.IndexOf(codes, 0L);
+            var done = full < 0 ? chunk.Count : full;
+            for (var i = 0; i < done; i++)
+            {
+                if (codes[i] == -1)
+                    Log.DuplicateIgnored(_logger, Name, chunk[i].Envelope.Id);
+            }
+            start += done;
+            if (full >= 0)
+                await _freed.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -397,9 +494,19 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     {
         ArgumentNullException.ThrowIfNull(lease);
         cancellationToken.ThrowIfCancellationRequested();
-        RedisKey[] keys = [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats];
-        RedisValue[] args = [_keys.TaskPrefix, lease.Envelope.Id, lease.Token, (string)_keys.Channel!, Definition.Capacity];
-        return (long)await Db.ScriptEvaluateAsync(LuaScripts.Ack, keys, args).ConfigureAwait(false) == 1;
+        // Acks of several workers that finish while one ack is in flight go together in the next call.
+        if (_acks.TryJoin((lease.Envelope.Id, lease.Token), out var joined))
+            return await joined.ConfigureAwait(false) == 1;
+        try
+        {
+            RedisKey[] keys = [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats];
+            RedisValue[] args = [_keys.TaskPrefix, lease.Envelope.Id, lease.Token, (string)_keys.Channel!, Definition.Capacity];
+            return (long)await Db.ScriptEvaluateAsync(LuaScripts.Ack, keys, args).ConfigureAwait(false) == 1;
+        }
+        finally
+        {
+            _acks.EndSolo();
+        }
     }
 
     public async ValueTask<NackResult> NackAsync(TaskLease<T> lease, TimeSpan? retryDelay = null, string? error = null, CancellationToken cancellationToken = default)
@@ -444,14 +551,118 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     {
         ArgumentNullException.ThrowIfNull(lease);
         cancellationToken.ThrowIfCancellationRequested();
+        // The renewals of one tick (one per busy worker) go together while one is in flight.
+        if (_renewals.TryJoin((lease.Envelope.Id, lease.Token), out var joined))
+        {
+            var renewedUntil = await joined.ConfigureAwait(false);
+            if (renewedUntil == 0)
+                return false;
+            lease.LeasedUntil = DateTimeOffset.FromUnixTimeMilliseconds(renewedUntil);
+            return true;
+        }
+        try
+        {
+            var now = _time.GetUtcNow();
+            var until = now + Definition.VisibilityTimeout;
+            RedisKey[] keys = [_keys.Leases, _keys.Consumers];
+            RedisValue[] args = [_keys.TaskPrefix, lease.Envelope.Id, lease.Token, CeilingMs(until), now.ToUnixTimeMilliseconds(), _consumerId];
+            if ((long)await Db.ScriptEvaluateAsync(LuaScripts.Renew, keys, args).ConfigureAwait(false) != 1)
+                return false;
+            lease.LeasedUntil = until;
+            return true;
+        }
+        finally
+        {
+            _renewals.EndSolo();
+        }
+    }
+
+    /// <summary>One publish waiting for a batch call: what the script needs, serialized by the caller.</summary>
+    private readonly record struct PublishItem(TaskEnvelope<T> Envelope, byte[] Payload, RedisValue Preview, byte[] Headers, long WindowMs, long DueMs);
+
+    /// <summary>
+    /// One <see cref="LuaScripts.PublishMany"/> call for <paramref name="items"/>: a code per task (1 published, 0 full, -1 duplicate).
+    /// Wakes a consumer of this instance when a task became ready (the script announces to the other instances).
+    /// </summary>
+    private async Task<long[]> PublishBatchAsync(List<PublishItem> items)
+    {
+        await EnsureSubscribedAsync().ConfigureAwait(false);
         var now = _time.GetUtcNow();
-        var until = now + Definition.VisibilityTimeout;
-        RedisKey[] keys = [_keys.Leases, _keys.Consumers];
-        RedisValue[] args = [_keys.TaskPrefix, lease.Envelope.Id, lease.Token, CeilingMs(until), now.ToUnixTimeMilliseconds(), _consumerId];
-        if ((long)await Db.ScriptEvaluateAsync(LuaScripts.Renew, keys, args).ConfigureAwait(false) != 1)
-            return false;
-        lease.LeasedUntil = until;
-        return true;
+        const int Fixed = 6, PerTask = 11;
+        var args = new RedisValue[Fixed + (PerTask * items.Count)];
+        args[0] = _keys.TaskPrefix;
+        args[1] = Definition.Capacity;
+        args[2] = now.ToUnixTimeMilliseconds();
+        args[3] = (string)_keys.Channel!;
+        args[4] = _consumerId;
+        args[5] = _keys.OncePrefix;
+        var readyAsked = false;
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            var e = item.Envelope;
+            var a = Fixed + (i * PerTask);
+            args[a] = e.Id;
+            args[a + 1] = item.DueMs;
+            args[a + 2] = item.Payload;
+            args[a + 3] = e.TaskType;
+            args[a + 4] = e.Attempt;
+            args[a + 5] = e.EnqueuedAt.UtcTicks;
+            args[a + 6] = e.NotBefore is { } nb ? nb.UtcTicks : RedisValue.EmptyString;
+            args[a + 7] = item.Headers;
+            args[a + 8] = e.LastError ?? string.Empty;
+            args[a + 9] = item.WindowMs;
+            args[a + 10] = item.Preview;
+            readyAsked |= item.DueMs == 0;
+        }
+        var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.PublishMany,
+            [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting], args).ConfigureAwait(false))!;
+        var codes = new long[reply.Length];
+        var readied = false;
+        for (var i = 0; i < reply.Length; i++)
+        {
+            codes[i] = (long)reply[i];
+            readied |= codes[i] == 1 && i < items.Count && items[i].DueMs == 0;
+        }
+        // This instance's own consumers are woken here, not through Redis: one fetch leases for every parked consumer.
+        if (readyAsked && readied)
+            _gate.Signal();
+        return codes;
+    }
+
+    private async Task<long[]> AckBatchAsync(List<(string Id, string Token)> items)
+    {
+        var args = new RedisValue[3 + (2 * items.Count)];
+        args[0] = _keys.TaskPrefix;
+        args[1] = (string)_keys.Channel!;
+        args[2] = Definition.Capacity;
+        for (var i = 0; i < items.Count; i++)
+        {
+            args[3 + (2 * i)] = items[i].Id;
+            args[4 + (2 * i)] = items[i].Token;
+        }
+        var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.AckMany,
+            [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats], args).ConfigureAwait(false))!;
+        return Array.ConvertAll(reply, r => (long)r);
+    }
+
+    /// <summary>One <see cref="LuaScripts.RenewMany"/> call: per lease the new expiry (Unix ms), or 0 when the lease was lost.</summary>
+    private async Task<long[]> RenewBatchAsync(List<(string Id, string Token)> items)
+    {
+        var now = _time.GetUtcNow();
+        var untilMs = CeilingMs(now + Definition.VisibilityTimeout);
+        var args = new RedisValue[4 + (2 * items.Count)];
+        args[0] = _keys.TaskPrefix;
+        args[1] = untilMs;
+        args[2] = now.ToUnixTimeMilliseconds();
+        args[3] = _consumerId;
+        for (var i = 0; i < items.Count; i++)
+        {
+            args[4 + (2 * i)] = items[i].Id;
+            args[5 + (2 * i)] = items[i].Token;
+        }
+        var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.RenewMany, [_keys.Leases, _keys.Consumers], args).ConfigureAwait(false))!;
+        return Array.ConvertAll(reply, r => (long)r == 1 ? untilMs : 0L);
     }
 
     public async ValueTask<QueueStats> GetStatsAsync(CancellationToken cancellationToken = default)

@@ -49,14 +49,20 @@ public static class RedisCleanup
 }
 
 /// <summary>(e) AppRuntime on the Redis backend: same module as (b), the queue's backend set to Redis by configuration.</summary>
-public sealed class AppRuntimeRedisRow(string endpoint, int capacity) : HostedRow
+public sealed class AppRuntimeRedisRow(string endpoint, int capacity, int publishBatch, int prefetch) : HostedRow
 {
     private readonly string _prefix = "appruntime-bench-" + Guid.NewGuid().ToString("N")[..8];
     private ITaskPublisher<BenchTask>? _publisher;
 
-    public override string Name => "(e) AppRuntime on Redis, tracing off";
+    public override string Name => publishBatch > 1
+        ? $"(e) AppRuntime on Redis, PublishManyAsync x{publishBatch}, tracing off"
+        : "(e) AppRuntime on Redis, tracing off";
 
-    public override string Notes => $"AppRuntime:Queues:bench:Backend=Redis, key prefix {_prefix} (db 0, deleted after the row), capacity {capacity}, 4 workers, JsonTaskSerializer<BenchTask> (source-generated context).";
+    public override int PublishBatch => publishBatch;
+
+    public override string Notes => $"AppRuntime:Queues:bench:Backend=Redis, key prefix {_prefix} (db 0, deleted after the row), capacity {capacity}, 4 workers, AppRuntime:Redis:Prefetch={prefetch}, "
+        + (publishBatch > 1 ? $"ITaskPublisher<T>.PublishManyAsync of {publishBatch} tasks per call" : "ITaskPublisher<T>.PublishAsync per task")
+        + ", JsonTaskSerializer<BenchTask> (source-generated context).";
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -66,6 +72,7 @@ public sealed class AppRuntimeRedisRow(string endpoint, int capacity) : HostedRo
             ["AppRuntime:Queues:bench:Backend"] = "Redis",
             ["AppRuntime:Redis:Configuration"] = endpoint,
             ["AppRuntime:Redis:KeyPrefix"] = _prefix,
+            ["AppRuntime:Redis:Prefetch"] = prefetch.ToString(CultureInfo.InvariantCulture),
         });
         builder.AddAppRuntime()
             .AddRedisQueues()
@@ -78,6 +85,9 @@ public sealed class AppRuntimeRedisRow(string endpoint, int capacity) : HostedRo
 
     public override async ValueTask PublishAsync(BenchTask task, CancellationToken cancellationToken)
         => await _publisher!.PublishAsync(task, null, cancellationToken).ConfigureAwait(false);
+
+    public override async ValueTask PublishManyAsync(BenchTask[] tasks, CancellationToken cancellationToken)
+        => await _publisher!.PublishManyAsync(tasks, null, cancellationToken).ConfigureAwait(false);
 
     public override async ValueTask DisposeAsync()
     {

@@ -12,6 +12,13 @@ public abstract class Row : IAsyncDisposable
     /// <summary>Publishes one task the way an application would (awaited, one at a time).</summary>
     public abstract ValueTask PublishAsync(BenchTask task, CancellationToken cancellationToken);
 
+    /// <summary>How many tasks one publish call carries: 1 awaits each publish; more calls <see cref="PublishManyAsync"/>.</summary>
+    public virtual int PublishBatch => 1;
+
+    /// <summary>Publishes a batch in one call (rows whose <see cref="PublishBatch"/> is above 1).</summary>
+    public virtual ValueTask PublishManyAsync(BenchTask[] tasks, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{Name} publishes one task at a time.");
+
     /// <summary>Facts about the row's configuration printed under the table.</summary>
     public virtual string Notes => "";
 

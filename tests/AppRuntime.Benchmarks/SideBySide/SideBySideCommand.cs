@@ -6,7 +6,7 @@ using System.Text;
 namespace AppRuntime.Benchmarks.SideBySide;
 
 /// <summary>
-/// <c>sidebyside [--tasks N] [--redis-tasks N] [--redis host:port] [--row-timeout S] [--capacity N] [--rows abcdef] [--tracing both|off|on] [--publishers 1] [--out FILE]</c>:
+/// <c>sidebyside [--tasks N] [--redis-tasks N] [--redis host:port] [--row-timeout S] [--capacity N] [--rows abcdef] [--tracing both|off|on] [--publishers 1] [--publish-batch 100] [--prefetch 0] [--out FILE]</c>:
 /// every row in one process, one after the other, each bounded by a deadline; prints a Markdown table and writes it to a file.
 /// </summary>
 public static class SideBySideCommand
@@ -71,7 +71,9 @@ public static class SideBySideCommand
                 foreach (var r in rb)
                     Console.Error.WriteLine($"sidebyside: redis-benchmark {r.Test} -c {r.Clients}: {r.RequestsPerSecond:N0} req/s p50 {r.P50Ms} ms p99 {r.P99Ms} ms");
             }
-            Add(await MeasureAsync(new AppRuntimeRedisRow(options.Redis, options.Capacity), "redis", options.RedisTasks, redisWarmup, options, notes).ConfigureAwait(false));
+            Add(await MeasureAsync(new AppRuntimeRedisRow(options.Redis, options.Capacity, 1, options.Prefetch), "redis", options.RedisTasks, redisWarmup, options, notes).ConfigureAwait(false));
+            if (options.PublishBatch > 1)
+                Add(await MeasureAsync(new AppRuntimeRedisRow(options.Redis, options.Capacity, options.PublishBatch, options.Prefetch), "redis", options.RedisTasks, redisWarmup, options, notes).ConfigureAwait(false));
         }
         if (options.Has('f'))
             Add(await MeasureAsync(new HangfireRow(options.Redis), "redis", options.RedisTasks, redisWarmup, options, notes).ConfigureAwait(false));
@@ -190,6 +192,18 @@ public static class SideBySideCommand
 
     private static async Task DriveAsync(Row row, int from, int to, CancellationToken ct)
     {
+        if (row.PublishBatch > 1)
+        {
+            for (var i = from; i < to; i += row.PublishBatch)
+            {
+                ct.ThrowIfCancellationRequested();
+                var batch = new BenchTask[Math.Min(row.PublishBatch, to - i)];
+                for (var j = 0; j < batch.Length; j++)
+                    batch[j] = new BenchTask(i + j, Stopwatch.GetTimestamp());
+                await row.PublishManyAsync(batch, ct).ConfigureAwait(false);
+            }
+            return;
+        }
         for (var i = from; i < to; i++)
         {
             ct.ThrowIfCancellationRequested();
@@ -296,7 +310,7 @@ public static class SideBySideCommand
         return Directory.GetCurrentDirectory();
     }
 
-    private sealed record Options(int Tasks, int RedisTasks, string Redis, TimeSpan RowTimeout, int Capacity, string Rows, string Tracing, int Publishers, string? Out)
+    private sealed record Options(int Tasks, int RedisTasks, string Redis, TimeSpan RowTimeout, int Capacity, string Rows, string Tracing, int Publishers, string? Out, int PublishBatch, int Prefetch)
     {
         public bool Has(char row) => Rows.Contains(row, StringComparison.Ordinal);
 
@@ -313,12 +327,12 @@ public static class SideBySideCommand
             }
             int Int(string key, int fallback) => map.TryGetValue(key, out var v) ? int.Parse(v.Replace("_", "", StringComparison.Ordinal), Inv) : fallback;
             var redis = map.GetValueOrDefault("redis") ?? (Environment.GetEnvironmentVariable("APPRUNTIME_REDIS") is { Length: > 0 } e ? e : "127.0.0.1:6390");
-            var unknown = map.Keys.Except(["tasks", "redis-tasks", "redis", "row-timeout", "capacity", "rows", "tracing", "publishers", "out"]).ToList();
+            var unknown = map.Keys.Except(["tasks", "redis-tasks", "redis", "row-timeout", "capacity", "rows", "tracing", "publishers", "out", "publish-batch", "prefetch"]).ToList();
             if (unknown.Count > 0)
                 throw new ArgumentException("Unknown option(s): " + string.Join(", ", unknown.Select(u => "--" + u)));
             return new Options(Int("tasks", 1_000_000), Int("redis-tasks", 100_000), redis, TimeSpan.FromSeconds(Int("row-timeout", 300)),
                 Int("capacity", 10_000), map.GetValueOrDefault("rows") ?? "abcdef", map.GetValueOrDefault("tracing") ?? "both",
-                Math.Max(1, Int("publishers", 1)), map.GetValueOrDefault("out"));
+                Math.Max(1, Int("publishers", 1)), map.GetValueOrDefault("out"), Math.Max(1, Int("publish-batch", 100)), Math.Max(0, Int("prefetch", 0)));
         }
     }
 }

@@ -900,6 +900,81 @@ public abstract class TaskQueueContractTests : IAsyncLifetime
     }
 
     // ----------------------------------------------------------------------------------------------------------------
+    // Batch publish
+
+    [Fact]
+    public async Task PublishMany_delivers_every_task_once_in_list_order_with_its_fields()
+    {
+        // 300: more than one script call of a batching backend (Redis: 256 per call).
+        var queue = await NewQueueAsync(Define(capacity: 1000));
+        var headers = new Dictionary<string, string>(StringComparer.Ordinal) { ["custom-header"] = "batch" };
+        var batch = NewTaskBatch(300).Select((t, i) => i % 2 == 0 ? t with { Headers = headers } : t).ToList();
+
+        await queue.PublishManyAsync(batch);
+
+        var delivered = new List<TaskEnvelope<ContractTask>>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var lease = await ConsumeOrFailAsync(queue);
+            delivered.Add(lease.Envelope);
+            Assert.True(await queue.AckAsync(lease));
+        }
+        Assert.Equal(batch.Select(t => t.Id), delivered.Select(e => e.Id));
+        Assert.Equal(batch.Select(t => t.Payload), delivered.Select(e => e.Payload));
+        Assert.All(delivered, e => Assert.Equal(1, e.Attempt));
+        Assert.Equal(batch.Select(t => t.Headers.Count), delivered.Select(e => e.Headers.Count));
+        await AssertNothingDeliverableAsync(queue, "every task of the batch was delivered and acked");
+        var stats = await queue.GetStatsAsync();
+        Assert.Equal((300L, 300L, 0L), (stats.Published, stats.Acked, stats.Depth));
+    }
+
+    [Fact]
+    public async Task PublishMany_waits_while_the_queue_is_full_and_publishes_the_rest_in_order_as_slots_free()
+    {
+        var queue = await NewQueueAsync(Define(capacity: 3));
+        var batch = NewTaskBatch(7);
+        var publishing = queue.PublishManyAsync(batch).AsTask();
+        await AssertStillPendingAsync(publishing, "seven tasks do not fit a queue of capacity 3");
+
+        var delivered = new List<string>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var lease = await ConsumeOrFailAsync(queue);
+            delivered.Add(lease.Envelope.Id);
+            Assert.True(await queue.AckAsync(lease));
+        }
+        await publishing.WaitAsync(DeliveryDeadline);
+
+        Assert.Equal(batch.Select(t => t.Id), delivered);
+        var stats = await queue.GetStatsAsync();
+        Assert.Equal((7L, 7L, 0L, 0L), (stats.Published, stats.Acked, stats.Depth, stats.InFlight));
+    }
+
+    [Fact]
+    public async Task Concurrent_acks_settle_each_lease_on_its_own_token()
+    {
+        // A batching backend may settle these acks in one call: each must still be judged on its own lease.
+        var queue = await NewQueueAsync(Define(visibilityTimeout: TimeSpan.FromMinutes(5)));
+        foreach (var task in NewTaskBatch(8))
+            await queue.PublishAsync(task);
+        var leases = new List<TaskLease<ContractTask>>();
+        for (var i = 0; i < 8; i++)
+            leases.Add(await ConsumeOrFailAsync(queue));
+        // The first lease goes stale: its task is nacked and leased again under a new token.
+        Assert.Equal(NackResult.Requeued, await queue.NackAsync(leases[0]));
+        var again = await ConsumeOrFailAsync(queue);
+        Assert.Equal(leases[0].Envelope.Id, again.Envelope.Id);
+
+        var results = await Task.WhenAll(leases.Select(l => queue.AckAsync(l).AsTask()));
+
+        Assert.Equal([false, true, true, true, true, true, true, true], results);
+        var stats = await queue.GetStatsAsync();
+        Assert.Equal((1L, 7L), (stats.InFlight, stats.Acked));
+        Assert.True(await queue.AckAsync(again));
+        Assert.Equal(0L, (await queue.GetStatsAsync()).Outstanding);
+    }
+
+    // ----------------------------------------------------------------------------------------------------------------
     // Concurrency
 
     [Fact]

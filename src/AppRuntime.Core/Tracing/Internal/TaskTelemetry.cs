@@ -32,6 +32,8 @@ internal sealed class TaskTelemetry
 
     public void Published(string queue) => _published.Add(1, QueueTag(queue));
 
+    public void Published(string queue, int count) => _published.Add(count, QueueTag(queue));
+
     public void Succeeded(string queue) => _processed.Add(1, QueueTag(queue));
 
     public void Failed(string queue) => _failed.Add(1, QueueTag(queue));
