@@ -38,7 +38,9 @@ public static class AppRuntimeTelemetryExtensions
     /// <summary>
     /// Wires traces, metrics and logs: the AppRuntime source and meter, a resource with the service name, OTLP and console
     /// exporters chosen by configuration (<c>AppRuntime:Telemetry</c>) and the standard <c>OTEL_*</c> environment variables,
-    /// trace and span ids on every log record, and a flush of everything when the runtime stops.
+    /// trace and span ids on every log record, and a flush of everything when the runtime stops. When configuration names no
+    /// exporter and <paramref name="configure"/> sets no tracing, metrics or logging callback, no OpenTelemetry SDK is added
+    /// (nothing would be exported): the settings are still validated and log records still carry trace ids.
     /// </summary>
     public static IAppRuntimeBuilder AddTelemetry(this IAppRuntimeBuilder builder, Action<AppRuntimeTelemetryOptions>? configure = null)
     {
@@ -56,6 +58,12 @@ public static class AppRuntimeTelemetryExtensions
 
         var services = builder.Services;
         services.Configure<LoggerFactoryOptions>(o => o.ActivityTrackingOptions |= ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
+
+        // No exporter and no custom wiring: nothing would leave the process, so no SDK is added. An SDK without exporters still
+        // samples and records a span for every publish and delivery, and costs start-up time and memory (its self-diagnostics
+        // alone wait on a cancelled task at exit, which renders a stack trace of the whole native binary).
+        if (!otlp && !options.Console && options.ConfigureTracing is null && options.ConfigureMetrics is null && options.ConfigureLogging is null)
+            return builder;
 
         var otel = services.AddOpenTelemetry()
             .ConfigureResource(r =>

@@ -262,4 +262,19 @@ public sealed class TelemetryTests
             await _app.DisposeAsync();
         }
     }
+
+    [Fact]
+    public void With_no_exporter_and_no_callback_no_OpenTelemetry_SDK_is_added_and_naming_an_exporter_adds_it()
+    {
+        using var bare = BuildApp(1, _ => false, [], null, []);
+        Assert.Null(bare.Services.GetService<TracerProvider>());
+        Assert.Null(bare.Services.GetService<MeterProvider>());
+
+        using var console = BuildApp(1, _ => false, new() { ["AppRuntime:Telemetry:Exporters"] = "console" }, null, []);
+        Assert.NotNull(console.Services.GetService<TracerProvider>());
+        Assert.NotNull(console.Services.GetService<MeterProvider>());
+
+        using var custom = BuildApp(1, _ => false, [], o => o.ConfigureMetrics = _ => { }, []);
+        Assert.NotNull(custom.Services.GetService<MeterProvider>());
+    }
 }

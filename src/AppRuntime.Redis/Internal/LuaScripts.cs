@@ -277,6 +277,11 @@ internal static class LuaScripts
         return 1
         """;
 
+    /// <summary>KEYS: ready, delayed, leases. ARGV: capacity. Returns the free room (capacity minus ready, delayed and leased; may be negative).</summary>
+    public const string Room = """
+        return tonumber(ARGV[1]) - (redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3]))
+        """;
+
     /// <summary>
     /// Acks a batch (several workers' acks coalesced) in one call. KEYS: ready, delayed, leases, stats. ARGV: tprefix, channel,
     /// capacity, then id, token per lease. Returns 1 or 0 (lease lost) per lease, in order. A record that is not a hash answers 0

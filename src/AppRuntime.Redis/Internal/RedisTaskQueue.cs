@@ -249,7 +249,9 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
 
     /// <summary>
     /// Publishes in chunks of <see cref="MaxCallBatch"/>, one <see cref="LuaScripts.PublishMany"/> call each. A chunk that finds
-    /// the queue full published a prefix of its new tasks: the rest wait for a 'capacity freed' notification and go again, in order.
+    /// the queue full published a prefix of its new tasks: the rest wait for a 'capacity freed' notification and go again, in
+    /// order, but only as many as the queue has room for (asked with <see cref="LuaScripts.Room"/>, which carries no payload):
+    /// several batch publishers woken by one freed slot would otherwise each send a whole chunk of payloads to publish one task.
     /// </summary>
     public async ValueTask PublishManyAsync(IReadOnlyList<TaskEnvelope<T>> envelopes, CancellationToken cancellationToken = default)
     {
@@ -263,12 +265,14 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             items[i] = new PublishItem(envelope, payload, preview, HeaderCodec.Encode(envelope.Headers), 0, 0);
         }
         var start = 0;
+        var room = MaxCallBatch;   // optimistic until the queue is found full
         while (start < items.Length)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var now = _time.GetUtcNow();
-            var chunk = new List<PublishItem>(Math.Min(MaxCallBatch, items.Length - start));
-            for (var i = start; i < items.Length && chunk.Count < MaxCallBatch; i++)
+            var size = Math.Min(Math.Min(MaxCallBatch, room), items.Length - start);
+            var chunk = new List<PublishItem>(size);
+            for (var i = start; i < items.Length && chunk.Count < size; i++)
             {
                 var e = items[i].Envelope;
                 chunk.Add(items[i] with { DueMs = e.NotBefore is { } nb && nb > now ? CeilingMs(nb) : 0L });
@@ -295,8 +299,29 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
                     Log.DuplicateIgnored(_logger, Name, chunk[i].Envelope.Id);
             }
             start += done;
-            if (full >= 0)
+            if (full < 0)
+                continue;
+            do
+            {
                 await _freed.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+                room = await RoomAsync().ConfigureAwait(false);
+            }
+            while (room <= 0);
+        }
+    }
+
+    /// <summary>The queue's free room now (0 when full), or 1 when Redis does not answer (the next publish then says more).</summary>
+    private async Task<int> RoomAsync()
+    {
+        try
+        {
+            var room = (long)await Db.ScriptEvaluateAsync(LuaScripts.Room, [_keys.Ready, _keys.Delayed, _keys.Leases], [Definition.Capacity]).ConfigureAwait(false);
+            return (int)Math.Clamp(room, 0, MaxCallBatch);
+        }
+        catch (Exception ex) when (IsTransient(ex))
+        {
+            _outage.Failed(ex);
+            return 1;
         }
     }
 

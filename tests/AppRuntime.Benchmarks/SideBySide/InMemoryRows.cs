@@ -63,11 +63,14 @@ public sealed class NoopBenchHandler : ITaskHandler<BenchTask>
 /// <summary>An ActivityListener that samples every AppRuntime activity with all data, as an OpenTelemetry SDK would.</summary>
 public static class Tracing
 {
-    public static ActivityListener ListenToAppRuntime()
+    public static ActivityListener ListenToAppRuntime() => Listen(TraceService.SourceName);
+
+    /// <summary>Samples every activity of the sources whose name starts with <paramref name="sourceName"/>.</summary>
+    public static ActivityListener Listen(string sourceName)
     {
         var listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name == TraceService.SourceName,
+            ShouldListenTo = source => source.Name.StartsWith(sourceName, StringComparison.Ordinal),
             Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             SampleUsingParentId = static (ref ActivityCreationOptions<string> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = static _ => { },
@@ -192,16 +195,20 @@ public static class WolverineNoopHandler
 }
 
 /// <summary>(d) Wolverine 6 local queue: BenchTask routed to a local queue with MaximumParallelMessages(4).</summary>
-public sealed class WolverineRow : HostedRow
+public sealed class WolverineRow(bool tracing) : HostedRow
 {
     private IMessageBus? _bus;
+    private ActivityListener? _listener;
 
-    public override string Name => "(d) Wolverine 6.62.0 local queue";
+    public override string Name => tracing ? "(d) Wolverine 6.62.0 local queue, tracing on" : "(d) Wolverine 6.62.0 local queue, tracing off";
 
-    public override string Notes => "PublishMessage<BenchTask>().ToLocalQueue('bench-wolverine'), LocalQueue MaximumParallelMessages(4) (buffered, non-durable), IMessageBus.PublishAsync per task.";
+    public override string Notes => "PublishMessage<BenchTask>().ToLocalQueue('bench-wolverine'), LocalQueue MaximumParallelMessages(4) (buffered, non-durable), IMessageBus.PublishAsync per task"
+        + (tracing ? "; ActivityListener on 'Wolverine*' sampling AllDataAndRecorded." : "; no ActivityListener.");
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (tracing)
+            _listener = Tracing.Listen("Wolverine");
         var builder = CreateBuilder();
         builder.UseWolverine(opts =>
         {
@@ -217,4 +224,10 @@ public sealed class WolverineRow : HostedRow
 
     public override ValueTask PublishAsync(BenchTask task, CancellationToken cancellationToken)
         => _bus!.PublishAsync(task);
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync().ConfigureAwait(false);
+        _listener?.Dispose();
+    }
 }

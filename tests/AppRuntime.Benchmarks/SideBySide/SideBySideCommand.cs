@@ -57,7 +57,12 @@ public static class SideBySideCommand
         if (options.Has('c'))
             Add(await MeasureAsync(new MassTransitRow(), "in-memory", options.Tasks, inMemoryWarmup, options, notes).ConfigureAwait(false));
         if (options.Has('d'))
-            Add(await MeasureAsync(new WolverineRow(), "in-memory", options.Tasks, inMemoryWarmup, options, notes).ConfigureAwait(false));
+        {
+            if (options.Tracing is "both" or "off")
+                Add(await MeasureAsync(new WolverineRow(tracing: false), "in-memory", options.Tasks, inMemoryWarmup, options, notes).ConfigureAwait(false));
+            if (options.Tracing is "both" or "on")
+                Add(await MeasureAsync(new WolverineRow(tracing: true), "in-memory", options.Tasks, inMemoryWarmup, options, notes).ConfigureAwait(false));
+        }
 
         var redisWarmup = Math.Clamp(options.RedisTasks / 50, 100, 2_000);
         if (options.Has('e'))
@@ -254,8 +259,10 @@ public static class SideBySideCommand
         var on = Find("(b) AppRuntime in-memory, tracing on");
         var off = Find("(b) AppRuntime in-memory, tracing off");
         var mt = Find("(c)");
-        var wolverine = Find("(d)");
-        var redis = Find("(e)");
+        var wolverine = Find("(d) Wolverine 6.62.0 local queue, tracing off");
+        var wolverineOn = Find("(d) Wolverine 6.62.0 local queue, tracing on");
+        var redis = Find("(e) AppRuntime on Redis, tracing off");
+        var redisBatched = Find("(e) AppRuntime on Redis, PublishManyAsync");
         var hangfire = Find("(f)");
         var setC1 = benchmarks.FirstOrDefault(b => b.Test == "SET" && b.Clients == 1);
         var lpushC1 = benchmarks.FirstOrDefault(b => b.Test == "LPUSH" && b.Clients == 1);
@@ -266,12 +273,13 @@ public static class SideBySideCommand
         Compare(sb, "AppRuntime in-memory tracing on / raw channels (a)", on, raw?.TasksPerSecond, raw, 0.5);
         Compare(sb, "AppRuntime in-memory tracing off / raw channels (a)", off, raw?.TasksPerSecond, raw, null);
         Compare(sb, "AppRuntime in-memory tracing on / MassTransit (c)", on, mt?.TasksPerSecond, mt, 5);
-        Compare(sb, "AppRuntime in-memory tracing on / Wolverine (d)", on, wolverine?.TasksPerSecond, wolverine, 5);
+        Compare(sb, "AppRuntime in-memory tracing on / Wolverine (d) tracing on", on, wolverineOn?.TasksPerSecond, wolverineOn, 2);
         Compare(sb, "AppRuntime in-memory tracing off / MassTransit (c)", off, mt?.TasksPerSecond, mt, null);
-        Compare(sb, "AppRuntime in-memory tracing off / Wolverine (d)", off, wolverine?.TasksPerSecond, wolverine, null);
+        Compare(sb, "AppRuntime in-memory tracing off / Wolverine (d) tracing off", off, wolverine?.TasksPerSecond, wolverine, 2);
         Compare(sb, "AppRuntime on Redis / redis-benchmark SET -c 1", redis, setC1?.RequestsPerSecond, setC1 is null ? null : redis, 0.3);
         Compare(sb, "AppRuntime on Redis / redis-benchmark LPUSH -c 1", redis, lpushC1?.RequestsPerSecond, lpushC1 is null ? null : redis, null);
         Compare(sb, "AppRuntime on Redis / redis-benchmark SET -c 50", redis, setC50?.RequestsPerSecond, setC50 is null ? null : redis, null);
+        Compare(sb, "AppRuntime on Redis, PublishManyAsync / redis-benchmark SET -c 50", redisBatched, setC50?.RequestsPerSecond, setC50 is null ? null : redisBatched, 0.3);
         Compare(sb, "AppRuntime on Redis / Hangfire (f)", redis, hangfire?.TasksPerSecond, hangfire, 2);
         sb.AppendLine();
         sb.AppendLine("A ratio marked *partial* uses a row that did not finish: its rate is tasks handled before the deadline / time until the deadline.");
