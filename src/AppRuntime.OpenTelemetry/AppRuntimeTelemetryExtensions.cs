@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -40,7 +41,8 @@ public static class AppRuntimeTelemetryExtensions
     /// exporters chosen by configuration (<c>AppRuntime:Telemetry</c>) and the standard <c>OTEL_*</c> environment variables,
     /// trace and span ids on every log record, and a flush of everything when the runtime stops. When configuration names no
     /// exporter and <paramref name="configure"/> sets no tracing, metrics or logging callback, no OpenTelemetry SDK is added
-    /// (nothing would be exported): the settings are still validated and log records still carry trace ids.
+    /// (nothing would be exported): a bare listener creates the runtime's activities with their ids only, so log records and the
+    /// control plane's recent traces still carry trace ids; the settings are still validated.
     /// </summary>
     public static IAppRuntimeBuilder AddTelemetry(this IAppRuntimeBuilder builder, Action<AppRuntimeTelemetryOptions>? configure = null)
     {
@@ -59,11 +61,20 @@ public static class AppRuntimeTelemetryExtensions
         var services = builder.Services;
         services.Configure<LoggerFactoryOptions>(o => o.ActivityTrackingOptions |= ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId | ActivityTrackingOptions.ParentId);
 
+        // The providers are flushed when the runtime stops: these, or ones the application registered itself.
+        services.AddSingleton<IHostedService>(sp => new TelemetryFlush(
+            sp.GetRequiredService<TraceService>(), sp.GetService<TracerProvider>(), sp.GetService<MeterProvider>(), sp.GetService<LoggerProvider>()));
+
         // No exporter and no custom wiring: nothing would leave the process, so no SDK is added. An SDK without exporters still
-        // samples and records a span for every publish and delivery, and costs start-up time and memory (its self-diagnostics
-        // alone wait on a cancelled task at exit, which renders a stack trace of the whole native binary).
+        // records every span with all its data, and costs start-up time and memory (its self-diagnostics alone wait on a
+        // cancelled task at exit, which renders a stack trace of the whole native binary). A bare listener keeps what is used
+        // locally: trace and span ids on log records and in the control plane's recent traces (activities created with their
+        // ids only, no tags, nothing recorded).
         if (!otlp && !options.Console && options.ConfigureTracing is null && options.ConfigureMetrics is null && options.ConfigureLogging is null)
+        {
+            services.AddSingleton<IHostedService, TraceIdListener>();
             return builder;
+        }
 
         var otel = services.AddOpenTelemetry()
             .ConfigureResource(r =>
@@ -114,8 +125,6 @@ public static class AppRuntimeTelemetryExtensions
             });
         }
 
-        services.AddSingleton<IHostedService>(sp => new TelemetryFlush(
-            sp.GetRequiredService<TraceService>(), sp.GetService<TracerProvider>(), sp.GetService<MeterProvider>(), sp.GetService<LoggerProvider>()));
         return builder;
     }
 
@@ -153,6 +162,29 @@ public static class AppRuntimeTelemetryExtensions
     }
 
     /// <summary>Registers a flush of every provider with the runtime, which calls it as the last step of a graceful stop.</summary>
+    /// <summary>
+    /// Creates the runtime's activities with their ids only (no tags, not recorded) until the host is disposed. It listens from
+    /// its construction: the host builds every hosted service before it starts any, so the runtime's (registered first) finds
+    /// the listener in place when its sources publish.
+    /// </summary>
+    private sealed class TraceIdListener : IHostedService, IDisposable
+    {
+        private readonly ActivityListener _listener = new()
+        {
+            ShouldListenTo = static source => source.Name == TraceService.SourceName,
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
+            SampleUsingParentId = static (ref ActivityCreationOptions<string> _) => ActivitySamplingResult.PropagationData,
+        };
+
+        public TraceIdListener() => ActivitySource.AddActivityListener(_listener);
+
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Dispose() => _listener.Dispose();
+    }
+
     private sealed class TelemetryFlush(TraceService trace, TracerProvider? tracer, MeterProvider? meter, LoggerProvider? logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)

@@ -264,11 +264,17 @@ public sealed class TelemetryTests
     }
 
     [Fact]
-    public void With_no_exporter_and_no_callback_no_OpenTelemetry_SDK_is_added_and_naming_an_exporter_adds_it()
+    public async Task With_no_exporter_and_no_callback_no_OpenTelemetry_SDK_is_added_yet_tasks_keep_their_trace_ids_and_naming_an_exporter_adds_it()
     {
-        using var bare = BuildApp(1, _ => false, [], null, []);
+        var done = new ConcurrentBag<int>();
+        using var bare = BuildApp(1, _ => false, [], null, done);
         Assert.Null(bare.Services.GetService<TracerProvider>());
         Assert.Null(bare.Services.GetService<MeterProvider>());
+        await bare.StartAsync();
+        var control = bare.Services.GetRequiredService<ControlPlaneService>();
+        await Eventually.TrueAsync(() => control.GetRecentTraces().Any(r => r.Queue == "orders"), "the task's trace record was written");
+        await bare.StopAsync();
+        Assert.Matches("^[0-9a-f]{32}$", Assert.Single(control.GetRecentTraces(), r => r.Queue == "orders").TraceId);
 
         using var console = BuildApp(1, _ => false, new() { ["AppRuntime:Telemetry:Exporters"] = "console" }, null, []);
         Assert.NotNull(console.Services.GetService<TracerProvider>());

@@ -117,6 +117,22 @@ public sealed class RedisBatchIntegrationTests : RedisQueueFixture
         Assert.Equal("5", (await RedisCliAsync("HGET", $"{Prefix}:{{work}}:stats", "acked")).Trim());
     }
 
+    [Fact]
+    public async Task A_deduplication_key_that_is_not_a_number_counts_as_expired_and_fails_neither_its_publish_nor_the_batch()
+    {
+        var queue = NewRedisQueue();
+        await RedisCliAsync("SET", $"{Prefix}:{{work}}:once:task-3", "planted");
+
+        // Started back to back: the first goes alone, the rest together in one batch call with the planted key among them.
+        var publishes = Enumerable.Range(0, 8).Select(i => queue.PublishOnceAsync(Envelope(i), TimeSpan.FromMinutes(5)).AsTask()).ToList();
+        var results = await Task.WhenAll(publishes);
+
+        Assert.All(results, Assert.True);
+        var ready = await RedisCliLinesAsync("LRANGE", $"{Prefix}:{{work}}:ready", "0", "-1");
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"task-{i}").Order(), ready.Order());
+        Assert.NotEqual("planted", (await RedisCliAsync("GET", $"{Prefix}:{{work}}:once:task-3")).Trim());
+    }
+
     private static async Task<List<TaskEnvelope<WorkItem>>> ConsumeAllAsync(ITaskQueue<WorkItem> queue, int count)
     {
         var list = new List<TaskEnvelope<WorkItem>>();

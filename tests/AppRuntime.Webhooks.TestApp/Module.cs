@@ -93,7 +93,7 @@ public sealed class EventStore(TestAppSettings settings) : IDisposable
     public TimeSpan Delay => settings.HandlerDelay;
 
     /// <summary>
-    /// Records a delivery: the first one of a task id is kept in <c>handled</c> (HSETNX: one entry per task, whatever the redeliveries),
+    /// Records a delivery in one MULTI/EXEC: the first one of a task id is kept in <c>handled</c> (HSETNX: one entry per task, whatever the redeliveries),
     /// every one is counted in <c>deliveries</c>, and first attempts (a task published once is delivered with attempt 1 once, unless
     /// its first delivery died with the process) in <c>first-attempts</c>.
     /// </summary>
@@ -101,11 +101,13 @@ public sealed class EventStore(TestAppSettings settings) : IDisposable
     {
         var db = _redis.Value.GetDatabase();
         var prefix = settings.StorePrefix;
-        var batch = db.CreateBatch();
-        var handled = batch.HashSetAsync(prefix + ":handled", context.TaskId, value, When.NotExists);
-        var deliveries = batch.HashIncrementAsync(prefix + ":deliveries", context.TaskId);
-        var first = context.Attempt == 1 ? batch.HashIncrementAsync(prefix + ":first-attempts", context.TaskId) : Task.FromResult(0L);
-        batch.Execute();
+        // MULTI/EXEC, not a pipeline: a test that reads 'handled' must find the counts of the same delivery written too.
+        var transaction = db.CreateTransaction();
+        var handled = transaction.HashSetAsync(prefix + ":handled", context.TaskId, value, When.NotExists);
+        var deliveries = transaction.HashIncrementAsync(prefix + ":deliveries", context.TaskId);
+        var first = context.Attempt == 1 ? transaction.HashIncrementAsync(prefix + ":first-attempts", context.TaskId) : Task.FromResult(0L);
+        if (!await transaction.ExecuteAsync())
+            throw new InvalidOperationException("The delivery record was not written.");
         await Task.WhenAll(handled, deliveries, first);
     }
 

@@ -143,11 +143,19 @@ public sealed class SqliteOrderStore : IOrderStore
                     outcomes[i] = (await InsertAsync(connection, transaction, batch[i].Outcome), null);
                     transaction.Release("o");
                 }
-                catch (SqliteException ex)
+                catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
-                    // This order alone: undo its statements, keep the others.
-                    transaction.Rollback("o");
-                    transaction.Release("o");
+                    // This order alone: undo its statements, keep the others. When SQLite already rolled the whole transaction
+                    // back (a full disk, an I/O error), the savepoint is gone too: then every save of the batch fails with this error.
+                    try
+                    {
+                        transaction.Rollback("o");
+                        transaction.Release("o");
+                    }
+                    catch (SqliteException)
+                    {
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex);
+                    }
                     outcomes[i] = (false, ex);
                 }
             }

@@ -214,14 +214,23 @@ public sealed partial class FolderSource : ITaskSource<ImapMessage>, ITaskOutcom
     /// </summary>
     private void Settle(string id, string folder)
     {
-        if (!_inFlight.TryRemove(id, out var path))
+        if (!_inFlight.TryGetValue(id, out var path))
         {
             Interlocked.Increment(ref _unknownOutcomes);
             LogUnknownOutcome(_logger, id, folder);
             return;
         }
-        if (File.Exists(path))
-            Move(path, folder);
+        // Moved first, forgotten second: a scan running meanwhile either finds the id still in flight or the file gone. (The
+        // other order let a scan between the two steps publish the settled file again.)
+        try
+        {
+            if (File.Exists(path))
+                Move(path, folder);
+        }
+        finally
+        {
+            _inFlight.TryRemove(id, out _); // also when the move failed: the next scan publishes the file again
+        }
     }
 
     /// <summary>Moves a file that is never published to <c>failed/</c> and forgets it.</summary>

@@ -81,7 +81,7 @@ internal static class LuaScripts
         if n >= tonumber(ARGV[3]) then return 0 end
         if ARGV[18] ~= '0' then
           local seen = redis.call('GET', KEYS[7])
-          if seen and tonumber(seen) > tonumber(ARGV[5]) then return -1 end
+          if seen and (tonumber(seen) or 0) > tonumber(ARGV[5]) then return -1 end
           redis.call('SET', KEYS[7], tonumber(ARGV[5]) + tonumber(ARGV[18]), 'PX', ARGV[18])
         end
         redis.call('HSET', tk, 'p', ARGV[7], 'ty', ARGV[8], 'a', ARGV[9], 'e', ARGV[10], 'nb', ARGV[11], 'h', ARGV[12], 'err', ARGV[13])
@@ -136,7 +136,7 @@ internal static class LuaScripts
           elseif ARGV[i + 9] ~= '0' then
             local once = ARGV[6] .. id
             local seen = redis.call('GET', once)
-            if seen and tonumber(seen) > now then
+            if seen and (tonumber(seen) or 0) > now then
               r = -1
             else
               redis.call('SET', once, now + tonumber(ARGV[i + 9]), 'PX', ARGV[i + 9])

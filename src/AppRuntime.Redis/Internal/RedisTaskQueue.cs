@@ -173,6 +173,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             cancellationToken.ThrowIfCancellationRequested();
             var now = _time.GetUtcNow();
             var dueMs = envelope.NotBefore is { } notBefore && notBefore > now ? CeilingMs(notBefore) : 0L;
+            // Computed before joining: from the join to the finally below nothing may throw (the solo caller must end its turn).
+            var leasedUntil = now + Definition.VisibilityTimeout;
             // Another publish of this instance is in flight: this one goes in the next batch call (group commit). A fenced
             // publish (an exclusive source's) always goes alone: its script also checks the source's lease.
             if (fence is null && _publishes.TryJoin(new PublishItem(envelope, payload, preview, headers, windowMs, dueMs), out var joined))
@@ -198,7 +200,6 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             // A consumer of this instance is parked: the script may lease the task to it straight away (no consume trip).
             var handoff = dueMs == 0 && !_leasingStopped && _gate.TryClaimOne();
             var token = handoff ? NextTokenBase() + "1" : string.Empty;
-            var leasedUntil = now + Definition.VisibilityTimeout;
             RedisValue[] args =
             [
                 _keys.TaskPrefix, envelope.Id, Definition.Capacity, dueMs, now.ToUnixTimeMilliseconds(), (string)_keys.Channel!,
@@ -293,6 +294,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             }
             var full = Array.IndexOf(codes, 0L);
             var done = full < 0 ? chunk.Count : full;
+            if (full < 0)
+                room = Math.Min(MaxCallBatch, room * 2);   // it fitted: grow back towards whole chunks
             for (var i = 0; i < done; i++)
             {
                 if (codes[i] == -1)
