@@ -43,6 +43,21 @@ public sealed class CallCoalescerTests
         call.Reply.SetResult(results(call.Items));
     }
 
+    /// <summary>Makes a caller's own call in flight, queues <paramref name="items"/> behind it, ends the own call and waits for the batch call.</summary>
+    private async Task<List<Task<int>>> BatchBehindSoloAsync(CallCoalescer<int, int> coalescer, params int[] items)
+    {
+        Assert.False(coalescer.TryJoin(0, out _));
+        var joined = new List<Task<int>>();
+        foreach (var item in items)
+        {
+            Assert.True(coalescer.TryJoin(item, out var result));
+            joined.Add(result);
+        }
+        coalescer.EndSolo();
+        await AwaitCallsAsync(1);
+        return joined;
+    }
+
     [Fact]
     public void A_caller_that_finds_nothing_in_flight_makes_its_own_call()
     {
@@ -99,11 +114,8 @@ public sealed class CallCoalescerTests
     public async Task A_batch_call_that_throws_fails_every_item_in_it_with_that_exception_and_the_next_batch_still_runs()
     {
         var coalescer = NewCoalescer();
-        Assert.False(coalescer.TryJoin(0, out _));
-        Assert.True(coalescer.TryJoin(1, out var first));
-        Assert.True(coalescer.TryJoin(2, out var second));
-        coalescer.EndSolo();
-        await AwaitCallsAsync(1);
+        var joined = await BatchBehindSoloAsync(coalescer, 1, 2);
+        var (first, second) = (joined[0], joined[1]);
         Assert.True(coalescer.TryJoin(3, out var third));
 
         var failure = new InvalidOperationException("connection lost");
@@ -146,11 +158,8 @@ public sealed class CallCoalescerTests
     public async Task A_batch_call_that_answers_the_wrong_number_of_results_fails_its_items_instead_of_misrouting_them()
     {
         var coalescer = NewCoalescer();
-        Assert.False(coalescer.TryJoin(0, out _));
-        Assert.True(coalescer.TryJoin(1, out var first));
-        Assert.True(coalescer.TryJoin(2, out var second));
-        coalescer.EndSolo();
-        await AwaitCallsAsync(1);
+        var joined = await BatchBehindSoloAsync(coalescer, 1, 2);
+        var (first, second) = (joined[0], joined[1]);
 
         Reply(0, _ => [1]);
 

@@ -25,13 +25,13 @@ public sealed class CorruptRecordIntegrationTests : RedisQueueFixture
         var queue = NewQueue();
         await queue.PublishAsync(Envelope(1));
         await queue.PublishAsync(Envelope(2));
-        await RedisCliAsync("HSET", TaskKey("task-1"), field, value);
+        await RedisCli.RunAsync("HSET", TaskKey("task-1"), field, value);
 
         var lease = await ConsumeWithin(queue);
 
         Assert.Equal("task-2", lease.Envelope.Id);
-        Assert.Equal(["task-1"], await RedisCliLinesAsync("ZRANGE", DeadKey, "0", "-1"));
-        var stored = await RedisCliAsync("HGET", TaskKey("task-1"), "err");
+        Assert.Equal(["task-1"], await RedisCli.LinesAsync("ZRANGE", DeadKey, "0", "-1"));
+        var stored = await RedisCli.RunAsync("HGET", TaskKey("task-1"), "err");
         Assert.Equal("Unreadable task record: " + reason, stored.TrimEnd('\n'));
         var dead = Assert.Single(await queue.GetDeadLettersAsync());
         Assert.Equal(("task-1", "Unreadable task record: " + reason), (dead.Id, dead.Reason));
@@ -45,22 +45,22 @@ public sealed class CorruptRecordIntegrationTests : RedisQueueFixture
         var queue = NewQueue();
         await queue.PublishAsync(Envelope(1));
         await queue.PublishAsync(Envelope(2));
-        await RedisCliAsync("DEL", TaskKey("task-1"));
+        await RedisCli.RunAsync("DEL", TaskKey("task-1"));
         if (type == "string")
-            await RedisCliAsync("SET", TaskKey("task-1"), "planted garbage");
+            await RedisCli.RunAsync("SET", TaskKey("task-1"), "planted garbage");
         else
-            await RedisCliAsync("RPUSH", TaskKey("task-1"), "x", "y");
+            await RedisCli.RunAsync("RPUSH", TaskKey("task-1"), "x", "y");
 
         var lease = await ConsumeWithin(queue);
 
         Assert.Equal("task-2", lease.Envelope.Id);
-        Assert.Equal(["task-1"], await RedisCliLinesAsync("ZRANGE", DeadKey, "0", "-1"));
+        Assert.Equal(["task-1"], await RedisCli.LinesAsync("ZRANGE", DeadKey, "0", "-1"));
         var dead = Assert.Single(await queue.GetDeadLettersAsync());
         Assert.StartsWith($"Unreadable task record: the task record is a Redis {type}, not a hash", dead.Reason, StringComparison.Ordinal);
         if (type == "string")
             Assert.Equal("planted garbage", dead.Payload);
         Assert.Equal(1, (await queue.PurgeDeadLettersAsync(["task-1"])));
-        Assert.Equal("0", (await RedisCliAsync("EXISTS", TaskKey("task-1"))).Trim());
+        Assert.Equal("0", (await RedisCli.RunAsync("EXISTS", TaskKey("task-1"))).Trim());
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class CorruptRecordIntegrationTests : RedisQueueFixture
         var queue = NewQueue(new QueueDefinition("work", WorkItems.TaskType) { VisibilityTimeout = TimeSpan.FromSeconds(30) });
         await queue.PublishAsync(Envelope(1));
         Assert.Equal("task-1", (await ConsumeWithin(queue)).Envelope.Id);
-        await RedisCliAsync("HSET", TaskKey("task-1"), "a", "not-a-number");
+        await RedisCli.RunAsync("HSET", TaskKey("task-1"), "a", "not-a-number");
         Time.Advance(TimeSpan.FromMinutes(1)); // the lease expires: the next consume reclaims it
         await queue.PublishAsync(Envelope(2));
 
@@ -92,7 +92,7 @@ public sealed class CorruptRecordIntegrationTests : RedisQueueFixture
             await queue.PublishAsync(Envelope(n));
             Assert.True(await queue.DeadLetterAsync(await ConsumeWithin(queue), $"bad {n}"));
         }
-        await RedisCliAsync("HSET", TaskKey("task-2"), field, value);
+        await RedisCli.RunAsync("HSET", TaskKey("task-2"), field, value);
 
         Assert.Equal(["task-1", "task-3"], (await queue.GetDeadLettersAsync()).Select(d => d.Id));
         var listing = await queue.ListDeadLettersAsync();
@@ -107,8 +107,8 @@ public sealed class CorruptRecordIntegrationTests : RedisQueueFixture
         var queue = NewQueue();
         await queue.PublishAsync(Envelope(1));
         Assert.True(await queue.DeadLetterAsync(await ConsumeWithin(queue), "bad"));
-        await RedisCliAsync("DEL", TaskKey("task-1"));
-        await RedisCliAsync("SET", TaskKey("task-1"), "planted");
+        await RedisCli.RunAsync("DEL", TaskKey("task-1"));
+        await RedisCli.RunAsync("SET", TaskKey("task-1"), "planted");
 
         Assert.Empty(await queue.GetDeadLettersAsync());
         var listing = await queue.ListDeadLettersAsync();
@@ -116,24 +116,4 @@ public sealed class CorruptRecordIntegrationTests : RedisQueueFixture
         Assert.Equal(("task-1", "the task record is a Redis string, not a hash"), (Assert.Single(listing.Skipped).Id, listing.Skipped[0].Problem));
         Assert.Equal(1, await queue.PurgeDeadLettersAsync(["task-1"]));
     }
-
-    /// <summary>Runs <c>redis-cli</c> against the test server (raw output, no type annotations).</summary>
-    private static async Task<string> RedisCliAsync(params string[] args)
-    {
-        var (host, port) = RedisTestServer.Endpoint.Split(':') is [var h, var p] ? (h, p) : ("127.0.0.1", "6390");
-        var start = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])["-h", host, "-p", port, "--raw", .. args])
-            start.ArgumentList.Add(a);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("redis-cli did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"redis-cli {string.Join(' ', args)} failed: {await stderr}");
-        var output = await stdout;
-        Assert.False(output.StartsWith("ERR", StringComparison.Ordinal) || output.StartsWith("WRONGTYPE", StringComparison.Ordinal), $"redis-cli {string.Join(' ', args)}: {output}");
-        return output;
-    }
-
-    private static async Task<string[]> RedisCliLinesAsync(params string[] args) =>
-        (await RedisCliAsync(args)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
 }

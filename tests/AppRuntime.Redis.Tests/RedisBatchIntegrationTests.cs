@@ -25,9 +25,9 @@ public sealed class RedisBatchIntegrationTests : RedisQueueFixture
 
         Assert.True(queue.PublishBatches.Items > 0, "no publish went through a batch call");
         Assert.True(queue.PublishBatches.Calls < 64, $"{queue.PublishBatches.Calls} batch calls for 64 publishes");
-        var ready = await RedisCliLinesAsync("LRANGE", $"{Prefix}:{{work}}:ready", "0", "-1");
+        var ready = await RedisCli.LinesAsync("LRANGE", $"{Prefix}:{{work}}:ready", "0", "-1");
         Assert.Equal(Enumerable.Range(0, 64).Select(i => $"task-{i}").Order(), ready.Order());
-        Assert.Equal("64", (await RedisCliAsync("HGET", $"{Prefix}:{{work}}:stats", "published")).Trim());
+        Assert.Equal("64", (await RedisCli.RunAsync("HGET", $"{Prefix}:{{work}}:stats", "published")).Trim());
         Assert.Equal("item 7", (await ConsumeAllAsync(queue, 64)).Single(e => e.Id == "task-7").Payload.Text);
     }
 
@@ -41,8 +41,8 @@ public sealed class RedisBatchIntegrationTests : RedisQueueFixture
         await queue.PublishManyAsync(batch);
         await queue.PublishManyAsync(batch);
 
-        Assert.Equal("5", (await RedisCliAsync("LLEN", $"{Prefix}:{{work}}:ready")).Trim());
-        Assert.Equal("5", (await RedisCliAsync("HGET", $"{Prefix}:{{work}}:stats", "published")).Trim());
+        Assert.Equal("5", (await RedisCli.RunAsync("LLEN", $"{Prefix}:{{work}}:ready")).Trim());
+        Assert.Equal("5", (await RedisCli.RunAsync("HGET", $"{Prefix}:{{work}}:stats", "published")).Trim());
         var delivered = await ConsumeAllAsync(queue, 5);
         Assert.Equal(["task-2", "task-0", "task-1", "task-3", "task-4"], delivered.Select(e => e.Id));
     }
@@ -57,7 +57,7 @@ public sealed class RedisBatchIntegrationTests : RedisQueueFixture
 
         Assert.Equal((3L, 600L), queue.PublishBatches);
         // The ready list is consumed from its right end: read right to left it is the publish order.
-        var ready = await RedisCliLinesAsync("LRANGE", $"{Prefix}:{{work}}:ready", "0", "-1");
+        var ready = await RedisCli.LinesAsync("LRANGE", $"{Prefix}:{{work}}:ready", "0", "-1");
         Assert.Equal(batch.Select(e => e.Id), ready.Reverse());
     }
 
@@ -69,8 +69,8 @@ public sealed class RedisBatchIntegrationTests : RedisQueueFixture
 
         await queue.PublishManyAsync([Envelope(0), later]);
 
-        Assert.Equal(["task-0"], await RedisCliLinesAsync("LRANGE", $"{Prefix}:{{work}}:ready", "0", "-1"));
-        Assert.Equal(["task-1"], await RedisCliLinesAsync("ZRANGE", $"{Prefix}:{{work}}:delayed", "0", "-1"));
+        Assert.Equal(["task-0"], await RedisCli.LinesAsync("LRANGE", $"{Prefix}:{{work}}:ready", "0", "-1"));
+        Assert.Equal(["task-1"], await RedisCli.LinesAsync("ZRANGE", $"{Prefix}:{{work}}:delayed", "0", "-1"));
         var lease = await ConsumeWithin(queue);
         Assert.Equal("task-0", lease.Envelope.Id);
         Assert.True(await queue.AckAsync(lease));
@@ -95,7 +95,7 @@ public sealed class RedisBatchIntegrationTests : RedisQueueFixture
         {
             Assert.Equal(expected, leases[i].LeasedUntil.ToUnixTimeMilliseconds());
             Assert.Equal(expected.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                (await RedisCliAsync("ZSCORE", $"{Prefix}:{{work}}:leases", leases[i].Envelope.Id)).Trim());
+                (await RedisCli.RunAsync("ZSCORE", $"{Prefix}:{{work}}:leases", leases[i].Envelope.Id)).Trim());
         }
     }
 
@@ -107,30 +107,30 @@ public sealed class RedisBatchIntegrationTests : RedisQueueFixture
         var leases = new List<TaskLease<WorkItem>>();
         for (var i = 0; i < 6; i++)
             leases.Add(await ConsumeWithin(queue));
-        await RedisCliAsync("DEL", $"{Prefix}:{{work}}:t:task-2");
-        await RedisCliAsync("SET", $"{Prefix}:{{work}}:t:task-2", "planted");
+        await RedisCli.RunAsync("DEL", $"{Prefix}:{{work}}:t:task-2");
+        await RedisCli.RunAsync("SET", $"{Prefix}:{{work}}:t:task-2", "planted");
 
         var results = await Task.WhenAll(leases.Select(l => queue.AckAsync(l).AsTask()));
 
         Assert.Equal([true, true, false, true, true, true], results);
-        Assert.Equal(["task-2"], await RedisCliLinesAsync("ZRANGE", $"{Prefix}:{{work}}:leases", "0", "-1"));
-        Assert.Equal("5", (await RedisCliAsync("HGET", $"{Prefix}:{{work}}:stats", "acked")).Trim());
+        Assert.Equal(["task-2"], await RedisCli.LinesAsync("ZRANGE", $"{Prefix}:{{work}}:leases", "0", "-1"));
+        Assert.Equal("5", (await RedisCli.RunAsync("HGET", $"{Prefix}:{{work}}:stats", "acked")).Trim());
     }
 
     [Fact]
     public async Task A_deduplication_key_that_is_not_a_number_counts_as_expired_and_fails_neither_its_publish_nor_the_batch()
     {
         var queue = NewRedisQueue();
-        await RedisCliAsync("SET", $"{Prefix}:{{work}}:once:task-3", "planted");
+        await RedisCli.RunAsync("SET", $"{Prefix}:{{work}}:once:task-3", "planted");
 
         // Started back to back: the first goes alone, the rest together in one batch call with the planted key among them.
         var publishes = Enumerable.Range(0, 8).Select(i => queue.PublishOnceAsync(Envelope(i), TimeSpan.FromMinutes(5)).AsTask()).ToList();
         var results = await Task.WhenAll(publishes);
 
         Assert.All(results, Assert.True);
-        var ready = await RedisCliLinesAsync("LRANGE", $"{Prefix}:{{work}}:ready", "0", "-1");
+        var ready = await RedisCli.LinesAsync("LRANGE", $"{Prefix}:{{work}}:ready", "0", "-1");
         Assert.Equal(Enumerable.Range(0, 8).Select(i => $"task-{i}").Order(), ready.Order());
-        Assert.NotEqual("planted", (await RedisCliAsync("GET", $"{Prefix}:{{work}}:once:task-3")).Trim());
+        Assert.NotEqual("planted", (await RedisCli.RunAsync("GET", $"{Prefix}:{{work}}:once:task-3")).Trim());
     }
 
     private static async Task<List<TaskEnvelope<WorkItem>>> ConsumeAllAsync(ITaskQueue<WorkItem> queue, int count)
@@ -144,22 +144,4 @@ public sealed class RedisBatchIntegrationTests : RedisQueueFixture
         }
         return list;
     }
-
-    /// <summary>Runs <c>redis-cli</c> against the test server (raw output).</summary>
-    private static async Task<string> RedisCliAsync(params string[] args)
-    {
-        var (host, port) = RedisTestServer.Endpoint.Split(':') is [var h, var p] ? (h, p) : ("127.0.0.1", "6390");
-        var start = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])["-h", host, "-p", port, "--raw", .. args])
-            start.ArgumentList.Add(a);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("redis-cli did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"redis-cli {string.Join(' ', args)} failed: {await stderr}");
-        return await stdout;
-    }
-
-    private static async Task<string[]> RedisCliLinesAsync(params string[] args) =>
-        (await RedisCliAsync(args)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
 }
