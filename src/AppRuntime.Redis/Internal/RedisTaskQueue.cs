@@ -164,9 +164,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         RedisValue preview = payload.Length > PreviewBytes ? payload.AsMemory(0, PreviewBytes) : RedisValue.EmptyString;
         var headers = HeaderCodec.Encode(envelope.Headers);
         var windowMs = window <= TimeSpan.Zero ? 0L : Math.Max(1L, (long)Math.Ceiling(window.TotalMilliseconds));
-        RedisKey[] keys = fence is null
-            ? [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting, _keys.Consumers, _keys.OncePrefix + envelope.Id]
-            : [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting, _keys.Consumers, _keys.OncePrefix + envelope.Id, _keys.SourceLease(fence.Resource)];
+        RedisKey[]? keys = null;   // built only for a call of its own (a coalesced publish goes in a batch call)
         var fenceValue = fence is null ? RedisValue.EmptyString : (RedisValue)LeaseHolderValue(fence.Holder, fence.Token);
         while (true)
         {
@@ -212,6 +210,9 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             {
                 // Subscribe before trying, so a 'capacity freed' notification between the try and the wait is not lost.
                 await EnsureSubscribedAsync().ConfigureAwait(false);
+                keys ??= fence is null
+                    ? [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting, _keys.Consumers, _keys.OncePrefix + envelope.Id]
+                    : [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting, _keys.Consumers, _keys.OncePrefix + envelope.Id, _keys.SourceLease(fence.Resource)];
                 result = (long)await Db.ScriptEvaluateAsync(LuaScripts.Publish, keys, args).ConfigureAwait(false);
                 _outage.Succeeded();
             }
@@ -278,7 +279,6 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
                 var e = items[i].Envelope;
                 chunk.Add(items[i] with { DueMs = e.NotBefore is { } nb && nb > now ? CeilingMs(nb) : 0L });
             }
-            await EnsureSubscribedAsync().ConfigureAwait(false);
             long[] codes;
             try
             {
