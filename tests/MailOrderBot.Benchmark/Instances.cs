@@ -1,6 +1,6 @@
 // Several instances (issue #17): how fast 1, 2 and 3 Mail Order Bot processes drain one mailbox together.
 //   bash tests/infra/dovecot.sh start; bash tests/infra/redis.sh start; bash tests/infra/postgres.sh start
-//   dotnet run -c Release --project tests/MailOrderBot.Benchmark -- instances [--emails 1000] [--counts 1,2,3] [--repeat 3]
+//   dotnet run -c Release --project tests/MailOrderBot.Benchmark -- instances [--emails 1000] [--counts 1,2,3] [--repeat 3] [--bot PATH] [--set 'KEY=VALUE;...']
 //       [--user user4] [--redis 127.0.0.1:6390] [--postgres "Host=127.0.0.1;Port=55432;Username=postgres;Database=appruntime"]
 //       [--run-timeout 120] [--output artifacts/benchmarks/instances.md] [--bot artifacts/aot/native/MailOrderBot]
 // Each run: N bot processes (samples/MailOrderBot/bin/Release/net10.0/MailOrderBot.dll, as an operator runs them) on one IMAP
@@ -26,6 +26,8 @@ namespace MailOrderBot.Benchmark;
 
 internal static class Instances
 {
+    private static readonly Dictionary<string, string> ExtraSettings = new(StringComparer.Ordinal);
+
     public static async Task<int> RunAsync(Dictionary<string, string> options, string repoRoot)
     {
         var emails = int.Parse(options.GetValueOrDefault("emails", "1000"), CultureInfo.InvariantCulture);
@@ -51,6 +53,19 @@ internal static class Instances
             return 2;
         }
         Console.WriteLine($"bot: {dll}");
+        // --set: extra settings for every bot, as configuration keys ("AppRuntime:Redis:Prefetch=8;MailOrderBot:Workers=4").
+        foreach (var pair in options.GetValueOrDefault("set", "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+            {
+                Console.Error.WriteLine($"--set expects KEY=VALUE pairs separated by ';' (was '{pair}')");
+                return 2;
+            }
+            ExtraSettings[pair[..eq].Replace(":", "__", StringComparison.Ordinal)] = pair[(eq + 1)..];
+        }
+        if (ExtraSettings.Count > 0)
+            Console.WriteLine($"extra bot settings: {string.Join("; ", ExtraSettings.Select(kv => $"{kv.Key}={kv.Value}"))}");
 
         using var multiplexer = await ConnectionMultiplexer.ConnectAsync(redis);
         var machine = Machine.Describe();
@@ -388,6 +403,8 @@ internal static class Instances
         foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MailOrderBot__", StringComparison.Ordinal) || k.StartsWith("AppRuntime__", StringComparison.Ordinal)).ToList())
             start.Environment.Remove(key);
         foreach (var (key, value) in environment)
+            start.Environment[key] = value;
+        foreach (var (key, value) in ExtraSettings)
             start.Environment[key] = value;
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         var bot = new Bot(process);

@@ -27,8 +27,14 @@ public sealed record TaskEnvelope<T>
     /// <summary>The task itself.</summary>
     public T Payload { get; init; }
 
+    private int _attempt;
+
     /// <summary>How many times the task has been delivered to a consumer: 0 before the first delivery, 1 during it.</summary>
-    public int Attempt { get; init; }
+    public int Attempt
+    {
+        get => _attempt;
+        init => _attempt = value;
+    }
 
     /// <summary>When the task was first published.</summary>
     public DateTimeOffset EnqueuedAt { get; init; }
@@ -41,6 +47,12 @@ public sealed record TaskEnvelope<T>
 
     /// <summary>The last error recorded for the task (set when it was nacked), if any.</summary>
     public string? LastError { get; init; }
+
+    /// <summary>
+    /// Counts the first delivery on this very envelope instead of a copy. Only for a backend that holds the one reference to an
+    /// envelope the runtime itself created for the publish (nobody else can see the change); every other delivery copies.
+    /// </summary>
+    internal void MarkFirstDelivery() => _attempt = 1;
 }
 
 /// <summary>Well-known header names and helpers.</summary>

@@ -18,10 +18,26 @@ public sealed class TaskLease<T>
         ArgumentNullException.ThrowIfNull(envelope);
         Queue = queue;
         Envelope = envelope;
-        Token = token;
+        _token = token;
         LeasedUntil = leasedUntil;
         BackendState = backendState;
     }
+
+    /// <summary>
+    /// Creates a lease whose token is a delivery number, rendered as text only when <see cref="Token"/> is read (the in-memory
+    /// queue tells its leases apart by reference and never needs the text).
+    /// </summary>
+    internal TaskLease(string queue, TaskEnvelope<T> envelope, long tokenNumber, DateTimeOffset leasedUntil, object? backendState)
+    {
+        Queue = queue;
+        Envelope = envelope;
+        _tokenNumber = tokenNumber;
+        LeasedUntil = leasedUntil;
+        BackendState = backendState;
+    }
+
+    private readonly long _tokenNumber;
+    private string? _token;
 
     /// <summary>The queue the task came from.</summary>
     public string Queue { get; }
@@ -30,7 +46,7 @@ public sealed class TaskLease<T>
     public TaskEnvelope<T> Envelope { get; }
 
     /// <summary>Identifies this delivery within the backend.</summary>
-    public string Token { get; }
+    public string Token => _token ??= _tokenNumber.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>When the lease expires; renewed by <see cref="ITaskQueue{T}.RenewLeaseAsync"/>.</summary>
     public DateTimeOffset LeasedUntil { get; set; }

@@ -8,7 +8,7 @@ namespace AppRuntime.Internal;
 /// Runs one delivery from lease to outcome (seed: the worker's processing step), top to bottom:
 /// <list type="number">
 /// <item>a consumer span, parented to the publish span found in the envelope;</item>
-/// <item>a DI scope, the handler created in it and run with the task;</item>
+/// <item>the task's services (a DI scope, opened when the handler needs a non-singleton), the handler created from them and run with the task;</item>
 /// <item>the settlement the <see cref="SettlementPolicy"/> decides, told to the queue (ack, retry, dead letter or release);</item>
 /// <item>the outcome observers (a source marking its email read, say), once the queue recorded the outcome;</item>
 /// <item>the settlement reported to the sources that published the task (for <see cref="RuntimeManager.WaitUntilDrainedAsync"/>),
@@ -55,13 +55,18 @@ internal sealed partial class TaskProcessor<T>
         Exception? failure = null;
         try
         {
-            var scope = _services.ScopeFactory.CreateAsyncScope();
-            await using (scope.ConfigureAwait(false))
+            // The task's services: a DI scope is opened only if the handler (or its factory) resolves a non-singleton.
+            var services = _services.CreateTaskServices();
+            try
             {
                 var context = new TaskContext(Queue, envelope.Id, envelope.Attempt, _queue.Definition.MaxAttempts, envelope.EnqueuedAt, envelope.Headers,
-                    scope.ServiceProvider);
-                var handler = _handlerFactory(scope.ServiceProvider);
+                    services);
+                var handler = _handlerFactory(services);
                 await handler.HandleAsync(envelope.Payload, context, stopping).ConfigureAwait(false);
+            }
+            finally
+            {
+                await services.DisposeAsync().ConfigureAwait(false);
             }
         }
 #pragma warning disable CA1031 // Any handler failure is turned into a settlement; nothing escapes to crash the worker.

@@ -28,6 +28,10 @@ internal static class TaskPublishing
             if (!await queue.PublishOnceAsync(envelope, window, cancellationToken).ConfigureAwait(false))
                 return false;
         }
+        else if (queue is IRuntimeEnvelopeQueue<T> owned)
+        {
+            await owned.PublishRuntimeEnvelopeAsync(envelope, cancellationToken).ConfigureAwait(false); // nothing here reads it again
+        }
         else
         {
             await queue.PublishAsync(envelope, cancellationToken).ConfigureAwait(false);

@@ -72,7 +72,7 @@ public static class AppRuntimeHostingExtensions
         services.AddSingleton(_ => new TraceService());
         services.AddSingleton<ITraceFactory>(sp => sp.GetRequiredService<TraceService>());
         services.AddSingleton(sp => new RuntimeServices(sp, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<TraceService>(), sp.GetRequiredService<ILoggerFactory>(),
-            () => sp.GetRequiredService<IConfigSection<AppRuntimeOptions>>().Current));
+            () => sp.GetRequiredService<IConfigSection<AppRuntimeOptions>>().Current, services));
         services.AddSingleton<ITaskQueueBackend>(sp => new InMemoryQueueBackend(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new QueueManager(sp.GetRequiredService<RuntimeServices>()));
         services.AddSingleton(sp => new ConfigurationManager(configuration, registry, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));

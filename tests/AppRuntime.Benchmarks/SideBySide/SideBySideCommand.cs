@@ -6,11 +6,13 @@ using System.Text;
 namespace AppRuntime.Benchmarks.SideBySide;
 
 /// <summary>
-/// <c>sidebyside [--tasks N] [--redis-tasks N] [--redis host:port] [--row-timeout S] [--capacity N] [--rows abcdef] [--tracing both|off|on] [--publishers 1] [--publish-batch 100] [--prefetch 0] [--out FILE]</c>:
+/// <c>sidebyside [--tasks N] [--redis-tasks N] [--redis host:port] [--row-timeout S] [--capacity N] [--rows abcdef] [--tracing both|off|on] [--publishers 1] [--publish-batch 100] [--prefetch 0] [--alloc-types N] [--out FILE]</c>:
 /// every row in one process, one after the other, each bounded by a deadline; prints a Markdown table and writes it to a file.
 /// </summary>
 public static class SideBySideCommand
 {
+    private static readonly AllocationSampler Sampler = new();
+
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     public static async Task<int> RunAsync(string[] args)
@@ -130,6 +132,8 @@ public static class SideBySideCommand
             alloc0 = GC.GetTotalAllocatedBytes(precise: true);
             contention0 = Monitor.LockContentionCount;
             workItems0 = ThreadPool.CompletedWorkItemCount;
+            if (options.AllocTypes > 0)
+                Sampler.Enabled = true;
             t0 = Stopwatch.GetTimestamp();
             measuring = true;
             await DriveAllAsync(row, tasks, options.Publishers, ct).WaitAsync(ct).ConfigureAwait(false);
@@ -147,6 +151,7 @@ public static class SideBySideCommand
             failure = $"{stage} failed: {ex.GetType().Name}: {(message.Length > 200 ? message[..200] + "…" : message)}";
         }
 
+        Sampler.Enabled = false;
         var handled = measuring ? sink.Handled : 0;
         if (measuring)
         {
@@ -166,6 +171,13 @@ public static class SideBySideCommand
             gen2 = GC.CollectionCount(2) - g2;
         }
         var (p50, p99) = measuring ? sink.Percentiles() : (double.NaN, double.NaN);
+        if (options.AllocTypes > 0)
+        {
+            var top = Sampler.TakeTop(options.AllocTypes);
+            Console.Error.WriteLine($"sidebyside: {row.Name}: sampled allocations by type ({allocPerTask:N0} B/task in all):");
+            foreach (var (type, share) in top)
+                Console.Error.WriteLine($"    {share,6:P1}  ~{share * allocPerTask,5:N0} B/task  {type}");
+        }
         var load = ReadLoad();
 
         try
@@ -318,7 +330,7 @@ public static class SideBySideCommand
         return Directory.GetCurrentDirectory();
     }
 
-    private sealed record Options(int Tasks, int RedisTasks, string Redis, TimeSpan RowTimeout, int Capacity, string Rows, string Tracing, int Publishers, string? Out, int PublishBatch, int Prefetch)
+    private sealed record Options(int Tasks, int RedisTasks, string Redis, TimeSpan RowTimeout, int Capacity, string Rows, string Tracing, int Publishers, string? Out, int PublishBatch, int Prefetch, int AllocTypes)
     {
         public bool Has(char row) => Rows.Contains(row, StringComparison.Ordinal);
 
@@ -335,12 +347,12 @@ public static class SideBySideCommand
             }
             int Int(string key, int fallback) => map.TryGetValue(key, out var v) ? int.Parse(v.Replace("_", "", StringComparison.Ordinal), Inv) : fallback;
             var redis = map.GetValueOrDefault("redis") ?? (Environment.GetEnvironmentVariable("APPRUNTIME_REDIS") is { Length: > 0 } e ? e : "127.0.0.1:6390");
-            var unknown = map.Keys.Except(["tasks", "redis-tasks", "redis", "row-timeout", "capacity", "rows", "tracing", "publishers", "out", "publish-batch", "prefetch"]).ToList();
+            var unknown = map.Keys.Except(["tasks", "redis-tasks", "redis", "row-timeout", "capacity", "rows", "tracing", "publishers", "out", "publish-batch", "prefetch", "alloc-types"]).ToList();
             if (unknown.Count > 0)
                 throw new ArgumentException("Unknown option(s): " + string.Join(", ", unknown.Select(u => "--" + u)));
             return new Options(Int("tasks", 1_000_000), Int("redis-tasks", 100_000), redis, TimeSpan.FromSeconds(Int("row-timeout", 300)),
                 Int("capacity", 10_000), map.GetValueOrDefault("rows") ?? "abcdef", map.GetValueOrDefault("tracing") ?? "both",
-                Math.Max(1, Int("publishers", 1)), map.GetValueOrDefault("out"), Math.Max(1, Int("publish-batch", 100)), Math.Max(0, Int("prefetch", 0)));
+                Math.Max(1, Int("publishers", 1)), map.GetValueOrDefault("out"), Math.Max(1, Int("publish-batch", 100)), Math.Max(0, Int("prefetch", 0)), Math.Max(0, Int("alloc-types", 0)));
         }
     }
 }

@@ -302,6 +302,41 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_envelope_the_caller_published_is_never_changed_by_its_delivery()
+    {
+        var queue = NewQueue();
+        var published = NewTask();
+        await queue.PublishAsync(published);
+
+        var lease = await NextAsync(queue);
+
+        Assert.Equal(1, lease.Envelope.Attempt);
+        Assert.Equal(0, published.Attempt);   // the caller may still hold it: the delivery counts on a copy
+        Assert.NotSame(published, lease.Envelope);
+    }
+
+    [Fact]
+    public async Task A_runtime_owned_envelope_counts_its_first_delivery_in_place_and_a_redelivery_copies()
+    {
+        var queue = NewQueue();
+        var owned = NewTask();
+        await ((IRuntimeEnvelopeQueue<ContractTask>)queue).PublishRuntimeEnvelopeAsync(owned, CancellationToken.None);
+
+        var first = await NextAsync(queue);
+        Assert.Same(owned, first.Envelope);      // nobody else holds it: no copy
+        Assert.Equal(1, first.Envelope.Attempt);
+
+        Assert.Equal(NackResult.Requeued, await queue.NackAsync(first));
+        var second = await NextAsync(queue);
+
+        // The first delivery's handler may still hold its envelope: the redelivery must not change it.
+        Assert.Equal(2, second.Envelope.Attempt);
+        Assert.Equal(1, first.Envelope.Attempt);
+        Assert.NotSame(first.Envelope, second.Envelope);
+        Assert.NotEqual(first.Token, second.Token);
+    }
+
+    [Fact]
     public async Task Concurrent_consumers_that_nack_then_ack_settle_every_task_once()
     {
         const int total = 2000;

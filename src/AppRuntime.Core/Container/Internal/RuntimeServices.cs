@@ -4,10 +4,19 @@ using Microsoft.Extensions.Logging;
 namespace AppRuntime.Internal;
 
 /// <summary>The shared services every pool and source runner needs, resolved once.</summary>
-internal sealed class RuntimeServices(IServiceProvider services, TimeProvider time, TraceService trace, ILoggerFactory loggers, Func<AppRuntimeOptions> options)
+internal sealed class RuntimeServices(IServiceProvider services, TimeProvider time, TraceService trace, ILoggerFactory loggers, Func<AppRuntimeOptions> options,
+    IEnumerable<ServiceDescriptor>? registrations = null)
 {
+    private SingletonServices? _singletons;
+
     public IServiceProvider Services { get; } = services;
     public IServiceScopeFactory ScopeFactory { get; } = services.GetRequiredService<IServiceScopeFactory>();
+
+    /// <summary>
+    /// The services of one task: singletons from the root, a DI scope opened only when something else is resolved. Without the
+    /// registrations (a runtime built by hand in a test) nothing counts as a singleton and every resolution opens the scope.
+    /// </summary>
+    public TaskServices CreateTaskServices() => new(Services, ScopeFactory, _singletons ??= new SingletonServices(registrations ?? []));
     public TimeProvider Time { get; } = time;
     public TraceService Trace { get; } = trace;
     public ILoggerFactory Loggers { get; } = loggers;

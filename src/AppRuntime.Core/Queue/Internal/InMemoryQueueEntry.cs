@@ -19,6 +19,12 @@ internal sealed class InMemoryQueueEntry<T>(object owner, TaskEnvelope<T> envelo
     /// <summary>Deliveries counted so far (released deliveries are not counted).</summary>
     public int Attempts = envelope.Attempt;
 
+    /// <summary>
+    /// The runtime created <see cref="Envelope"/> for its publish and nobody else holds it: the first delivery counts its attempt
+    /// on it instead of on a copy. Cleared at that delivery.
+    /// </summary>
+    public bool OwnsEnvelope;
+
     /// <summary>The lease currently held on the entry; null when it is not in flight.</summary>
     public TaskLease<T>? Lease;
 
@@ -46,3 +52,13 @@ internal sealed record InMemoryDeadLetter<T>(
 
 /// <summary>A bounded preview of a payload's rendering and the length of the whole rendering.</summary>
 internal sealed record InMemoryPayloadPreview(string? Text, long? Size, bool Truncated);
+
+/// <summary>
+/// A queue that can take an envelope the runtime created for one publish and holds no reference to (the publisher's, a source
+/// runner's): it may then count the first delivery on that envelope instead of copying it.
+/// </summary>
+internal interface IRuntimeEnvelopeQueue<T>
+{
+    /// <summary>Publishes as <see cref="ITaskQueue{T}.PublishAsync"/> does; the caller gives up <paramref name="envelope"/>.</summary>
+    ValueTask PublishRuntimeEnvelopeAsync(TaskEnvelope<T> envelope, CancellationToken cancellationToken);
+}

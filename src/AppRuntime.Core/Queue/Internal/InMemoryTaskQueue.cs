@@ -20,7 +20,7 @@ namespace AppRuntime.Internal;
 /// <see cref="ObjectDisposedException"/>; settling a lease after disposal returns false / <see cref="NackResult.LeaseLost"/>.
 /// Tasks still held are dropped (the queue is not durable).</para>
 /// </remarks>
-internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
+internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IRuntimeEnvelopeQueue<T>, IAsyncDisposable
 {
     private const long MaxTimerMilliseconds = uint.MaxValue - 1;
 
@@ -99,14 +99,21 @@ internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     public ValueTask PublishAsync(TaskEnvelope<T> envelope, CancellationToken cancellationToken = default)
+        => Publish(envelope, owned: false, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask PublishRuntimeEnvelopeAsync(TaskEnvelope<T> envelope, CancellationToken cancellationToken)
+        => Publish(envelope, owned: true, cancellationToken);
+
+    private ValueTask Publish(TaskEnvelope<T> envelope, bool owned, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(envelope);
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         if (cancellationToken.IsCancellationRequested)
             return ValueTask.FromCanceled(cancellationToken);
         if (!_capacity.TryAcquire())
-            return PublishWhenRoomAsync(envelope, cancellationToken);
-        Enqueue(envelope);
+            return PublishWhenRoomAsync(envelope, owned, cancellationToken);
+        Enqueue(envelope, owned);
         return default;
     }
 
@@ -361,16 +368,19 @@ internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
 
     public override string ToString() => $"InMemory queue '{Name}'";
 
-    private async ValueTask PublishWhenRoomAsync(TaskEnvelope<T> envelope, CancellationToken cancellationToken)
+    private async ValueTask PublishWhenRoomAsync(TaskEnvelope<T> envelope, bool owned, CancellationToken cancellationToken)
     {
         await _capacity.AcquireAsync(cancellationToken).ConfigureAwait(false);
-        Enqueue(envelope);
+        Enqueue(envelope, owned);
     }
 
-    /// <summary>Adds a published envelope; the caller holds a capacity slot for it.</summary>
-    private void Enqueue(TaskEnvelope<T> envelope)
+    /// <summary>
+    /// Adds a published envelope; the caller holds a capacity slot for it. <paramref name="owned"/>: the runtime created the
+    /// envelope for this publish and keeps no reference, so its first delivery may count the attempt on it instead of a copy.
+    /// </summary>
+    private void Enqueue(TaskEnvelope<T> envelope, bool owned = false)
     {
-        var entry = new InMemoryQueueEntry<T>(this, envelope);
+        var entry = new InMemoryQueueEntry<T>(this, envelope) { OwnsEnvelope = owned && envelope.Attempt == 0 };
         Interlocked.Increment(ref _published);
         if (envelope.NotBefore is { } notBefore && notBefore > _time.GetUtcNow())
         {
@@ -415,12 +425,20 @@ internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IAsyncDisposable
         var attempt = entry.Attempts + 1;
         entry.Attempts = attempt;
         var envelope = entry.Envelope;
-        if (envelope.Attempt != attempt)
+        if (entry.OwnsEnvelope)
+        {
+            // The first delivery of an envelope only this entry holds: counted on it (a redelivery copies, since the
+            // earlier delivery's handler may still hold its envelope).
+            entry.OwnsEnvelope = false;
+            envelope.MarkFirstDelivery();
+        }
+        else if (envelope.Attempt != attempt)
+        {
             entry.Envelope = envelope = envelope with { Attempt = attempt };
+        }
 
         var until = AddClamped(_time.GetUtcNow(), _visibilityTimeout);
-        var token = Interlocked.Increment(ref _deliveries).ToString(CultureInfo.InvariantCulture);
-        var lease = new TaskLease<T>(Name, envelope, token, until, entry);
+        var lease = new TaskLease<T>(Name, envelope, Interlocked.Increment(ref _deliveries), until, entry);
         bool arm;
         lock (_lock)
         {

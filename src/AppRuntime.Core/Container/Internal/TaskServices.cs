@@ -1,0 +1,83 @@
+using System.Collections.Frozen;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AppRuntime.Internal;
+
+/// <summary>
+/// Which services are singletons, read once from the service collection the runtime was added to (after the container was
+/// built, so every registration is in). A singleton is the same instance from the root provider and from any scope, which is
+/// what lets <see cref="TaskServices"/> hand it out without opening a scope.
+/// </summary>
+internal sealed class SingletonServices
+{
+    private readonly FrozenSet<Type> _closed;
+    private readonly FrozenSet<Type> _openGenerics;
+    private readonly FrozenSet<Type> _notSingleton;
+
+    public SingletonServices(IEnumerable<ServiceDescriptor> descriptors)
+    {
+        // The last registration of a service type is the one GetService returns, so it decides the lifetime.
+        var lifetimes = new Dictionary<Type, ServiceLifetime>();
+        foreach (var d in descriptors)
+        {
+            if (!d.IsKeyedService)
+                lifetimes[d.ServiceType] = d.Lifetime;
+        }
+        _closed = lifetimes.Where(kv => kv.Value == ServiceLifetime.Singleton && !kv.Key.IsGenericTypeDefinition).Select(kv => kv.Key).ToFrozenSet();
+        _openGenerics = lifetimes.Where(kv => kv.Value == ServiceLifetime.Singleton && kv.Key.IsGenericTypeDefinition).Select(kv => kv.Key).ToFrozenSet();
+        // A closed registration wins over an open generic one (ILogger<Foo> registered scoped beside ILogger<> as a singleton).
+        _notSingleton = lifetimes.Where(kv => kv.Value != ServiceLifetime.Singleton).Select(kv => kv.Key).ToFrozenSet();
+    }
+
+    public bool IsSingleton(Type serviceType)
+    {
+        if (_closed.Contains(serviceType))
+            return true;
+        return serviceType.IsConstructedGenericType && !_notSingleton.Contains(serviceType)
+            && _openGenerics.Contains(serviceType.GetGenericTypeDefinition());
+    }
+}
+
+/// <summary>
+/// The services of one task (<see cref="TaskContext.Services"/>, and what the handler factory resolves from): singletons come
+/// from the root provider, anything else opens the task's DI scope on first use. A handler whose dependencies are all
+/// singletons (or that has none) so runs without a scope; one that needs a scoped or transient service gets a fresh scope per
+/// task, as before, disposed when the handler returns.
+/// </summary>
+internal sealed class TaskServices(IServiceProvider root, IServiceScopeFactory scopes, SingletonServices singletons) : IServiceProvider, IKeyedServiceProvider
+{
+    private IServiceScope? _scope;
+
+    /// <summary>Whether the task's scope was opened.</summary>
+    public bool HasScope => Volatile.Read(ref _scope) is not null;
+
+    public object? GetService(Type serviceType)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        return singletons.IsSingleton(serviceType) ? root.GetService(serviceType) : Scoped().GetService(serviceType);
+    }
+
+    public object? GetKeyedService(Type serviceType, object? serviceKey) => Keyed().GetKeyedService(serviceType, serviceKey);
+
+    public object GetRequiredKeyedService(Type serviceType, object? serviceKey) => Keyed().GetRequiredKeyedService(serviceType, serviceKey);
+
+    private IKeyedServiceProvider Keyed() => Scoped() as IKeyedServiceProvider
+        ?? throw new InvalidOperationException("The task's service provider does not support keyed services.");
+
+    /// <summary>Disposes the scope, if the task opened one.</summary>
+    public ValueTask DisposeAsync() => Volatile.Read(ref _scope) is { } scope ? new AsyncServiceScope(scope).DisposeAsync() : default;
+
+    private IServiceProvider Scoped()
+    {
+        if (Volatile.Read(ref _scope) is { } scope)
+            return scope.ServiceProvider;
+        // A handler may resolve from several threads of its own: one scope wins, a scope opened in the race is disposed unused.
+        var created = scopes.CreateScope();
+        if (Interlocked.CompareExchange(ref _scope, created, null) is { } won)
+        {
+            created.Dispose();
+            return won.ServiceProvider;
+        }
+        return created.ServiceProvider;
+    }
+}
