@@ -40,17 +40,19 @@ internal sealed partial class TaskProcessor<T>
 
     private string Queue => _queue.Name;
 
-    /// <summary>Processes <paramref name="lease"/>; <paramref name="handlerDone"/> runs as soon as the handler returned (the lease needs no more renewal).</summary>
+    /// <summary>
+    /// Runs the handler of <paramref name="lease"/> and decides the settlement; <see cref="SettleAsync(TaskLease{T}, HandledTask, CancellationToken)"/>
+    /// then tells the queue. Split so that a worker can take its next task while a settlement is in flight.
+    /// </summary>
     /// <param name="lease">The delivery.</param>
-    /// <param name="handlerDone">Called once the handler has returned or thrown.</param>
+    /// <param name="handlerDone">Called once the handler has returned or thrown (the lease needs no more renewal).</param>
     /// <param name="stopping">Cancelled when the runtime stops handlers; the task is then released back to its queue.</param>
-    /// <returns>The outcome, and what the handler threw (null when it succeeded).</returns>
-    public async ValueTask<(TaskOutcome Outcome, Exception? Failure)> ProcessAsync(TaskLease<T> lease, Action handlerDone, CancellationToken stopping)
+    public async ValueTask<HandledTask> HandleAsync(TaskLease<T> lease, Action handlerDone, CancellationToken stopping)
     {
         var envelope = lease.Envelope;
-        var telemetry = _services.Trace.Tasks;
         var started = _services.Time.GetTimestamp();
-        using var activity = _services.Trace.StartProcess(envelope, Queue);
+        // The consumer span stays open until the settlement is recorded (SettleAsync ends it).
+        var activity = _services.Trace.StartProcess(envelope, Queue);
 
         Exception? failure = null;
         try
@@ -82,14 +84,39 @@ internal sealed partial class TaskProcessor<T>
         {
             activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
             activity?.AddException(failure);
-            telemetry.Failed(Queue);
+            _services.Trace.Tasks.Failed(Queue);
         }
+        return new HandledTask(started, activity, settlement, failure);
+    }
 
-        var outcome = await SettleAsync(lease, settlement, failure, stopping).ConfigureAwait(false);
+    /// <summary>
+    /// Tells the queue the settlement <see cref="HandleAsync"/> decided, then the observers, the sources and the telemetry.
+    /// </summary>
+    /// <returns>The outcome, and what the handler threw (null when it succeeded, or when the task was released).</returns>
+    public async ValueTask<(TaskOutcome Outcome, Exception? Failure)> SettleAsync(TaskLease<T> lease, HandledTask handled, CancellationToken stopping)
+    {
+        var activity = handled.Activity;
+        if (activity is not null)
+            Activity.Current = activity; // the settlement's logs and the observers' spans belong to the task's span (restored on return)
+        try
+        {
+            var settlement = handled.Settlement;
+            var outcome = await SettleAsync(lease, settlement, handled.Failure, stopping).ConfigureAwait(false);
+            var elapsed = _services.Time.GetElapsedTime(handled.Started);
+            _services.Trace.Tasks.Completed(Queue, lease.Envelope, activity, outcome, elapsed, _services.Time.GetUtcNow(), settlement.Reason);
+            return (outcome, settlement.Kind == SettlementKind.Release ? null : handled.Failure);
+        }
+        finally
+        {
+            activity?.Dispose();
+        }
+    }
 
-        var elapsed = _services.Time.GetElapsedTime(started);
-        telemetry.Completed(Queue, envelope, activity, outcome, elapsed, _services.Time.GetUtcNow(), settlement.Reason);
-        return (outcome, settlement.Kind == SettlementKind.Release ? null : failure);
+    /// <summary>Processes <paramref name="lease"/> to its outcome: <see cref="HandleAsync"/>, then <see cref="SettleAsync(TaskLease{T}, HandledTask, CancellationToken)"/>.</summary>
+    public async ValueTask<(TaskOutcome Outcome, Exception? Failure)> ProcessAsync(TaskLease<T> lease, Action handlerDone, CancellationToken stopping)
+    {
+        var handled = await HandleAsync(lease, handlerDone, stopping).ConfigureAwait(false);
+        return await SettleAsync(lease, handled, stopping).ConfigureAwait(false);
     }
 
     private async ValueTask<TaskOutcome> SettleAsync(TaskLease<T> lease, Settlement settlement, Exception? failure, CancellationToken stopping)
@@ -164,6 +191,9 @@ internal sealed partial class TaskProcessor<T>
             Log.ObserverFailed(_logger, ex, Queue, envelope.Id);
         }
     }
+
+    /// <summary>A handled delivery waiting for its settlement: when it started, its span, the settlement and the handler's failure.</summary>
+    public readonly record struct HandledTask(long Started, Activity? Activity, Settlement Settlement, Exception? Failure);
 
     private static partial class Log
     {

@@ -206,20 +206,31 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
                 }
 
                 using var segment = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, w.Retire.Token, pauseToken);
-                while (true)
+                try
                 {
-                    w.State = WorkerState.Idle;
-                    TaskLease<T> lease;
-                    try
+                    while (true)
                     {
-                        lease = await _queue.ConsumeAsync(segment.Token).ConfigureAwait(false);
+                        w.State = WorkerState.Idle;
+                        // Settlements that ended meanwhile are collected first, so a failed one faults the loop before it takes more work.
+                        while (w.Settling.TryPeek(out var ended) && ended.IsCompleted)
+                            await w.Settling.Dequeue().ConfigureAwait(false);
+                        TaskLease<T> lease;
+                        try
+                        {
+                            lease = await _queue.ConsumeAsync(segment.Token).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException) when (segment.IsCancellationRequested)
+                        {
+                            break;
+                        }
+                        faults = 0;
+                        await ProcessAsync(w, lease).ConfigureAwait(false);
                     }
-                    catch (OperationCanceledException) when (segment.IsCancellationRequested)
-                    {
-                        break;
-                    }
-                    faults = 0;
-                    await ProcessAsync(w, lease).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // Paused, stopping, retired or faulted: the settlements still in flight end first (a failed one faults the loop).
+                    await SettleAllAsync(w).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested || w.Retire.IsCancellationRequested)
@@ -252,21 +263,61 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         w.State = WorkerState.Stopped;
     }
 
+    /// <summary>
+    /// Runs the handler, then starts the settlement. A settlement that completes at once (the in-memory queue) is recorded at
+    /// once; one that waits for its backend (a Redis round trip) goes on while the worker takes its next task, up to
+    /// <see cref="MaxSettlingPerWorker"/> per worker, the oldest awaited first. The outcome observers still run only after the
+    /// queue recorded the outcome, and a stopping, pausing or faulting worker first waits for all of its settlements.
+    /// </summary>
     private async ValueTask ProcessAsync(Worker w, TaskLease<T> lease)
     {
         w.Begin(lease);
+        TaskProcessor<T>.HandledTask handled;
         try
         {
-            var (outcome, failure) = await _processor!.ProcessAsync(lease, w.EndRenewalCallback, _abort.Token).ConfigureAwait(false);
-            if (failure is not null)
-                w.HandlerFailed(failure);
-            else if (outcome == TaskOutcome.Succeeded)
-                w.Succeeded();
+            handled = await _processor!.HandleAsync(lease, w.EndRenewalCallback, _abort.Token).ConfigureAwait(false);
         }
         finally
         {
             w.End();
         }
+
+        var settling = _processor.SettleAsync(lease, handled, _abort.Token);
+        if (settling.IsCompleted)
+        {
+            w.Record(await settling.ConfigureAwait(false)); // a failure faults the loop here, as it always did
+            return;
+        }
+        w.Settling.Enqueue(RecordWhenSettledAsync(w, settling));
+        if (w.Settling.Count > MaxSettlingPerWorker)
+            await w.Settling.Dequeue().ConfigureAwait(false);
+    }
+
+    private static async Task RecordWhenSettledAsync(Worker w, ValueTask<(TaskOutcome Outcome, Exception? Failure)> settling)
+        => w.Record(await settling.ConfigureAwait(false));
+
+    /// <summary>Waits for every settlement the worker still has in flight; the first failure is thrown once all ended.</summary>
+    private static async ValueTask SettleAllAsync(Worker w)
+    {
+        Exception? first = null;
+        while (w.Settling.TryDequeue(out var settling))
+        {
+            try
+            {
+                await settling.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (first is null)
+            {
+                first = ex;
+            }
+#pragma warning disable CA1031 // Later failures of the same kind are dropped: the first one faults the worker.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+        if (first is not null)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
     }
 
     private async Task RenewAsync(Worker w, TaskLease<T> lease)
@@ -293,9 +344,24 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         }
     }
 
+    /// <summary>How many settlements (acks, nacks, dead letters with their observers) one worker may have in flight while it goes on.</summary>
+    internal const int MaxSettlingPerWorker = 4;
+
     /// <summary>One worker's state; mutated only by its own loop, read by snapshots.</summary>
     private sealed class Worker : IDisposable
     {
+        /// <summary>The worker's settlements still in flight, oldest first (touched by its loop only).</summary>
+        public Queue<Task> Settling { get; } = new(MaxSettlingPerWorker);
+
+        /// <summary>Counts a settled task: succeeded, or failed with what its handler threw.</summary>
+        public void Record((TaskOutcome Outcome, Exception? Failure) result)
+        {
+            if (result.Failure is not null)
+                HandlerFailed(result.Failure);
+            else if (result.Outcome == TaskOutcome.Succeeded)
+                Succeeded();
+        }
+
         private TaskLease<T>? _lease;
         private int _renewing;
         private long _processed;
