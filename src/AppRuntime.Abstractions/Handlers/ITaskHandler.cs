@@ -3,7 +3,9 @@ namespace AppRuntime;
 /// <summary>
 /// Business logic for one task. Return normally to have the task acked; throw to have it retried
 /// (<see cref="RetryTaskException"/> sets the delay) or dead-lettered at once (<see cref="PermanentTaskException"/>).
-/// A handler instance is created in a fresh DI scope for every task.
+/// A handler instance is created for every task. Its scoped and transient dependencies come from a fresh DI scope per task,
+/// disposed when the handler returns; singletons come from the root provider (a handler that needs only singletons runs
+/// without a scope).
 /// </summary>
 /// <typeparam name="T">The task type of the handler's queue.</typeparam>
 public interface ITaskHandler<in T>
@@ -49,7 +51,10 @@ public sealed class TaskContext
     /// <summary>The task's headers.</summary>
     public IReadOnlyDictionary<string, string> Headers { get; }
 
-    /// <summary>The task's DI scope.</summary>
+    /// <summary>
+    /// The task's services: singletons from the root provider; anything else from the task's DI scope, opened on first use and
+    /// disposed when the handler returns. Valid only while the handler runs.
+    /// </summary>
     public IServiceProvider Services { get; }
 }
 
