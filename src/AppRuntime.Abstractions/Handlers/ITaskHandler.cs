@@ -95,6 +95,11 @@ public class RetryTaskException : Exception
 /// Told how each task of a queue ended. A source implements it to complete the work at its origin
 /// (for example mark an email read after success), and the runtime calls it after the queue settled the task.
 /// </summary>
+/// <remarks>
+/// Calls may overlap, for tasks of different workers and for consecutive tasks of one worker (a worker takes its next task
+/// while the settlement of its last one, observers included, is still in flight), and may end in any order: an implementation
+/// must be safe to call concurrently.
+/// </remarks>
 /// <typeparam name="T">The task type.</typeparam>
 public interface ITaskOutcomeObserver<T>
 {

@@ -2,7 +2,9 @@ namespace AppRuntime;
 
 /// <summary>
 /// A task as it travels through a queue: the payload plus the metadata every backend keeps with it.
-/// Envelopes are immutable; a backend produces a new one (for example with a higher <see cref="Attempt"/>) on redelivery.
+/// Envelopes are immutable to their users; a backend produces a new one (for example with a higher <see cref="Attempt"/>) on
+/// redelivery. (The one exception is internal: the in-memory queue counts the first delivery on an envelope the runtime created
+/// for the publish and nobody else holds, before it hands the envelope to anyone.)
 /// </summary>
 /// <typeparam name="T">The task type carried by the queue.</typeparam>
 public sealed record TaskEnvelope<T>

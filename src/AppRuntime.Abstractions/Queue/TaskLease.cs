@@ -36,7 +36,7 @@ public sealed class TaskLease<T>
         BackendState = backendState;
     }
 
-    private readonly long _tokenNumber;
+    private readonly long _tokenNumber = -1; // -1: the token came as text (the public constructor)
     private string? _token;
 
     /// <summary>The queue the task came from.</summary>
@@ -46,7 +46,7 @@ public sealed class TaskLease<T>
     public TaskEnvelope<T> Envelope { get; }
 
     /// <summary>Identifies this delivery within the backend.</summary>
-    public string Token => _token ??= _tokenNumber.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public string Token => _token ?? (_tokenNumber < 0 ? null! : _token = _tokenNumber.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>When the lease expires; renewed by <see cref="ITaskQueue{T}.RenewLeaseAsync"/>.</summary>
     public DateTimeOffset LeasedUntil { get; set; }

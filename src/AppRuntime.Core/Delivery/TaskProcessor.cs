@@ -42,7 +42,8 @@ internal sealed partial class TaskProcessor<T>
 
     /// <summary>
     /// Runs the handler of <paramref name="lease"/> and decides the settlement; <see cref="SettleAsync(TaskLease{T}, HandledTask, CancellationToken)"/>
-    /// then tells the queue. Split so that a worker can take its next task while a settlement is in flight.
+    /// then tells the queue (the caller must call it: it also ends the consumer span). Split so that a worker can take its next
+    /// task while a settlement is in flight.
     /// </summary>
     /// <param name="lease">The delivery.</param>
     /// <param name="handlerDone">Called once the handler has returned or thrown (the lease needs no more renewal).</param>
@@ -77,16 +78,23 @@ internal sealed partial class TaskProcessor<T>
         {
             failure = ex;
         }
-        handlerDone();
-
-        var settlement = failure is null ? Settlement.Ack : _policy.OnFailure(failure, envelope.Attempt, stopping.IsCancellationRequested);
-        if (failure is not null && settlement.Kind != SettlementKind.Release)
+        try
         {
-            activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
-            activity?.AddException(failure);
-            _services.Trace.Tasks.Failed(Queue);
+            handlerDone();
+            var settlement = failure is null ? Settlement.Ack : _policy.OnFailure(failure, envelope.Attempt, stopping.IsCancellationRequested);
+            if (failure is not null && settlement.Kind != SettlementKind.Release)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
+                activity?.AddException(failure);
+                _services.Trace.Tasks.Failed(Queue);
+            }
+            return new HandledTask(started, activity, settlement, failure);
         }
-        return new HandledTask(started, activity, settlement, failure);
+        catch
+        {
+            activity?.Dispose(); // no settlement will end the span
+            throw;
+        }
     }
 
     /// <summary>
@@ -110,13 +118,6 @@ internal sealed partial class TaskProcessor<T>
         {
             activity?.Dispose();
         }
-    }
-
-    /// <summary>Processes <paramref name="lease"/> to its outcome: <see cref="HandleAsync"/>, then <see cref="SettleAsync(TaskLease{T}, HandledTask, CancellationToken)"/>.</summary>
-    public async ValueTask<(TaskOutcome Outcome, Exception? Failure)> ProcessAsync(TaskLease<T> lease, Action handlerDone, CancellationToken stopping)
-    {
-        var handled = await HandleAsync(lease, handlerDone, stopping).ConfigureAwait(false);
-        return await SettleAsync(lease, handled, stopping).ConfigureAwait(false);
     }
 
     private async ValueTask<TaskOutcome> SettleAsync(TaskLease<T> lease, Settlement settlement, Exception? failure, CancellationToken stopping)

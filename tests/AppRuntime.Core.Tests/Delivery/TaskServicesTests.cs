@@ -150,15 +150,54 @@ public sealed class TaskServicesTests
         var task = new TaskServices(root, root.GetRequiredService<IServiceScopeFactory>(), new SingletonServices(services));
 
         using var start = new Barrier(4);
-        var things = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        var things = new ScopedThing[4];
+        var threads = Enumerable.Range(0, 4).Select(i => new Thread(() =>
         {
             start.SignalAndWait();
-            return task.GetRequiredService<ScopedThing>();
-        })));
+            things[i] = task.GetRequiredService<ScopedThing>();
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
 
         Assert.Single(things.Distinct());
         await task.DisposeAsync();
         Assert.Equal(1, counter.Disposed);   // the one scope's instance; a scope lost in the race created nothing
         Assert.True(things[0].IsDisposed);
+    }
+
+    [Fact]
+    public async Task Services_used_after_the_handler_returned_fail_instead_of_opening_a_scope_nobody_disposes()
+    {
+        var counter = new Counter();
+        var seen = new ConcurrentQueue<Seen>();
+        await using var rt = Create((sp, context, job) => new Seen(job.Number, null, null, null, false, context.Services), seen,
+            s => s.AddSingleton(counter).AddScoped<ScopedThing>().AddSingleton(new SingletonThing()));
+        await rt.StartAsync();
+        await PublishAndWaitAsync(rt, seen, 1);
+
+        var late = seen.Single().Services;
+        Assert.Throws<ObjectDisposedException>(() => late.GetService(typeof(ScopedThing)));
+        Assert.Equal(0, counter.Created);
+        Assert.NotNull(late.GetService(typeof(SingletonThing)));   // a singleton needs no scope and outlives the task anyway
+    }
+
+    [Fact]
+    public async Task With_another_container_nothing_counts_as_a_singleton_and_every_task_gets_its_scope()
+    {
+        // A container that is not Microsoft's may have registered a type again with another lifetime: the descriptors say nothing.
+        var services = new ServiceCollection().AddSingleton(new SingletonThing());
+        await using var inner = services.BuildServiceProvider();
+        var runtime = new RuntimeServices(new ForeignProvider(inner), TimeProvider.System, new TraceService(),
+            Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, () => new AppRuntimeOptions(), services);
+
+        var task = runtime.CreateTaskServices();
+        Assert.NotNull(task.GetService(typeof(SingletonThing)));
+        Assert.True(task.HasScope);
+        await task.DisposeAsync();
+    }
+
+    private sealed class ForeignProvider(IServiceProvider inner) : IServiceProvider
+    {
+        public object? GetService(Type serviceType) => inner.GetService(serviceType);
     }
 }

@@ -169,26 +169,57 @@ public sealed class PipelinedSettlementTests
     }
 
     [Fact]
-    public async Task An_ack_that_fails_while_the_worker_went_on_faults_the_worker_before_it_takes_more_work()
+    public async Task An_ack_that_fails_while_the_worker_waits_for_work_faults_the_worker_at_once()
     {
         var acks = new Acks();
         var recorder = new Recorder<Job>();
         var handled = new ConcurrentQueue<int>();
-        await using var rt = Create(acks, recorder, handled, visibility: TimeSpan.FromSeconds(1));
+        // A lease far longer than the test: the fault must come from the failed ack itself, not from the task coming back.
+        await using var rt = Create(acks, recorder, handled, visibility: TimeSpan.FromMinutes(5));
+        using var releaseHolds = acks; // disposed before rt
+        await rt.StartAsync();
+        await PublishAsync(rt, 1, 2);
+        await Eventually.TrueAsync(() => acks.Entered == 2, "both acks in flight");
+        var pool = rt.Runtime.Supervisor.GetPool("work");
+        await Eventually.TrueAsync(() => pool.GetSnapshot().Workers[0].State == WorkerState.Idle, "the worker waits for its next task");
+
+        acks.Release("job-2");
+        acks.Fail("job-1", new IOException("ack lost with the connection (injected)"));
+
+        await Eventually.TrueAsync(() => pool.GetSnapshot().Workers[0].Restarts >= 1, "the idle worker faulted and restarted");
+        Assert.Contains("ack lost", pool.GetSnapshot().Workers[0].LastError, StringComparison.Ordinal);
+        Assert.Equal([1, 2], handled);                   // nothing came back: the lease of task 1 is still running
+        Assert.Equal(["job-2"], recorder.Succeeded.Select(e => e.Id));
+        Assert.Equal(1, (await rt.Queue<Job>("work").GetStatsAsync()).Acked);
+    }
+
+    [Fact]
+    public async Task A_failed_ack_behind_one_still_in_flight_faults_the_worker_before_it_takes_more_work()
+    {
+        var acks = new Acks();
+        var recorder = new Recorder<Job>();
+        var handled = new ConcurrentQueue<int>();
+        await using var rt = Create(acks, recorder, handled, visibility: TimeSpan.FromMinutes(5));
         using var releaseHolds = acks; // disposed before rt
         await rt.StartAsync();
         await PublishAsync(rt, 1, 2);
         await Eventually.TrueAsync(() => acks.Entered == 2, "both acks in flight");
 
-        acks.HoldAll = false;               // later acks (task 1 when it comes back) go straight through
-        acks.Release("job-2");
-        acks.Fail("job-1", new IOException("ack lost with the connection (injected)"));
+        var queue = rt.Queue<Job>("work");
+        await Eventually.TrueAsync(async () => (await queue.GetStatsAsync()).Consumers == 1, "the worker waits for its next task");
 
+        acks.Fail("job-2", new IOException("ack refused (injected)"));   // the newer one fails, the older is still held
+        // The failure ends the worker's wait for work (the queue counts no waiting consumer) before any more work arrives.
+        await Eventually.TrueAsync(async () => (await queue.GetStatsAsync()).Consumers == 0, "the worker stopped waiting for work");
+        await PublishAsync(rt, 3);
         var pool = rt.Runtime.Supervisor.GetPool("work");
+        // A bounded wait for something that must not happen: the worker stopped taking work and waits for the held ack.
+        await Assert.ThrowsAsync<TimeoutException>(() => Eventually.TrueAsync(() => handled.Contains(3), "task 3 handled", TimeSpan.FromMilliseconds(300)));
+        Assert.Equal([1, 2], handled);
+
+        acks.Release("job-1");
         await Eventually.TrueAsync(() => pool.GetSnapshot().Workers[0].Restarts >= 1, "the worker faulted and restarted");
-        Assert.Contains("ack lost", pool.GetSnapshot().Workers[0].LastError, StringComparison.Ordinal);
-        await Eventually.TrueAsync(() => recorder.Succeeded.Count == 2, "task 1 came back after its lease and was acked");
-        Assert.Equal([1, 1, 2], handled.Order());
-        Assert.Equal(2, (await rt.Queue<Job>("work").GetStatsAsync()).Acked);
+        await Eventually.TrueAsync(() => handled.Contains(3), "the restarted worker goes on");
+        Assert.Contains(recorder.Succeeded, e => e.Id == "job-1");
     }
 }

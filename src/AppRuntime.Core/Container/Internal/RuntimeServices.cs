@@ -16,7 +16,16 @@ internal sealed class RuntimeServices(IServiceProvider services, TimeProvider ti
     /// The services of one task: singletons from the root, a DI scope opened only when something else is resolved. Without the
     /// registrations (a runtime built by hand in a test) nothing counts as a singleton and every resolution opens the scope.
     /// </summary>
-    public TaskServices CreateTaskServices() => new(Services, ScopeFactory, _singletons ??= new SingletonServices(registrations ?? []));
+    public TaskServices CreateTaskServices() => new(Services, ScopeFactory, _singletons ??= FindSingletons());
+
+    /// <summary>
+    /// The singletons the lazy task scope may take from the root: only with Microsoft's container, whose lifetimes the
+    /// registrations describe (another container may have registered a type again with another lifetime).
+    /// </summary>
+    private SingletonServices FindSingletons() => registrations is not null
+        && Services.GetType().Assembly == typeof(ServiceProvider).Assembly // its root provider, or the root scope factories get
+        ? new SingletonServices(registrations)
+        : SingletonServices.None;
     public TimeProvider Time { get; } = time;
     public TraceService Trace { get; } = trace;
     public ILoggerFactory Loggers { get; } = loggers;

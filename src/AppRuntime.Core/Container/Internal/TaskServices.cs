@@ -14,7 +14,15 @@ internal sealed class SingletonServices
     private readonly FrozenSet<Type> _openGenerics;
     private readonly FrozenSet<Type> _notSingleton;
 
-    public SingletonServices(IEnumerable<ServiceDescriptor> descriptors)
+    /// <summary>Nothing counts as a singleton: every resolution opens the task's scope (as before the lazy scope).</summary>
+    public static SingletonServices None { get; } = new([], builtIns: false);
+
+    /// <summary>
+    /// The singletons of <paramref name="descriptors"/>, as Microsoft's container resolves them, plus its built-in root services
+    /// (<see cref="IServiceScopeFactory"/>, <see cref="IServiceProviderIsService"/>). Only valid when that container is the one
+    /// in use: another container (Autofac, Lamar) may register a type again with another lifetime.
+    /// </summary>
+    public SingletonServices(IEnumerable<ServiceDescriptor> descriptors, bool builtIns = true)
     {
         // The last registration of a service type is the one GetService returns, so it decides the lifetime.
         var lifetimes = new Dictionary<Type, ServiceLifetime>();
@@ -22,6 +30,11 @@ internal sealed class SingletonServices
         {
             if (!d.IsKeyedService)
                 lifetimes[d.ServiceType] = d.Lifetime;
+        }
+        if (builtIns)
+        {
+            foreach (var type in new[] { typeof(IServiceScopeFactory), typeof(IServiceProviderIsService), typeof(IServiceProviderIsKeyedService) })
+                lifetimes.TryAdd(type, ServiceLifetime.Singleton);
         }
         _closed = lifetimes.Where(kv => kv.Value == ServiceLifetime.Singleton && !kv.Key.IsGenericTypeDefinition).Select(kv => kv.Key).ToFrozenSet();
         _openGenerics = lifetimes.Where(kv => kv.Value == ServiceLifetime.Singleton && kv.Key.IsGenericTypeDefinition).Select(kv => kv.Key).ToFrozenSet();
@@ -46,10 +59,13 @@ internal sealed class SingletonServices
 /// </summary>
 internal sealed class TaskServices(IServiceProvider root, IServiceScopeFactory scopes, SingletonServices singletons) : IServiceProvider, IKeyedServiceProvider
 {
+    /// <summary>Marks the services of a task whose handler returned: a later resolution fails, as from a disposed scope.</summary>
+    private static readonly IServiceScope Disposed = new DisposedScope();
+
     private IServiceScope? _scope;
 
     /// <summary>Whether the task's scope was opened.</summary>
-    public bool HasScope => Volatile.Read(ref _scope) is not null;
+    public bool HasScope => Volatile.Read(ref _scope) is { } scope && !ReferenceEquals(scope, Disposed);
 
     public object? GetService(Type serviceType)
     {
@@ -64,20 +80,40 @@ internal sealed class TaskServices(IServiceProvider root, IServiceScopeFactory s
     private IKeyedServiceProvider Keyed() => Scoped() as IKeyedServiceProvider
         ?? throw new InvalidOperationException("The task's service provider does not support keyed services.");
 
-    /// <summary>Disposes the scope, if the task opened one.</summary>
-    public ValueTask DisposeAsync() => Volatile.Read(ref _scope) is { } scope ? new AsyncServiceScope(scope).DisposeAsync() : default;
+    /// <summary>
+    /// Disposes the scope, if the task opened one. Afterwards every resolution of a non-singleton throws
+    /// <see cref="ObjectDisposedException"/> (work the handler left running must not open a scope nobody disposes).
+    /// </summary>
+    public ValueTask DisposeAsync() => Interlocked.Exchange(ref _scope, Disposed) is { } scope && !ReferenceEquals(scope, Disposed)
+        ? new AsyncServiceScope(scope).DisposeAsync()
+        : default;
 
     private IServiceProvider Scoped()
     {
         if (Volatile.Read(ref _scope) is { } scope)
+        {
+            ObjectDisposedException.ThrowIf(ReferenceEquals(scope, Disposed), this);
             return scope.ServiceProvider;
+        }
         // A handler may resolve from several threads of its own: one scope wins, a scope opened in the race is disposed unused.
         var created = scopes.CreateScope();
         if (Interlocked.CompareExchange(ref _scope, created, null) is { } won)
         {
             created.Dispose();
+            ObjectDisposedException.ThrowIf(ReferenceEquals(won, Disposed), this);
             return won.ServiceProvider;
         }
         return created.ServiceProvider;
+    }
+
+    public override string ToString() => "the services of a task";
+
+    private sealed class DisposedScope : IServiceScope
+    {
+        public IServiceProvider ServiceProvider => throw new ObjectDisposedException("the services of a task");
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -205,7 +205,9 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
                     continue;
                 }
 
-                using var segment = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, w.Retire.Token, pauseToken);
+                // A settlement that fails while the worker waits for work ends the wait (its token), so the failure faults the
+                // loop at once, not when the next task arrives.
+                using var segment = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, w.Retire.Token, pauseToken, w.NewSettlementWatch());
                 try
                 {
                     while (true)
@@ -214,6 +216,8 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
                         // Settlements that ended meanwhile are collected first, so a failed one faults the loop before it takes more work.
                         while (w.Settling.TryPeek(out var ended) && ended.IsCompleted)
                             await w.Settling.Dequeue().ConfigureAwait(false);
+                        if (w.SettlementFailed)
+                            break; // a failed settlement behind one still in flight: SettleAllAsync below throws it
                         TaskLease<T> lease;
                         try
                         {
@@ -230,7 +234,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
                 finally
                 {
                     // Paused, stopping, retired or faulted: the settlements still in flight end first (a failed one faults the loop).
-                    await SettleAllAsync(w).ConfigureAwait(false);
+                    await SettleAllAsync(w, _logger, Queue).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested || w.Retire.IsCancellationRequested)
@@ -264,25 +268,27 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
     }
 
     /// <summary>
-    /// Runs the handler, then starts the settlement. A settlement that completes at once (the in-memory queue) is recorded at
-    /// once; one that waits for its backend (a Redis round trip) goes on while the worker takes its next task, up to
-    /// <see cref="MaxSettlingPerWorker"/> per worker, the oldest awaited first. The outcome observers still run only after the
-    /// queue recorded the outcome, and a stopping, pausing or faulting worker first waits for all of its settlements.
+    /// Runs the handler, then starts the settlement. A settlement that completes at once is recorded at once; one that waits
+    /// (a Redis round trip, or an outcome observer's own I/O such as the IMAP source's <c>\Seen</c> STORE) goes on while the
+    /// worker takes its next task: the worker goes on while up to <see cref="MaxSettlingPerWorker"/> are in flight, and one more
+    /// makes it wait for the oldest. The outcome observers still run only after the queue recorded the outcome (so the observer
+    /// calls of one worker may now overlap), and a stopping, pausing or faulting worker first waits for all of its settlements.
     /// </summary>
     private async ValueTask ProcessAsync(Worker w, TaskLease<T> lease)
     {
+        var abort = _abort.Token;
         w.Begin(lease);
         TaskProcessor<T>.HandledTask handled;
         try
         {
-            handled = await _processor!.HandleAsync(lease, w.EndRenewalCallback, _abort.Token).ConfigureAwait(false);
+            handled = await _processor!.HandleAsync(lease, w.EndRenewalCallback, abort).ConfigureAwait(false);
         }
         finally
         {
             w.End();
         }
 
-        var settling = _processor.SettleAsync(lease, handled, _abort.Token);
+        var settling = _processor.SettleAsync(lease, handled, abort);
         if (settling.IsCompleted)
         {
             w.Record(await settling.ConfigureAwait(false)); // a failure faults the loop here, as it always did
@@ -294,10 +300,23 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
     }
 
     private static async Task RecordWhenSettledAsync(Worker w, ValueTask<(TaskOutcome Outcome, Exception? Failure)> settling)
-        => w.Record(await settling.ConfigureAwait(false));
+    {
+        try
+        {
+            w.Record(await settling.ConfigureAwait(false));
+        }
+        catch
+        {
+            w.OnSettlementFailed(); // wakes the worker if it waits for work; the exception is thrown where the task is awaited
+            throw;
+        }
+    }
 
-    /// <summary>Waits for every settlement the worker still has in flight; the first failure is thrown once all ended.</summary>
-    private static async ValueTask SettleAllAsync(Worker w)
+    /// <summary>
+    /// Waits for every settlement the worker still has in flight; the first failure is thrown once all ended (it faults the
+    /// loop), later ones are logged.
+    /// </summary>
+    private static async ValueTask SettleAllAsync(Worker w, ILogger logger, string queue)
     {
         Exception? first = null;
         while (w.Settling.TryDequeue(out var settling))
@@ -306,14 +325,14 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
             {
                 await settling.ConfigureAwait(false);
             }
-            catch (Exception ex) when (first is null)
-            {
-                first = ex;
-            }
-#pragma warning disable CA1031 // Later failures of the same kind are dropped: the first one faults the worker.
-            catch (Exception)
+#pragma warning disable CA1031 // The first failure is rethrown below; the others are logged.
+            catch (Exception ex)
 #pragma warning restore CA1031
             {
+                if (first is null)
+                    first = ex;
+                else
+                    Log.SettlementFailed(logger, ex, queue, w.Id);
             }
         }
         if (first is not null)
@@ -347,11 +366,42 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
     /// <summary>How many settlements (acks, nacks, dead letters with their observers) one worker may have in flight while it goes on.</summary>
     internal const int MaxSettlingPerWorker = 4;
 
-    /// <summary>One worker's state; mutated only by its own loop, read by snapshots.</summary>
+    /// <summary>
+    /// One worker's state: mutated by its own loop, except the counters and the last error, which its settlements in flight
+    /// update (atomically) when they end; read by snapshots.
+    /// </summary>
     private sealed class Worker : IDisposable
     {
-        /// <summary>The worker's settlements still in flight, oldest first (touched by its loop only).</summary>
-        public Queue<Task> Settling { get; } = new(MaxSettlingPerWorker);
+        private CancellationTokenSource? _settlementWatch;
+        private volatile bool _settlementFailed;
+
+        /// <summary>The worker's settlements still in flight, oldest first (the queue itself is touched by its loop only).</summary>
+        public Queue<Task> Settling { get; } = new(MaxSettlingPerWorker + 1);
+
+        /// <summary>A settlement of the current loop segment failed.</summary>
+        public bool SettlementFailed => _settlementFailed;
+
+        /// <summary>A token, for the loop segment starting now, that is cancelled when one of the worker's settlements fails.</summary>
+        public CancellationToken NewSettlementWatch()
+        {
+            _settlementWatch?.Dispose();
+            _settlementFailed = false;
+            _settlementWatch = new CancellationTokenSource();
+            return _settlementWatch.Token;
+        }
+
+        public void OnSettlementFailed()
+        {
+            _settlementFailed = true;
+            try
+            {
+                _settlementWatch?.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The segment already ended: SettleAllAsync collects the failure.
+            }
+        }
 
         /// <summary>Counts a settled task: succeeded, or failed with what its handler threw.</summary>
         public void Record((TaskOutcome Outcome, Exception? Failure) result)
@@ -449,7 +499,11 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         public WorkerSnapshot Snapshot() =>
             new(Id, _state, _currentTaskId, Interlocked.Read(ref _processed), Interlocked.Read(ref _failed), Volatile.Read(ref _restarts), _lastError);
 
-        public void Dispose() => Retire.Dispose();
+        public void Dispose()
+        {
+            Retire.Dispose();
+            _settlementWatch?.Dispose();
+        }
     }
 
     private static partial class Log
@@ -474,5 +528,8 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
 
         [LoggerMessage(10, LogLevel.Warning, "Renewing the lease of task {TaskId} on queue '{Queue}' failed")]
         public static partial void RenewFailed(ILogger logger, Exception exception, string queue, string taskId);
+
+        [LoggerMessage(12, LogLevel.Error, "A settlement of worker {Worker} of pool '{Queue}' failed (its task comes back when its lease runs out)")]
+        public static partial void SettlementFailed(ILogger logger, Exception exception, string queue, int worker);
     }
 }
