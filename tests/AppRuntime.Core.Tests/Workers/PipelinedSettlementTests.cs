@@ -168,18 +168,27 @@ public sealed class PipelinedSettlementTests
         Assert.Equal([1, 1], handled);
     }
 
+    /// <summary>
+    /// One worker that handled tasks 1 and 2 and holds both acks. The lease is far longer than the test, so a fault can only come
+    /// from a failed ack itself, never from a task coming back.
+    /// </summary>
+    private static async Task<TestRuntime> StartWithTwoAcksHeldAsync(Acks acks, Recorder<Job> recorder, ConcurrentQueue<int> handled)
+    {
+        var rt = Create(acks, recorder, handled, visibility: TimeSpan.FromMinutes(5));
+        await rt.StartAsync();
+        await PublishAsync(rt, 1, 2);
+        await Eventually.TrueAsync(() => acks.Entered == 2, "both acks in flight");
+        return rt;
+    }
+
     [Fact]
     public async Task An_ack_that_fails_while_the_worker_waits_for_work_faults_the_worker_at_once()
     {
         var acks = new Acks();
         var recorder = new Recorder<Job>();
         var handled = new ConcurrentQueue<int>();
-        // A lease far longer than the test: the fault must come from the failed ack itself, not from the task coming back.
-        await using var rt = Create(acks, recorder, handled, visibility: TimeSpan.FromMinutes(5));
+        await using var rt = await StartWithTwoAcksHeldAsync(acks, recorder, handled);
         using var releaseHolds = acks; // disposed before rt
-        await rt.StartAsync();
-        await PublishAsync(rt, 1, 2);
-        await Eventually.TrueAsync(() => acks.Entered == 2, "both acks in flight");
         var pool = rt.Runtime.Supervisor.GetPool("work");
         await Eventually.TrueAsync(() => pool.GetSnapshot().Workers[0].State == WorkerState.Idle, "the worker waits for its next task");
 
@@ -199,11 +208,8 @@ public sealed class PipelinedSettlementTests
         var acks = new Acks();
         var recorder = new Recorder<Job>();
         var handled = new ConcurrentQueue<int>();
-        await using var rt = Create(acks, recorder, handled, visibility: TimeSpan.FromMinutes(5));
+        await using var rt = await StartWithTwoAcksHeldAsync(acks, recorder, handled);
         using var releaseHolds = acks; // disposed before rt
-        await rt.StartAsync();
-        await PublishAsync(rt, 1, 2);
-        await Eventually.TrueAsync(() => acks.Entered == 2, "both acks in flight");
 
         var queue = rt.Queue<Job>("work");
         await Eventually.TrueAsync(async () => (await queue.GetStatsAsync()).Consumers == 1, "the worker waits for its next task");

@@ -213,11 +213,8 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
                     while (true)
                     {
                         w.State = WorkerState.Idle;
-                        // Settlements that ended meanwhile are collected first, so a failed one faults the loop before it takes more work.
-                        while (w.Settling.TryPeek(out var ended) && ended.IsCompleted)
-                            await w.Settling.Dequeue().ConfigureAwait(false);
-                        if (w.SettlementFailed)
-                            break; // a failed settlement behind one still in flight: SettleAllAsync below throws it
+                        if (segment.IsCancellationRequested)
+                            break; // stopping, pausing, retiring, or a settlement failed: SettleAllAsync below throws that failure
                         TaskLease<T> lease;
                         try
                         {
@@ -373,26 +370,20 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
     private sealed class Worker : IDisposable
     {
         private CancellationTokenSource? _settlementWatch;
-        private volatile bool _settlementFailed;
 
         /// <summary>The worker's settlements still in flight, oldest first (the queue itself is touched by its loop only).</summary>
         public Queue<Task> Settling { get; } = new(MaxSettlingPerWorker + 1);
-
-        /// <summary>A settlement of the current loop segment failed.</summary>
-        public bool SettlementFailed => _settlementFailed;
 
         /// <summary>A token, for the loop segment starting now, that is cancelled when one of the worker's settlements fails.</summary>
         public CancellationToken NewSettlementWatch()
         {
             _settlementWatch?.Dispose();
-            _settlementFailed = false;
             _settlementWatch = new CancellationTokenSource();
             return _settlementWatch.Token;
         }
 
         public void OnSettlementFailed()
         {
-            _settlementFailed = true;
             try
             {
                 _settlementWatch?.Cancel();
