@@ -13,6 +13,29 @@ public sealed class RedisPrefetchIntegrationTests : RedisQueueFixture
             .Create(definition ?? new QueueDefinition("work", WorkItems.TaskType), WorkItems.Serializer);
 
     [Fact]
+    public async Task A_buffer_down_to_half_the_prefetch_is_topped_up_ahead_in_the_background_and_the_order_is_kept()
+    {
+        var queue = NewPrefetchingQueue(prefetch: 8, new QueueDefinition("work", WorkItems.TaskType) { VisibilityTimeout = TimeSpan.FromMinutes(5) });
+        for (var i = 0; i < 30; i++)
+            await queue.PublishAsync(Envelope(i));
+        var leasesKey = $"{Prefix}:{{work}}:leases";
+
+        var leases = new List<TaskLease<WorkItem>> { await ConsumeWithin(queue) };   // leases 1 + 8
+        Assert.Equal("9", (await RedisCli.RunAsync("ZCARD", leasesKey)).Trim());
+        for (var i = 1; i < 4; i++)
+            leases.Add(await ConsumeWithin(queue));
+        Assert.Equal("9", (await RedisCli.RunAsync("ZCARD", leasesKey)).Trim());   // 5 left in the buffer: no read-ahead yet
+
+        leases.Add(await ConsumeWithin(queue));   // 4 left = half the prefetch: the buffer is topped up to 8 without a consumer waiting
+        await Eventually.TrueAsync(async () => (await RedisCli.RunAsync("ZCARD", leasesKey)).Trim() == "13", "the read-ahead leased 4 more in Redis", TimeSpan.FromSeconds(10));
+
+        while (leases.Count < 30)
+            leases.Add(await ConsumeWithin(queue));
+        Assert.Equal(Enumerable.Range(0, 30).Select(n => $"task-{n}"), leases.Select(l => l.Envelope.Id));
+        Assert.All(leases, l => Assert.Equal(1, l.Envelope.Attempt));
+    }
+
+    [Fact]
     public async Task One_consume_leases_the_prefetch_and_later_consumes_are_served_from_the_buffer_in_order()
     {
         var queue = NewPrefetchingQueue(prefetch: 4);

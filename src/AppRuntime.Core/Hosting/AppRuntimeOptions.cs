@@ -128,6 +128,16 @@ public sealed partial class PoolOptions
     /// </summary>
     [Range(1, PoolLimits.MaxWorkers)]
     public int? Workers { get; set; }
+
+    /// <summary>
+    /// How many settlements (an ack, nack or dead letter, then the outcome observers) one worker may have in flight while it takes
+    /// its next tasks; one more makes it wait for the oldest. Default 32; 0 settles each task before the next. A settlement that
+    /// completes at once (the in-memory queue) never waits here. Under load on a networked backend the acks of a worker's tasks then
+    /// share round trips; the cost is that a process killed mid-way delivers its handled but unacknowledged tasks again (up to this
+    /// many per worker, besides the ones in hand).
+    /// </summary>
+    [Range(0, PoolLimits.MaxSettling)]
+    public int? MaxSettling { get; set; }
 }
 
 /// <summary>
@@ -180,4 +190,10 @@ public static class PoolLimits
 {
     /// <summary>The most workers one pool may have.</summary>
     public const int MaxWorkers = 1024;
+
+    /// <summary>The most settlements one worker may have in flight (<c>AppRuntime:Pools:&lt;queue&gt;:MaxSettling</c>).</summary>
+    public const int MaxSettling = 1024;
+
+    /// <summary>The settlements one worker may have in flight when <c>AppRuntime:Pools:&lt;queue&gt;:MaxSettling</c> is not set.</summary>
+    public const int DefaultMaxSettling = 32;
 }

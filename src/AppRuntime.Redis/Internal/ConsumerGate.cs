@@ -30,6 +30,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
     private int _claimed;
     private int _prefetching;
     private bool _permit;
+    private bool _refilling;
     private bool _knownEmpty;
     private bool _closed;
     private bool _disposed;
@@ -123,7 +124,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
                 item = buffered.Item;
                 return Next.Item;
             }
-            if (_permit || mustFetch || !_knownEmpty)
+            if (!_refilling && (_permit || mustFetch || !_knownEmpty))
             {
                 _permit = false;
                 return Next.Fetch;
@@ -154,6 +155,27 @@ internal sealed class ConsumerGate<TItem> : IDisposable
         }
     }
 
+    /// <summary>
+    /// Read-ahead: when the buffer has fallen to half of <paramref name="prefetch"/> or less, no fetch is filling it and the
+    /// queue is not known to be empty, reserves the room left (the caller fetches that many in the background, so the
+    /// consumers taking from the buffer do not all stop for a round trip when it runs dry). 0: nothing to do. While the
+    /// read-ahead is under way a consumer that finds the buffer empty parks instead of fetching on its own, so it gets the
+    /// read-ahead's tasks, the older ones, first; the read-ahead ends with <see cref="Deliver"/> (<c>refill</c> true) or
+    /// <see cref="EndRefill"/>.
+    /// </summary>
+    public int ReserveRefill(int prefetch)
+    {
+        lock (_lock)
+        {
+            if (_closed || _knownEmpty || _prefetching > 0 || _buffer.Count > prefetch / 2)
+                return 0;
+            var room = prefetch - _buffer.Count;
+            _prefetching += room;
+            _refilling = true;
+            return room;
+        }
+    }
+
     /// <summary>Reserves one parked waiter that no fetch serves yet (a publish from this instance may lease the task to it).</summary>
     public bool TryClaimOne()
     {
@@ -170,10 +192,11 @@ internal sealed class ConsumerGate<TItem> : IDisposable
     /// Hands fetched tasks to parked waiters (oldest first), buffers the rest and ends the fetch's reservation.
     /// Returns the tasks that could not be kept (the gate is closed): the caller gives them back.
     /// </summary>
-    public List<TItem>? Deliver(List<TItem> items, int start, (int Claimed, int Prefetched) reserved)
+    public List<TItem>? Deliver(List<TItem> items, int start, (int Claimed, int Prefetched) reserved, bool refill = false)
     {
         List<(Waiter, TItem)>? handoffs = null;
         List<TItem>? rejected = null;
+        Waiter[]? unserved = null;
         lock (_lock)
         {
             ReleaseLocked(reserved);
@@ -196,13 +219,50 @@ internal sealed class ConsumerGate<TItem> : IDisposable
                     ArmTimerLocked(now + _holdTicks);
                 }
             }
+            if (refill)
+                unserved = EndRefillLocked();
         }
         if (handoffs is not null)
         {
             foreach (var (w, item) in handoffs)
                 w.Complete(item);
         }
+        WakeToFetch(unserved);
         return rejected;
+    }
+
+    /// <summary>Ends a read-ahead that delivered nothing (it failed, or found nothing ready).</summary>
+    public void EndRefill((int Claimed, int Prefetched) reserved)
+    {
+        Waiter[]? unserved;
+        lock (_lock)
+        {
+            ReleaseLocked(reserved);
+            unserved = EndRefillLocked();
+        }
+        WakeToFetch(unserved);
+    }
+
+    /// <summary>
+    /// The read-ahead is over: consumers that parked for it and got none of its tasks look again (they fetch), unless the queue is
+    /// now known to be empty (then a publish wakes them, as any parked consumer).
+    /// </summary>
+    private Waiter[]? EndRefillLocked()
+    {
+        _refilling = false;
+        if (_waiters.Count == 0 || _knownEmpty)
+            return null;
+        Waiter[] waiters = [.. _waiters];
+        _waiters.Clear();
+        return waiters;
+    }
+
+    private static void WakeToFetch(Waiter[]? waiters)
+    {
+        if (waiters is null)
+            return;
+        foreach (var w in waiters)
+            w.Complete(null);
     }
 
     /// <summary>Ends the reservation of a fetch that returned nothing.</summary>

@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Redis queue '{Queue}': task {TaskId} was leased to this process at publish but could not be read back; it is given back.")]
     public static partial void HandOffUnreadable(ILogger logger, string queue, string taskId, Exception exception);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "Redis queue '{Queue}': a read-ahead fetch failed; the consumers fetch on their own.")]
+    public static partial void RefillFailed(ILogger logger, string queue, Exception exception);
 }

@@ -46,10 +46,11 @@ internal static class LuaScripts
           end
           return moved
         end
-        -- Dead letters are scored by a sequence (the <dead>:seq counter), so they list in the order they died.
+        -- Dead letters are scored by a sequence (the <dead>:seq counter), so they list in the order they died. A queue that was
+        -- full announces the room it has now ('f' .. room): that many parked publishers are woken.
         local function freed(ready, delayed, leases, capacity, channel)
           local n = redis.call('LLEN', ready) + redis.call('ZCARD', delayed) + redis.call('ZCARD', leases)
-          if n + 1 >= capacity then redis.call('PUBLISH', channel, 'f') end
+          if n + 1 >= capacity then redis.call('PUBLISH', channel, 'f' .. (capacity - n)) end
         end
 
         """;
@@ -190,8 +191,9 @@ internal static class LuaScripts
           if #v > 64 then v = string.sub(v, 1, 64) .. '...' end
           return "'" .. v .. "'"
         end
-        -- nil when the record can be leased; else why not, after making it a hash that lists as a dead letter.
-        local function unreadable(tk, t, nowTicks)
+        -- nil when the record can be leased; else why not, after making it a hash that lists as a dead letter. f: the record's
+        -- fields a, e, nb as read (when it is a hash).
+        local function unreadable(tk, t, f, nowTicks)
           if t ~= 'hash' then
             local kept
             if t == 'string' then kept = redis.call('GET', tk) else kept = redis.call('DUMP', tk) end
@@ -199,7 +201,6 @@ internal static class LuaScripts
             redis.call('HSET', tk, 'p', kept, 'a', '0', 'e', nowTicks, 'ty', '', 'nb', '', 'h', '')
             return 'the task record is a Redis ' .. t .. ', not a hash (its ' .. (t == 'string' and 'value' or 'DUMP') .. ' is kept as the payload)'
           end
-          local f = redis.call('HMGET', tk, 'a', 'e', 'nb')
           local problems = {}
           if f[1] and not int(f[1], 1000000000) then
             problems[#problems + 1] = 'attempt count ' .. quote(f[1]) .. ' is not a whole number from 0 to 1000000000'
@@ -227,9 +228,13 @@ internal static class LuaScripts
           local id = redis.call('RPOP', KEYS[1])
           if not id then break end
           local tk = ARGV[1] .. id
-          local t = redis.call('TYPE', tk).ok
+          -- One read of every field the delivery needs; the key's type is asked only when that read fails (not a hash) or finds
+          -- no enqueued-at (no record at all, or a hash without it).
+          local f = redis.pcall('HMGET', tk, 'a', 'e', 'nb', 'ty', 'h', 'err', 'p')
+          local t = 'hash'
+          if f.err or not f[2] then t = redis.call('TYPE', tk).ok end
           if t ~= 'none' then
-            local why = unreadable(tk, t, ARGV[7])
+            local why = unreadable(tk, t, f, ARGV[7])
             if why then
               redis.call('HSET', tk, 'err', 'Unreadable task record: ' .. why, 'dla', ARGV[7])
               redis.call('HDEL', tk, 'tk')
@@ -238,14 +243,18 @@ internal static class LuaScripts
               bad[#bad + 1] = why
             else
               n = n + 1
-              local a = redis.call('HINCRBY', tk, 'a', 1)
-              redis.call('HSET', tk, 'tk', ARGV[4] .. n)
+              local a = (tonumber(f[1]) or 0) + 1
+              redis.call('HSET', tk, 'a', a, 'tk', ARGV[4] .. n)
               redis.call('ZADD', KEYS[3], ARGV[3], id)
-              local f = redis.call('HMGET', tk, 'ty', 'e', 'nb', 'h', 'err', 'p')
               local o = #out
               out[o + 1] = id
               out[o + 2] = a
-              for j = 1, 6 do out[o + 2 + j] = f[j] end
+              out[o + 3] = f[4]
+              out[o + 4] = f[2]
+              out[o + 5] = f[3]
+              out[o + 6] = f[5]
+              out[o + 7] = f[6]
+              out[o + 8] = f[7]
             end
           end
         end
@@ -304,7 +313,8 @@ internal static class LuaScripts
         if acked > 0 then
           redis.call('HINCRBY', KEYS[4], 'acked', acked)
           local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
-          if n + acked >= tonumber(ARGV[3]) then redis.call('PUBLISH', ARGV[2], 'f') end
+          local cap = tonumber(ARGV[3])
+          if n + acked >= cap then redis.call('PUBLISH', ARGV[2], 'f' .. (cap - n)) end
         end
         return out
         """;

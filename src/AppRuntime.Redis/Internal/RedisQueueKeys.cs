@@ -65,6 +65,6 @@ internal sealed class RedisQueueKeys
     /// <summary>STRING <c>holder|token|expiresMs</c>: the lease that makes the exclusive source reading <paramref name="resource"/> run on one instance.</summary>
     public RedisKey SourceLease(string resource) => Root + ":lease:" + resource;
 
-    /// <summary>Pub/sub channel: 'r' a task became ready, 'f' capacity was freed.</summary>
+    /// <summary>Pub/sub channel: 'r' a task became ready, 'f' + a count: a full queue has that much room again.</summary>
     public RedisChannel Channel { get; }
 }

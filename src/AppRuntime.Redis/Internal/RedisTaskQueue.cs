@@ -29,6 +29,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     private const int MaxBatch = 64;
     private readonly ConsumerGate<TaskLease<T>> _gate;
     private readonly WakeSignal _freed = new();
+    private Task _refill = Task.CompletedTask;
     private readonly string _tokenPrefix;
     private readonly object _releasingLock = new();
     private Task _releasing = Task.CompletedTask;
@@ -76,8 +77,22 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             if (message == "r")
                 _gate.Signal();
             else
-                _freed.WakeAll();
+                WakePublishers(message);
         };
+    }
+
+    /// <summary>
+    /// 'f' + the room now (see <see cref="LuaScripts.AckMany"/>): wakes that many parked publishers, the longest waiting first.
+    /// A bare 'f' (or one that does not parse) wakes them all.
+    /// </summary>
+    private void WakePublishers(RedisValue message)
+    {
+        var text = (string?)message;
+        if (text is { Length: > 1 } && text[0] == 'f'
+            && int.TryParse(text.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var room) && room > 0)
+            _freed.Wake(room);
+        else
+            _freed.WakeAll();
     }
 
     public string Name => Definition.Name;
@@ -89,6 +104,9 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     public QueueDefinition Definition { get; }
 
     internal RedisQueueKeys Keys => _keys;
+
+    /// <summary>Publishers of this instance parked at capacity right now (for tests).</summary>
+    internal int ParkedPublishers => _freed.Waiting;
 
     /// <summary>Consumers of this instance parked right now (for tests).</summary>
     internal int ParkedConsumers => _gate.Parked;
@@ -166,6 +184,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         var windowMs = window <= TimeSpan.Zero ? 0L : Math.Max(1L, (long)Math.Ceiling(window.TotalMilliseconds));
         RedisKey[]? keys = null;   // built only for a call of its own (a coalesced publish goes in a batch call)
         var fenceValue = fence is null ? RedisValue.EmptyString : (RedisValue)LeaseHolderValue(fence.Holder, fence.Token);
+        var woken = false;   // woken for a freed slot: a duplicate does not take it, so it passes the turn on
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -191,8 +210,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
                 if (code == 1)
                     return true;
                 if (code == -1)
-                    return false;
-                await _freed.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+                    return PassedOn(woken);
+                woken = await _freed.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
                 continue;
             }
             // A consumer of this instance is parked: the script may lease the task to it straight away (no consume trip).
@@ -242,11 +261,22 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
                 return true;
             }
             if (result == -1)
-                return false;
+                return PassedOn(woken);
             if (result == -3)
+            {
+                PassedOn(woken);
                 throw new SourceLeaseLostException(fence!);
-            await _freed.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+            }
+            woken = await _freed.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>A publish woken for a freed slot that did not take it wakes the next parked publisher instead. Returns false.</summary>
+    private bool PassedOn(bool woken)
+    {
+        if (woken)
+            _freed.Wake(1);
+        return false;
     }
 
     /// <summary>
@@ -394,6 +424,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             }
             if (next == ConsumerGate<TaskLease<T>>.Next.Item)
             {
+                if (_options.Prefetch > 1)
+                    TryRefill();
                 if (await FreshAsync(buffered!).ConfigureAwait(false) is { } fresh)
                     return fresh;
                 continue;
@@ -436,6 +468,56 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             if (readyLeft > 0)
                 _gate.Signal();
             return leases[0];
+        }
+    }
+
+    /// <summary>
+    /// Starts a background fetch that tops the buffer up when it has fallen to half the prefetch (see
+    /// <see cref="ConsumerGate{TItem}.ReserveRefill"/>): under load the next leases are on their way while the consumers still
+    /// take from the buffer. At most one runs at a time; disposal waits for it.
+    /// </summary>
+    private void TryRefill()
+    {
+        if (_leasingStopped)
+            return;
+        var count = _gate.ReserveRefill(_options.Prefetch);
+        if (count > 0)
+            Volatile.Write(ref _refill, RefillAsync(count));
+    }
+
+    private async Task RefillAsync(int count)
+    {
+        var reserved = (Claimed: 0, Prefetched: count);
+        var delivered = false;
+        try
+        {
+            var (leases, readyLeft) = await FetchAsync(count).ConfigureAwait(false);
+            _outage.Succeeded();
+            _gate.SetKnownEmpty(readyLeft == 0);
+            delivered = true;
+            if (leases.Count == 0)
+            {
+                _gate.EndRefill(reserved);
+                return;
+            }
+            if (_gate.Deliver(leases, 0, reserved, refill: true) is { } rejected)
+                GiveBack(rejected);
+        }
+        catch (Exception ex) when (IsTransient(ex))
+        {
+            // The consumers fetch on their own when the buffer runs dry (and meet the outage there, with its backoff).
+            _outage.Failed(ex);
+        }
+#pragma warning disable CA1031 // A background read-ahead must not fault unobserved; the next consume fetches (and reports) itself.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.RefillFailed(_logger, Name, ex);
+        }
+        finally
+        {
+            if (!delivered)
+                _gate.EndRefill(reserved);
         }
     }
 
@@ -900,6 +982,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         var buffered = _gate.Close();
         if (buffered.Count > 0)
             GiveBack(buffered);
+        // A read-ahead under way delivers into the closed gate, which hands its leases back (queued before the wait below).
+        await Volatile.Read(ref _refill).ConfigureAwait(false);
         Task releasing;
         lock (_releasingLock)
             releasing = _releasing;

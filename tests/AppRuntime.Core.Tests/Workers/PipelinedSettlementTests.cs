@@ -7,7 +7,7 @@ namespace AppRuntime.Core.Tests.Workers;
 
 /// <summary>
 /// A worker takes its next task while the settlement of its last one waits for the backend (a Redis round trip), up to
-/// <see cref="WorkerPool{T}.MaxSettlingPerWorker"/> settlements per worker; the observers still hear of a task only once the
+/// <see cref="PoolOptions.MaxSettling"/> settlements per worker (<c>AppRuntime:Pools:&lt;queue&gt;:MaxSettling</c>); the observers still hear of a task only once the
 /// queue recorded its outcome, and a stopping worker waits for its settlements. The acks are held open by the test's backend.
 /// </summary>
 public sealed class PipelinedSettlementTests
@@ -46,7 +46,7 @@ public sealed class PipelinedSettlementTests
     }
 
     private static TestRuntime Create(Acks acks, Recorder<Job> recorder, ConcurrentQueue<int> handled, Func<string, Exception?>? ackFault = null,
-        TimeSpan? visibility = null)
+        TimeSpan? visibility = null, int? maxSettling = null)
     {
         var backend = new InterceptingBackend("Slow", new InMemoryQueueBackend(TimeProvider.System), () => null, holdAck: acks.Hold, ackFault: ackFault);
         return new TestRuntime(b =>
@@ -59,7 +59,8 @@ public sealed class PipelinedSettlementTests
                 return ValueTask.CompletedTask;
             }));
             b.AddOutcomeObserver<Job>("work", _ => recorder);
-        }, services: s => s.AddSingleton<ITaskQueueBackend>(backend));
+        }, settings: maxSettling is { } bound ? new Dictionary<string, string?> { ["AppRuntime:Pools:work:MaxSettling"] = bound.ToString(System.Globalization.CultureInfo.InvariantCulture) } : null,
+        services: s => s.AddSingleton<ITaskQueueBackend>(backend));
     }
 
     private static async Task PublishAsync(TestRuntime rt, params int[] numbers)
@@ -96,16 +97,17 @@ public sealed class PipelinedSettlementTests
         await Eventually.TrueAsync(() => rt.Runtime.Supervisor.GetPool("work").GetSnapshot().Workers[0].Processed == 2, "both counted");
     }
 
-    [Fact]
-    public async Task A_worker_keeps_at_most_its_bound_of_settlements_in_flight()
+    [Theory]
+    [InlineData(3)]
+    [InlineData(0)]   // 0: each task is settled before the next is taken
+    public async Task A_worker_keeps_at_most_its_configured_bound_of_settlements_in_flight(int bound)
     {
         var acks = new Acks();
         var recorder = new Recorder<Job>();
         var handled = new ConcurrentQueue<int>();
-        await using var rt = Create(acks, recorder, handled);
+        await using var rt = Create(acks, recorder, handled, maxSettling: bound);
         using var releaseHolds = acks; // disposed before rt
         await rt.StartAsync();
-        const int bound = WorkerPool<Job>.MaxSettlingPerWorker;
 
         await PublishAsync(rt, [.. Enumerable.Range(1, 10)]);
 

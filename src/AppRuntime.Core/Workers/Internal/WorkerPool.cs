@@ -19,6 +19,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly AsyncGate _resumed = new(open: true);
+    private readonly int _maxSettling;
     private TaskProcessor<T>? _processor;
     private Worker[] _active = [];
     private ITimer? _renewTimer;
@@ -38,6 +39,9 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         _services = services;
         _logger = services.Loggers.CreateLogger("AppRuntime.WorkerPool");
         _desired = definition.Workers;
+        _maxSettling = services.Options.Pools.TryGetValue(queue.Name, out var configured) && configured.MaxSettling is { } bound
+            ? bound
+            : PoolLimits.DefaultMaxSettling;
     }
 
     public string Queue => _queue.Name;
@@ -267,7 +271,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
     /// <summary>
     /// Runs the handler, then starts the settlement. A settlement that completes at once is recorded at once; one that waits
     /// (a Redis round trip, or an outcome observer's own I/O such as the IMAP source's <c>\Seen</c> STORE) goes on while the
-    /// worker takes its next task: the worker goes on while up to <see cref="MaxSettlingPerWorker"/> are in flight, and one more
+    /// worker takes its next task: the worker goes on while up to <see cref="PoolOptions.MaxSettling"/> are in flight, and one more
     /// makes it wait for the oldest. The outcome observers still run only after the queue recorded the outcome (so the observer
     /// calls of one worker may now overlap), and a stopping, pausing or faulting worker first waits for all of its settlements.
     /// </summary>
@@ -292,7 +296,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
             return;
         }
         w.Settling.Enqueue(RecordWhenSettledAsync(w, settling));
-        if (w.Settling.Count > MaxSettlingPerWorker)
+        if (w.Settling.Count > _maxSettling)
             await w.Settling.Dequeue().ConfigureAwait(false);
     }
 
@@ -360,9 +364,6 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         }
     }
 
-    /// <summary>How many settlements (acks, nacks, dead letters with their observers) one worker may have in flight while it goes on.</summary>
-    internal const int MaxSettlingPerWorker = 4;
-
     /// <summary>
     /// One worker's state: mutated by its own loop, except the counters and the last error, which its settlements in flight
     /// update (atomically) when they end; read by snapshots.
@@ -372,7 +373,7 @@ internal sealed partial class WorkerPool<T> : IRuntimePool, IDisposable
         private CancellationTokenSource? _settlementWatch;
 
         /// <summary>The worker's settlements still in flight, oldest first (the queue itself is touched by its loop only).</summary>
-        public Queue<Task> Settling { get; } = new(MaxSettlingPerWorker + 1);
+        public Queue<Task> Settling { get; } = new();
 
         /// <summary>A token, for the loop segment starting now, that is cancelled when one of the worker's settlements fails.</summary>
         public CancellationToken NewSettlementWatch()
