@@ -46,8 +46,11 @@ public sealed partial class RedisQueueOptions
     /// of the instance that is waiting at that moment, so nothing waits in the buffer. A buffered task holds a lease (it is
     /// in flight for other processes, and redelivered if this process dies); it is handed out with at least half a
     /// visibility timeout left (else renewed first), and given back to the queue, its delivery uncounted, when it has
-    /// waited locally for a third of the visibility timeout (at most 5 s) or the queue is disposed. Raise it for many
-    /// short tasks; keep it 0 when handlers run long or another process should get the next task.
+    /// waited locally for a third of the visibility timeout (at most 5 s) or the queue is disposed. When the buffer has
+    /// fallen to half, one background fetch tops it up (a read-ahead), so consumers do not stop for a round trip each time it
+    /// runs dry. Raise it for many short tasks (a webhook or an event stream: 64 kept up with about 19,000 tasks/s on the
+    /// project's 2-core benchmark, where 0 kept up with about 8,000); keep it 0 when handlers run long or another process
+    /// should get the next task.
     /// </summary>
     [Range(0, 1000)]
     public int Prefetch { get; set; }
