@@ -53,6 +53,53 @@ public sealed class RedisCapacityWakeIntegrationTests : RedisQueueFixture
     }
 }
 
+/// <summary>
+/// The announcements themselves, read with the test's own <c>redis-cli SUBSCRIBE</c> on the queue's channel: a publish refused
+/// because the queue is full marks it (<c>&lt;root&gt;:full</c>, with a life), and while the mark lives every free announces the
+/// room, not only the first one after the queue was full (two acks in a row, with no publish between them, wake two).
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class RedisCapacityAnnouncementIntegrationTests : RedisQueueFixture
+{
+    [Fact]
+    public async Task After_a_refused_publish_every_free_announces_the_room_and_the_mark_expires()
+    {
+        var queue = (RedisTaskQueue<WorkItem>)new RedisQueueBackend(Connection, new RedisQueueOptions { KeyPrefix = Prefix, PollInterval = TimeSpan.FromMinutes(1) }, Time)
+            .Create(new QueueDefinition("work", WorkItems.TaskType) { Capacity = 2, VisibilityTimeout = TimeSpan.FromMinutes(5) }, WorkItems.Serializer);
+        await queue.PublishAsync(Envelope(1));
+        await queue.PublishAsync(Envelope(2));
+        var first = await ConsumeWithin(queue);
+        var second = await ConsumeWithin(queue);
+        var fullKey = $"{Prefix}:{{work}}:full";
+        Assert.Equal("0", (await RedisCli.RunAsync("EXISTS", fullKey)).Trim());
+
+        using (var refused = new CancellationTokenSource())
+        {
+            var publish = queue.PublishAsync(Envelope(3), refused.Token).AsTask();
+            await Eventually.TrueAsync(() => queue.ParkedPublishers == 1, "the publish found the queue full and parked", TimeSpan.FromSeconds(10));
+            await refused.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => publish);
+        }
+        var life = long.Parse(await RedisCli.RunAsync("PTTL", fullKey), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(life, 100_000, 121_000);   // two poll intervals (2 min) plus 1 s
+
+        await using var channel = await RedisMonitor.SubscribeAsync($"{Prefix}:{{work}}:events");
+        Assert.True(await queue.AckAsync(first));    // the queue was full: one slot
+        await Eventually.TrueAsync(() => channel.Lines.Contains("f1"), "'f1' announced", TimeSpan.FromSeconds(10));
+        Assert.True(await queue.AckAsync(second));   // not full any more, but publishers may still be parked: announced too
+        await Eventually.TrueAsync(() => channel.Lines.Contains("f2"), "'f2' announced", TimeSpan.FromSeconds(10));
+
+        await RedisCli.RunAsync("PEXPIRE", fullKey, "1");
+        await Eventually.TrueAsync(async () => (await RedisCli.RunAsync("EXISTS", fullKey)).Trim() == "0", "the mark expired", TimeSpan.FromSeconds(10));
+        await queue.PublishAsync(Envelope(4));
+        Assert.True(await queue.AckAsync(await ConsumeWithin(queue)));   // room, no mark: nothing to announce
+        await queue.PublishAsync(Envelope(5));   // a marker of our own on the channel: everything before it has arrived
+        await RedisCli.RunAsync("PUBLISH", $"{Prefix}:{{work}}:events", "sync");
+        await Eventually.TrueAsync(() => channel.Lines.Contains("sync"), "the test's own message arrived", TimeSpan.FromSeconds(10));
+        Assert.Equal(["f1", "f2"], channel.Lines.Where(l => l.StartsWith('f')).ToArray());
+    }
+}
+
 /// <summary>The parked-publisher signal on its own: counted wakes, in order, and waiters that leave.</summary>
 public sealed class WakeSignalTests
 {

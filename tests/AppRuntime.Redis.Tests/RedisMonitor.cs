@@ -24,13 +24,34 @@ internal sealed class RedisMonitor : IAsyncDisposable
 
     public static async Task<RedisMonitor> StartAsync(string filter)
     {
-        var (host, port) = RedisTestServer.Endpoint.Split(':') is [var h, var p] ? (h, p) : ("127.0.0.1", "6390");
-        var start = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])["-h", host, "-p", port, "MONITOR"])
-            start.ArgumentList.Add(a);
-        var monitor = new RedisMonitor(Process.Start(start) ?? throw new InvalidOperationException("redis-cli did not start"), filter);
+        var monitor = Start(filter, "MONITOR");
         await monitor.SyncAsync();
         return monitor;
+    }
+
+    /// <summary>
+    /// <c>redis-cli --raw SUBSCRIBE channel</c>: every line it prints is kept (the filter is the channel name, which is not in the
+    /// message lines, so all are kept). Returns once the subscription is confirmed.
+    /// </summary>
+    public static async Task<RedisMonitor> SubscribeAsync(string channel)
+    {
+        var subscriber = Start(string.Empty, "--raw", "SUBSCRIBE", channel);
+        var deadline = Stopwatch.StartNew();
+        while (!subscriber._lines.Contains(channel))
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(10), "redis-cli SUBSCRIBE did not confirm within 10 s");
+            await Task.Delay(10);
+        }
+        return subscriber;
+    }
+
+    private static RedisMonitor Start(string filter, params string[] args)
+    {
+        var (host, port) = RedisTestServer.Endpoint.Split(':') is [var h, var p] ? (h, p) : ("127.0.0.1", "6390");
+        var start = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])["-h", host, "-p", port, .. args])
+            start.ArgumentList.Add(a);
+        return new RedisMonitor(Process.Start(start) ?? throw new InvalidOperationException("redis-cli did not start"), filter);
     }
 
     /// <summary>The commands seen so far that mention the filter.</summary>

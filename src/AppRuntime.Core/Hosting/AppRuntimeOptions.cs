@@ -131,10 +131,11 @@ public sealed partial class PoolOptions
 
     /// <summary>
     /// How many settlements (an ack, nack or dead letter, then the outcome observers) one worker may have in flight while it takes
-    /// its next tasks; one more makes it wait for the oldest. Default 32; 0 settles each task before the next. A settlement that
-    /// completes at once (the in-memory queue) never waits here. Under load on a networked backend the acks of a worker's tasks then
-    /// share round trips; the cost is that a process killed mid-way delivers its handled but unacknowledged tasks again (up to this
-    /// many per worker, besides the ones in hand).
+    /// its next tasks; one more makes it wait for the oldest. Default 32; 0 settles each task before the next. Every settlement that
+    /// waits counts: a backend's round trip (a Redis ack) or an outcome observer's own I/O (the IMAP source's <c>\Seen</c> STORE,
+    /// even on the in-memory queue); one that completes at once never does. Under load the acks (or STOREs) of a worker's tasks then
+    /// share round trips; the cost is that a process killed mid-way handles its handled but unsettled tasks again: up to this many
+    /// per worker, plus the one whose settlement made the worker wait.
     /// </summary>
     [Range(0, PoolLimits.MaxSettling)]
     public int? MaxSettling { get; set; }

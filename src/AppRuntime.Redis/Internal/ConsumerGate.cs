@@ -124,6 +124,10 @@ internal sealed class ConsumerGate<TItem> : IDisposable
                 item = buffered.Item;
                 return Next.Item;
             }
+            // A wake-up during a read-ahead (a notification, or a parked consumer's timeout) is kept as the permit: the consumer
+            // parks for the read-ahead, and its end wakes the parked consumers to fetch when the permit says something came.
+            if (_refilling && (_permit || mustFetch))
+                _permit = true;
             if (!_refilling && (_permit || mustFetch || !_knownEmpty))
             {
                 _permit = false;
@@ -163,13 +167,13 @@ internal sealed class ConsumerGate<TItem> : IDisposable
     /// read-ahead's tasks, the older ones, first; the read-ahead ends with <see cref="Deliver"/> (<c>refill</c> true) or
     /// <see cref="EndRefill"/>.
     /// </summary>
-    public int ReserveRefill(int prefetch)
+    public int ReserveRefill(int prefetch, int maxFetch)
     {
         lock (_lock)
         {
             if (_closed || _knownEmpty || _prefetching > 0 || _buffer.Count > prefetch / 2)
                 return 0;
-            var room = prefetch - _buffer.Count;
+            var room = Math.Min(prefetch - _buffer.Count, maxFetch);
             _prefetching += room;
             _refilling = true;
             return room;
@@ -245,13 +249,15 @@ internal sealed class ConsumerGate<TItem> : IDisposable
 
     /// <summary>
     /// The read-ahead is over: consumers that parked for it and got none of its tasks look again (they fetch), unless the queue is
-    /// now known to be empty (then a publish wakes them, as any parked consumer).
+    /// now known to be empty and no wake-up came meanwhile (then a publish wakes them, as any parked consumer). A wake-up that
+    /// came meanwhile (the permit) is used up by waking them; with nobody parked it stays for the next consumer.
     /// </summary>
     private Waiter[]? EndRefillLocked()
     {
         _refilling = false;
-        if (_waiters.Count == 0 || _knownEmpty)
+        if (_waiters.Count == 0 || (_knownEmpty && !_permit))
             return null;
+        _permit = false;
         Waiter[] waiters = [.. _waiters];
         _waiters.Clear();
         return waiters;

@@ -47,10 +47,15 @@ internal static class LuaScripts
           return moved
         end
         -- Dead letters are scored by a sequence (the <dead>:seq counter), so they list in the order they died. A queue that was
-        -- full announces the room it has now ('f' .. room): that many parked publishers are woken.
-        local function freed(ready, delayed, leases, capacity, channel)
+        -- full, or that refused a publish lately (the <root>:full marker, <root> being the task prefix without ':t:'), announces
+        -- the room it has now ('f' .. room): that many parked publishers are woken. The marker makes every free announced while
+        -- publishers may be parked, not only the first one after the queue was full.
+        local function freed(ready, delayed, leases, capacity, channel, tprefix)
           local n = redis.call('LLEN', ready) + redis.call('ZCARD', delayed) + redis.call('ZCARD', leases)
-          if n + 1 >= capacity then redis.call('PUBLISH', channel, 'f' .. (capacity - n)) end
+          local room = capacity - n
+          if room > 0 and (n + 1 >= capacity or redis.call('EXISTS', string.sub(tprefix, 1, -4) .. ':full') == 1) then
+            redis.call('PUBLISH', channel, 'f' .. room)
+          end
         end
 
         """;
@@ -65,6 +70,8 @@ internal static class LuaScripts
     /// lease here does) and expires with it; it is set only when the task is published, in the same script, so a full queue or
     /// a failed call never claims the id. A fenced publish (an exclusive source's) also passes KEYS[8], the source's lease, and
     /// ARGV[20], <c>holder|token</c>: unless the lease still names that holder and token, nothing is published and the result is -3.
+    /// ARGV[21]: how long (ms) a "full" answer marks the queue as refusing publishes (<c>&lt;root&gt;:full</c>), so that every free
+    /// while publishers may be parked is announced.
     /// A hand-off happens when the publishing instance has a parked consumer (it passes a token) and the ready list is
     /// empty (so no older task is overtaken): the task goes straight to <c>leases</c> with attempt + 1, as a consume would
     /// leave it. Otherwise a ready task is announced ('r') only when a queue instance other than the publishing one may be
@@ -79,7 +86,10 @@ internal static class LuaScripts
         local tk = ARGV[1] .. ARGV[2]
         if redis.call('EXISTS', tk) == 1 then return -1 end
         local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
-        if n >= tonumber(ARGV[3]) then return 0 end
+        if n >= tonumber(ARGV[3]) then
+          redis.call('SET', string.sub(ARGV[1], 1, -4) .. ':full', '1', 'PX', ARGV[21])
+          return 0
+        end
         if ARGV[18] ~= '0' then
           local seen = redis.call('GET', KEYS[7])
           if seen and (tonumber(seen) or 0) > tonumber(ARGV[5]) then return -1 end
@@ -115,7 +125,8 @@ internal static class LuaScripts
     /// deduplication), preview. Returns one code per task: 1 published, 0 full, -1 duplicate. Once one task finds the queue full,
     /// every later task of the batch gets 0 too (unless it is a duplicate), so what was published is always a prefix of the
     /// batch's new tasks and the caller retries the rest in order. No hand-off (a batch is published under load, when the
-    /// consumers are busy); a ready task is announced once per batch, under the rule of <see cref="Publish"/>.
+    /// consumers are busy); a ready task is announced once per batch, under the rule of <see cref="Publish"/>. ARGV[7] (before the
+    /// tasks, which start at ARGV[8]): the "full" marker's life in ms, as ARGV[21] of <see cref="Publish"/>.
     /// </summary>
     public const string PublishMany = """
         local cap = tonumber(ARGV[2])
@@ -125,13 +136,14 @@ internal static class LuaScripts
         local published = 0
         local readied = 0
         local full = false
-        for i = 7, #ARGV, 11 do
+        for i = 8, #ARGV, 11 do
           local id = ARGV[i]
           local tk = ARGV[1] .. id
           local r = 1
           if redis.call('EXISTS', tk) == 1 then
             r = -1
           elseif full or n >= cap then
+            if not full then redis.call('SET', string.sub(ARGV[1], 1, -4) .. ':full', '1', 'PX', ARGV[7]) end
             full = true
             r = 0
           elseif ARGV[i + 9] ~= '0' then
@@ -282,7 +294,7 @@ internal static class LuaScripts
         redis.call('ZREM', KEYS[3], ARGV[2])
         redis.call('DEL', tk)
         redis.call('HINCRBY', KEYS[4], 'acked', 1)
-        freed(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[5]), ARGV[4])
+        freed(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[5]), ARGV[4], ARGV[1])
         return 1
         """;
 
@@ -314,7 +326,10 @@ internal static class LuaScripts
           redis.call('HINCRBY', KEYS[4], 'acked', acked)
           local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
           local cap = tonumber(ARGV[3])
-          if n + acked >= cap then redis.call('PUBLISH', ARGV[2], 'f' .. (cap - n)) end
+          local room = cap - n
+          if room > 0 and (n + acked >= cap or redis.call('EXISTS', string.sub(ARGV[1], 1, -4) .. ':full') == 1) then
+            redis.call('PUBLISH', ARGV[2], 'f' .. room)
+          end
         end
         return out
         """;
@@ -355,7 +370,7 @@ internal static class LuaScripts
           if ARGV[7] == '' then redis.call('HSET', tk, 'err', 'failed after ' .. a .. ' attempts') end
           redis.call('HSET', tk, 'dla', ARGV[9])
           redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[4] .. ':seq'), ARGV[2])
-          freed(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[11]), ARGV[10])
+          freed(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[11]), ARGV[10], ARGV[1])
           return 2
         end
         if tonumber(ARGV[5]) > tonumber(ARGV[4]) then
@@ -376,7 +391,7 @@ internal static class LuaScripts
         redis.call('HDEL', tk, 'tk')
         redis.call('HSET', tk, 'err', ARGV[5], 'dla', ARGV[6])
         redis.call('ZADD', KEYS[4], redis.call('INCR', KEYS[4] .. ':seq'), ARGV[2])
-        freed(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[8]), ARGV[7])
+        freed(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[8]), ARGV[7], ARGV[1])
         return 1
         """;
 

@@ -20,6 +20,7 @@ internal sealed class RedisQueueKeys
         Consumers = root + ":consumers";
         Waiting = root + ":waiting";
         TaskPrefix = root + ":t:";
+        Full = root + ":full";
         OncePrefix = root + ":once:";
         Checkpoints = root + ":checkpoints";
         LeaseSequence = root + ":lease-seq";
@@ -28,6 +29,12 @@ internal sealed class RedisQueueKeys
 
     /// <summary><c>prefix:{queue}</c>.</summary>
     public string Root { get; }
+
+    /// <summary>
+    /// STRING, set with an expiry by a publish that found the queue full: while it exists, every free announces the room. The
+    /// scripts derive it from <see cref="TaskPrefix"/> (drop <c>:t:</c>, add <c>:full</c>); named here for tests and operators.
+    /// </summary>
+    public RedisKey Full { get; }
 
     /// <summary>LIST of task ids ready now: published at the left, consumed from the right.</summary>
     public RedisKey Ready { get; }

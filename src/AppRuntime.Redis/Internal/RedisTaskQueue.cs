@@ -29,6 +29,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     private const int MaxBatch = 64;
     private readonly ConsumerGate<TaskLease<T>> _gate;
     private readonly WakeSignal _freed = new();
+    private readonly Lock _refillLock = new();
     private Task _refill = Task.CompletedTask;
     private readonly string _tokenPrefix;
     private readonly object _releasingLock = new();
@@ -89,8 +90,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     {
         var text = (string?)message;
         if (text is { Length: > 1 } && text[0] == 'f'
-            && int.TryParse(text.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var room) && room > 0)
-            _freed.Wake(room);
+            && int.TryParse(text.AsSpan(1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var room))
+            _freed.Wake(room);   // no room (an over-full queue): nobody
         else
             _freed.WakeAll();
     }
@@ -125,6 +126,13 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     internal (long Calls, long Items) RenewBatches => (_renewals.Batches, _renewals.BatchedItems);
 
     private IDatabase Db => _connection.GetDatabase();
+
+    /// <summary>
+    /// How long a publish that found the queue full marks it as refusing publishes (ms): two poll intervals plus a second, so
+    /// the marker lives as long as publishers may be parked (each refused retry renews it). While it lives every free is
+    /// announced ('f' + room), not only the first one after the queue was full.
+    /// </summary>
+    private long FullMarkMs => (long)(_options.PollInterval.TotalMilliseconds * 2) + 1000;
 
     /// <inheritdoc />
     public int Buffered => _gate.Buffered;
@@ -184,10 +192,14 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         var windowMs = window <= TimeSpan.Zero ? 0L : Math.Max(1L, (long)Math.Ceiling(window.TotalMilliseconds));
         RedisKey[]? keys = null;   // built only for a call of its own (a coalesced publish goes in a batch call)
         var fenceValue = fence is null ? RedisValue.EmptyString : (RedisValue)LeaseHolderValue(fence.Holder, fence.Token);
-        var woken = false;   // woken for a freed slot: a duplicate does not take it, so it passes the turn on
+        var woken = false;   // woken for a freed slot: a publish that does not take it passes the turn on
         while (true)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                PassedOn(woken);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
             var now = _time.GetUtcNow();
             var dueMs = envelope.NotBefore is { } notBefore && notBefore > now ? CeilingMs(notBefore) : 0L;
             // Computed before joining: from the join to the finally below nothing may throw (the solo caller must end its turn).
@@ -205,6 +217,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
                 catch (Exception ex) when (IsTransient(ex))
                 {
                     _outage.Failed(ex);
+                    PassedOn(woken);
                     throw new QueueBackendUnavailableException(Name, Backend, $"Redis at {Endpoints()} did not answer: {ex.Message}", ex);
                 }
                 if (code == 1)
@@ -222,7 +235,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
                 _keys.TaskPrefix, envelope.Id, Definition.Capacity, dueMs, now.ToUnixTimeMilliseconds(), (string)_keys.Channel!,
                 payload, envelope.TaskType, envelope.Attempt, envelope.EnqueuedAt.UtcTicks,
                 envelope.NotBefore is { } nb ? nb.UtcTicks : RedisValue.EmptyString, headers, envelope.LastError ?? string.Empty, _consumerId,
-                token, CeilingMs(leasedUntil), handoff ? ConsumerBeat(now) : string.Empty, windowMs, preview, fenceValue,
+                token, CeilingMs(leasedUntil), handoff ? ConsumerBeat(now) : string.Empty, windowMs, preview, fenceValue, FullMarkMs,
             ];
             long result = -2;
             try
@@ -239,6 +252,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             {
                 // A Redis outage, named as one (logged once per outage, with its length when it ends): the caller may wait and retry.
                 _outage.Failed(ex);
+                PassedOn(woken);
                 throw new QueueBackendUnavailableException(Name, Backend, $"Redis at {Endpoints()} did not answer: {ex.Message}", ex);
             }
             finally
@@ -480,28 +494,25 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     {
         if (_leasingStopped)
             return;
-        var count = _gate.ReserveRefill(_options.Prefetch);
-        if (count > 0)
-            Volatile.Write(ref _refill, RefillAsync(count));
+        // Reserved and recorded under one lock, so a disposal that closed the gate either sees this read-ahead or stops it.
+        lock (_refillLock)
+        {
+            var count = _gate.ReserveRefill(_options.Prefetch, MaxBatch);
+            if (count > 0)
+                _refill = RefillAsync(count);
+        }
     }
 
     private async Task RefillAsync(int count)
     {
+        await Task.Yield();   // the caller holds the read-ahead lock: nothing of the fetch runs under it
         var reserved = (Claimed: 0, Prefetched: count);
-        var delivered = false;
+        List<TaskLease<T>>? leases = null;
+        long readyLeft = 0;
         try
         {
-            var (leases, readyLeft) = await FetchAsync(count).ConfigureAwait(false);
+            (leases, readyLeft) = await FetchAsync(count).ConfigureAwait(false);
             _outage.Succeeded();
-            _gate.SetKnownEmpty(readyLeft == 0);
-            delivered = true;
-            if (leases.Count == 0)
-            {
-                _gate.EndRefill(reserved);
-                return;
-            }
-            if (_gate.Deliver(leases, 0, reserved, refill: true) is { } rejected)
-                GiveBack(rejected);
         }
         catch (Exception ex) when (IsTransient(ex))
         {
@@ -514,11 +525,19 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         {
             Log.RefillFailed(_logger, Name, ex);
         }
-        finally
+        if (leases is null)
         {
-            if (!delivered)
-                _gate.EndRefill(reserved);
+            _gate.EndRefill(reserved);
+            return;
         }
+        _gate.SetKnownEmpty(readyLeft == 0);
+        if (leases.Count == 0)
+        {
+            _gate.EndRefill(reserved);
+            return;
+        }
+        if (_gate.Deliver(leases, 0, reserved, refill: true) is { } rejected)
+            GiveBack(rejected);
     }
 
     /// <summary>One consume script: leases up to <paramref name="count"/> tasks. Unreadable ones are dead-lettered and skipped.</summary>
@@ -698,7 +717,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     {
         await EnsureSubscribedAsync().ConfigureAwait(false);
         var now = _time.GetUtcNow();
-        const int Fixed = 6, PerTask = 11;
+        const int Fixed = 7, PerTask = 11;
         var args = new RedisValue[Fixed + (PerTask * items.Count)];
         args[0] = _keys.TaskPrefix;
         args[1] = Definition.Capacity;
@@ -706,6 +725,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         args[3] = (string)_keys.Channel!;
         args[4] = _consumerId;
         args[5] = _keys.OncePrefix;
+        args[6] = FullMarkMs;
         var readyAsked = false;
         for (var i = 0; i < items.Count; i++)
         {
@@ -983,7 +1003,10 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         if (buffered.Count > 0)
             GiveBack(buffered);
         // A read-ahead under way delivers into the closed gate, which hands its leases back (queued before the wait below).
-        await Volatile.Read(ref _refill).ConfigureAwait(false);
+        Task refill;
+        lock (_refillLock)
+            refill = _refill;
+        await refill.ConfigureAwait(false);
         Task releasing;
         lock (_releasingLock)
             releasing = _releasing;
