@@ -12,13 +12,20 @@ namespace AppRuntime.Redis.Tests;
 [Trait("Category", "Integration")]
 public sealed class RedisCapacityWakeIntegrationTests : RedisQueueFixture
 {
-    [Fact]
-    public async Task A_freed_slot_wakes_one_parked_publisher_the_longest_waiting_and_the_others_send_nothing()
+    /// <summary>A queue of capacity 2 holding task-1 and task-2; a poll interval of a minute, so only notifications wake a publisher.</summary>
+    private async Task<RedisTaskQueue<WorkItem>> FullQueueOfTwoAsync()
     {
         var queue = (RedisTaskQueue<WorkItem>)new RedisQueueBackend(Connection, new RedisQueueOptions { KeyPrefix = Prefix, PollInterval = TimeSpan.FromMinutes(1) }, Time)
             .Create(new QueueDefinition("work", WorkItems.TaskType) { Capacity = 2, VisibilityTimeout = TimeSpan.FromMinutes(5) }, WorkItems.Serializer);
         await queue.PublishAsync(Envelope(1));
         await queue.PublishAsync(Envelope(2));
+        return queue;
+    }
+
+    [Fact]
+    public async Task A_freed_slot_wakes_one_parked_publisher_the_longest_waiting_and_the_others_send_nothing()
+    {
+        var queue = await FullQueueOfTwoAsync();
         using var stop = new CancellationTokenSource();
         var blocked = new List<Task>();
         for (var n = 3; n <= 6; n++)
@@ -51,23 +58,16 @@ public sealed class RedisCapacityWakeIntegrationTests : RedisQueueFixture
             await Task.WhenAll(blocked.Select(b => b.ContinueWith(static _ => { }, TaskScheduler.Default)));
         }
     }
-}
 
-/// <summary>
-/// The announcements themselves, read with the test's own <c>redis-cli SUBSCRIBE</c> on the queue's channel: a publish refused
-/// because the queue is full marks it (<c>&lt;root&gt;:full</c>, with a life), and while the mark lives every free announces the
-/// room, not only the first one after the queue was full (two acks in a row, with no publish between them, wake two).
-/// </summary>
-[Trait("Category", "Integration")]
-public sealed class RedisCapacityAnnouncementIntegrationTests : RedisQueueFixture
-{
+    /// <summary>
+    /// The announcements themselves, read with the test's own <c>redis-cli SUBSCRIBE</c> on the queue's channel: a publish refused
+    /// because the queue is full marks it (<c>&lt;root&gt;:full</c>, with a life), and while the mark lives every free announces
+    /// the room, not only the first one after the queue was full (two acks in a row, with no publish between them, wake two).
+    /// </summary>
     [Fact]
     public async Task After_a_refused_publish_every_free_announces_the_room_and_the_mark_expires()
     {
-        var queue = (RedisTaskQueue<WorkItem>)new RedisQueueBackend(Connection, new RedisQueueOptions { KeyPrefix = Prefix, PollInterval = TimeSpan.FromMinutes(1) }, Time)
-            .Create(new QueueDefinition("work", WorkItems.TaskType) { Capacity = 2, VisibilityTimeout = TimeSpan.FromMinutes(5) }, WorkItems.Serializer);
-        await queue.PublishAsync(Envelope(1));
-        await queue.PublishAsync(Envelope(2));
+        var queue = await FullQueueOfTwoAsync();
         var first = await ConsumeWithin(queue);
         var second = await ConsumeWithin(queue);
         var fullKey = $"{Prefix}:{{work}}:full";
