@@ -4,7 +4,7 @@ using AppRuntime.TestSupport;
 
 namespace AppRuntime.Redis.Tests;
 
-/// <summary>The local buffer of leased tasks (prefetch): what it gives back when tasks wait too long.</summary>
+/// <summary>The local buffer of leased tasks (prefetch): what it gives back when tasks wait too long, and how consumers wait for a read-ahead.</summary>
 public sealed class ConsumerGateTests
 {
     [Fact]
@@ -22,5 +22,53 @@ public sealed class ConsumerGateTests
         Assert.True(given.TryPeek(out var first));
         Assert.Equal(["a", "b", "c", "d"], first);
         Assert.False(gate.TryTakeBuffered(out _));
+    }
+
+    [Fact]
+    public async Task A_consumer_parked_for_a_read_ahead_gets_its_tasks_in_order_and_one_that_gets_none_is_woken_to_fetch()
+    {
+        using var gate = new ConsumerGate<string>(TimeSpan.FromMinutes(1), _ => { });
+        Assert.Null(gate.Deliver(["a", "b"], 0, gate.Reserve(0, 4)));   // a fetch buffered two of a prefetch of 4
+        Assert.Equal(ConsumerGate<string>.Next.Item, gate.TryTake(false, TimeSpan.FromMinutes(1), out var item, out _));
+        Assert.Equal("a", item);
+        Assert.Equal(3, gate.ReserveRefill(4, 64));   // one left, half of 4 or less: read ahead the room up to 4
+
+        Assert.Equal(ConsumerGate<string>.Next.Item, gate.TryTake(false, TimeSpan.FromMinutes(1), out item, out _));
+        Assert.Equal("b", item);
+        // The buffer is empty and the read-ahead under way: both consumers park for it instead of fetching on their own.
+        Assert.Equal(ConsumerGate<string>.Next.Parked, gate.TryTake(false, TimeSpan.FromMinutes(1), out _, out var first));
+        Assert.Equal(ConsumerGate<string>.Next.Parked, gate.TryTake(true, TimeSpan.FromMinutes(1), out _, out var second));
+        var firstGets = first!.WaitAsync(CancellationToken.None).AsTask();
+        var secondGets = second!.WaitAsync(CancellationToken.None).AsTask();
+
+        Assert.Null(gate.Deliver(["c"], 0, (0, 3), refill: true));   // the read-ahead brought one task
+
+        Assert.Equal("c", await firstGets.WaitAsync(TimeSpan.FromSeconds(10)));   // the oldest waiter gets it
+        Assert.Null(await secondGets.WaitAsync(TimeSpan.FromSeconds(10)));        // the other is woken to fetch, not left parked
+        Assert.Equal(ConsumerGate<string>.Next.Fetch, gate.TryTake(true, TimeSpan.FromMinutes(1), out _, out _));
+    }
+
+    [Fact]
+    public async Task A_notification_during_a_read_ahead_that_then_finds_the_queue_empty_still_wakes_the_parked_consumer()
+    {
+        // The race of a read-ahead whose script empties the ready list while another instance publishes: the 'r' arrives before
+        // the read-ahead's reply, which then says "empty". The consumer parked for the read-ahead must still look.
+        using var gate = new ConsumerGate<string>(TimeSpan.FromMinutes(1), _ => { });
+        Assert.Null(gate.Deliver(["a"], 0, gate.Reserve(0, 2)));
+        Assert.Equal(ConsumerGate<string>.Next.Item, gate.TryTake(false, TimeSpan.FromMinutes(1), out _, out _));
+        Assert.Equal(2, gate.ReserveRefill(2, 64));
+        Assert.Equal(ConsumerGate<string>.Next.Parked, gate.TryTake(false, TimeSpan.FromMinutes(1), out _, out var waiter));
+        var woken = waiter!.WaitAsync(CancellationToken.None).AsTask();
+
+        gate.Signal();   // the notification: the parked consumer looks again, finds the read-ahead still under way, parks again
+        Assert.Null(await woken.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(ConsumerGate<string>.Next.Parked, gate.TryTake(true, TimeSpan.FromMinutes(1), out _, out var again));
+        var wokenAgain = again!.WaitAsync(CancellationToken.None).AsTask();
+
+        gate.SetKnownEmpty(true);   // the read-ahead's reply: nothing, and the ready list looked empty
+        gate.EndRefill((0, 2));
+
+        Assert.Null(await wokenAgain.WaitAsync(TimeSpan.FromSeconds(10)));   // woken to fetch: the notification was not lost
+        Assert.Equal(ConsumerGate<string>.Next.Fetch, gate.TryTake(true, TimeSpan.FromMinutes(1), out _, out _));
     }
 }
