@@ -70,7 +70,7 @@ public sealed class RedisCapacityWakeIntegrationTests : RedisQueueFixture
         var queue = await FullQueueOfTwoAsync();
         var first = await ConsumeWithin(queue);
         var second = await ConsumeWithin(queue);
-        var fullKey = $"{Prefix}:{{work}}:full";
+        var fullKey = (string)queue.Keys.Full!;
         Assert.Equal("0", (await RedisCli.RunAsync("EXISTS", fullKey)).Trim());
 
         using (var refused = new CancellationTokenSource())

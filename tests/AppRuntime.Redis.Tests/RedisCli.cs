@@ -5,12 +5,19 @@ namespace AppRuntime.Redis.Tests;
 /// <summary>Runs <c>redis-cli</c> against the test server (raw output), as an operator would, for tests that plant or read keys themselves.</summary>
 internal static class RedisCli
 {
-    public static async Task<string> RunAsync(params string[] args)
+    /// <summary>A <c>redis-cli</c> against the test server with <paramref name="args"/>, its output redirected.</summary>
+    public static ProcessStartInfo StartInfo(params string[] args)
     {
         var (host, port) = RedisTestServer.Endpoint.Split(':') is [var h, var p] ? (h, p) : ("127.0.0.1", "6390");
         var start = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])["-h", host, "-p", port, "--raw", .. args])
+        foreach (var a in (string[])["-h", host, "-p", port, .. args])
             start.ArgumentList.Add(a);
+        return start;
+    }
+
+    public static async Task<string> RunAsync(params string[] args)
+    {
+        var start = StartInfo(["--raw", .. args]);
         using var process = Process.Start(start) ?? throw new InvalidOperationException("redis-cli did not start");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

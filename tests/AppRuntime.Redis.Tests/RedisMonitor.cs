@@ -45,14 +45,8 @@ internal sealed class RedisMonitor : IAsyncDisposable
         return subscriber;
     }
 
-    private static RedisMonitor Start(string filter, params string[] args)
-    {
-        var (host, port) = RedisTestServer.Endpoint.Split(':') is [var h, var p] ? (h, p) : ("127.0.0.1", "6390");
-        var start = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])["-h", host, "-p", port, .. args])
-            start.ArgumentList.Add(a);
-        return new RedisMonitor(Process.Start(start) ?? throw new InvalidOperationException("redis-cli did not start"), filter);
-    }
+    private static RedisMonitor Start(string filter, params string[] args) =>
+        new(Process.Start(RedisCli.StartInfo(args)) ?? throw new InvalidOperationException("redis-cli did not start"), filter);
 
     /// <summary>The commands seen so far that mention the filter.</summary>
     public IReadOnlyList<string> Lines => [.. _lines];

@@ -55,6 +55,12 @@ internal sealed class ConsumerGate<TItem> : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether a read-ahead may be due (the buffer at half of <paramref name="prefetch"/> or less, none under way), read without the
+    /// lock: a hint that spares most takes the lock of <see cref="ReserveRefill"/>, which decides.
+    /// </summary>
+    public bool MayRefill(int prefetch) => !Volatile.Read(ref _refilling) && _buffer.Count <= prefetch / 2;   // a racy int read: only a hint
+
     /// <summary>Leased tasks held in the buffer, not handed to a consumer yet.</summary>
     public int Buffered
     {

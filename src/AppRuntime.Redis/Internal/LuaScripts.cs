@@ -15,7 +15,18 @@ internal static class LuaScripts
 {
     // Moves due delayed tasks to the back of the ready list, reclaims expired leases (front of the ready list, or the
     // dead letters when the expired delivery was the last allowed one). Returns how many tasks became ready.
-    private const string Maintenance = """
+    // The "full" mark (RedisQueueKeys.Full): <root>:full, derived in one place from the task prefix <root>:t: that every script
+    // using it gets as ARGV[1]. A publish that finds the queue full sets it (with a life); while it exists a free announces its room.
+    private const string FullMark = """
+        local function fullkey(tprefix) return string.sub(tprefix, 1, -4) .. ':full' end
+        local function markfull(tprefix, lifeMs) redis.call('SET', fullkey(tprefix), '1', 'PX', lifeMs) end
+        local function announce(channel, tprefix, room, wasFull)
+          if room > 0 and (wasFull or redis.call('EXISTS', fullkey(tprefix)) == 1) then redis.call('PUBLISH', channel, 'f' .. room) end
+        end
+
+        """;
+
+    private const string Maintenance = FullMark + """
         local function maintain(ready, delayed, leases, dead, tprefix, now, maxAttempts, nowTicks)
           local moved = 0
           local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 500)
@@ -52,10 +63,7 @@ internal static class LuaScripts
         -- publishers may be parked, not only the first one after the queue was full.
         local function freed(ready, delayed, leases, capacity, channel, tprefix)
           local n = redis.call('LLEN', ready) + redis.call('ZCARD', delayed) + redis.call('ZCARD', leases)
-          local room = capacity - n
-          if room > 0 and (n + 1 >= capacity or redis.call('EXISTS', string.sub(tprefix, 1, -4) .. ':full') == 1) then
-            redis.call('PUBLISH', channel, 'f' .. room)
-          end
+          announce(channel, tprefix, capacity - n, n + 1 >= capacity)
         end
 
         """;
@@ -78,7 +86,7 @@ internal static class LuaScripts
     /// waiting (it left an entry in <c>waiting</c> when it found the ready list empty); announcing clears the entries. The
     /// publishing instance wakes its own consumers without Redis.
     /// </summary>
-    public const string Publish = """
+    public const string Publish = FullMark + """
         if ARGV[20] and ARGV[20] ~= '' then
           local held = redis.call('GET', KEYS[8])
           if not held or string.sub(held, 1, #ARGV[20] + 1) ~= ARGV[20] .. '|' then return -3 end
@@ -87,7 +95,7 @@ internal static class LuaScripts
         if redis.call('EXISTS', tk) == 1 then return -1 end
         local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
         if n >= tonumber(ARGV[3]) then
-          redis.call('SET', string.sub(ARGV[1], 1, -4) .. ':full', '1', 'PX', ARGV[21])
+          markfull(ARGV[1], ARGV[21])
           return 0
         end
         if ARGV[18] ~= '0' then
@@ -128,7 +136,7 @@ internal static class LuaScripts
     /// consumers are busy); a ready task is announced once per batch, under the rule of <see cref="Publish"/>. ARGV[7] (before the
     /// tasks, which start at ARGV[8]): the "full" marker's life in ms, as ARGV[21] of <see cref="Publish"/>.
     /// </summary>
-    public const string PublishMany = """
+    public const string PublishMany = FullMark + """
         local cap = tonumber(ARGV[2])
         local now = tonumber(ARGV[3])
         local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
@@ -143,7 +151,7 @@ internal static class LuaScripts
           if redis.call('EXISTS', tk) == 1 then
             r = -1
           elseif full or n >= cap then
-            if not full then redis.call('SET', string.sub(ARGV[1], 1, -4) .. ':full', '1', 'PX', ARGV[7]) end
+            if not full then markfull(ARGV[1], ARGV[7]) end
             full = true
             r = 0
           elseif ARGV[i + 9] ~= '0' then
@@ -308,7 +316,7 @@ internal static class LuaScripts
     /// capacity, then id, token per lease. Returns 1 or 0 (lease lost) per lease, in order. A record that is not a hash answers 0
     /// for its own lease only (<c>redis.pcall</c>): it cannot fail the other acks of the batch.
     /// </summary>
-    public const string AckMany = """
+    public const string AckMany = FullMark + """
         local out = {}
         local acked = 0
         for i = 4, #ARGV, 2 do
@@ -326,10 +334,7 @@ internal static class LuaScripts
           redis.call('HINCRBY', KEYS[4], 'acked', acked)
           local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
           local cap = tonumber(ARGV[3])
-          local room = cap - n
-          if room > 0 and (n + acked >= cap or redis.call('EXISTS', string.sub(ARGV[1], 1, -4) .. ':full') == 1) then
-            redis.call('PUBLISH', ARGV[2], 'f' .. room)
-          end
+          announce(ARGV[2], ARGV[1], cap - n, n + acked >= cap)
         end
         return out
         """;

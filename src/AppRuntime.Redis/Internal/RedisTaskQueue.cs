@@ -492,7 +492,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     /// </summary>
     private void TryRefill()
     {
-        if (_leasingStopped)
+        if (_leasingStopped || !_gate.MayRefill(_options.Prefetch))
             return;
         // Reserved and recorded under one lock, so a disposal that closed the gate either sees this read-ahead or stops it.
         lock (_refillLock)
