@@ -186,6 +186,25 @@ internal sealed class ConsumerGate<TItem> : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reserves what a batch publish of this instance may lease to it straight away (see <see cref="Reserve"/>): at most
+    /// <paramref name="max"/> of the parked waiters no fetch serves yet and the buffer's room. Nothing while a fetch or read-ahead
+    /// that reserved is under way: it carries older tasks, which must reach the waiters and the buffer first.
+    /// </summary>
+    public (int Claimed, int Prefetched) ReserveHandOff(int max, int prefetch)
+    {
+        lock (_lock)
+        {
+            if (_closed || _refilling || _claimed > 0 || _prefetching > 0)
+                return default;
+            var claimed = Math.Clamp(_waiters.Count, 0, max);
+            var prefetched = Math.Clamp(prefetch - _buffer.Count, 0, max - claimed);
+            _claimed += claimed;
+            _prefetching += prefetched;
+            return (claimed, prefetched);
+        }
+    }
+
     /// <summary>Reserves one parked waiter that no fetch serves yet (a publish from this instance may lease the task to it).</summary>
     public bool TryClaimOne()
     {

@@ -127,24 +127,36 @@ internal static class LuaScripts
 
     /// <summary>
     /// Publishes a batch (several callers' publishes coalesced, or one <c>PublishManyAsync</c> chunk) in one call, with the checks
-    /// of <see cref="Publish"/> for each task, in order. KEYS: ready, delayed, leases, stats, waiting. ARGV: tprefix, capacity,
-    /// nowMs, channel, instance, oncePrefix (the deduplication keys are <c>oncePrefix .. id</c>, in the queue's hash slot), then
-    /// 11 per task: id, dueMs, payload, type, attempt, enqueuedTicks, notBeforeTicks, headers, lastError, onceWindowMs ('0': no
-    /// deduplication), preview. Returns one code per task: 1 published, 0 full, -1 duplicate. Once one task finds the queue full,
-    /// every later task of the batch gets 0 too (unless it is a duplicate), so what was published is always a prefix of the
-    /// batch's new tasks and the caller retries the rest in order. No hand-off (a batch is published under load, when the
-    /// consumers are busy); a ready task is announced once per batch, under the rule of <see cref="Publish"/>. ARGV[7] (before the
-    /// tasks, which start at ARGV[8]): the "full" marker's life in ms, as ARGV[21] of <see cref="Publish"/>.
+    /// of <see cref="Publish"/> for each task, in order. KEYS: ready, delayed, leases, stats, waiting, consumers, dead. ARGV:
+    /// tprefix, capacity, nowMs, channel, instance, oncePrefix (the deduplication keys are <c>oncePrefix .. id</c>, in the queue's
+    /// hash slot), fullMarkMs (the "full" marker's life, as ARGV[21] of <see cref="Publish"/>), handOff (how many tasks the
+    /// publishing instance can take at once: its parked consumers and its prefetch room; '0' none), tokenBase, leaseUntilMs,
+    /// consumerBeat ('' skips it), maxAttempts, nowTicks, then 11 per task (from ARGV[14]): id, dueMs, payload, type, attempt,
+    /// enqueuedTicks, notBeforeTicks, headers, lastError, onceWindowMs ('0': no deduplication), preview. Returns one code per task:
+    /// 1 published, 2 published and leased to the publishing instance (the j-th such task has the token <c>tokenBase .. j</c>),
+    /// 0 full, -1 duplicate. Once one task finds the queue full, every later task of the batch gets 0 too (unless it is a
+    /// duplicate), so what was published is always a prefix of the batch's new tasks and the caller retries the rest in order.
+    /// Hand-off (a batch's version of <see cref="Publish"/>'s): only when the ready list is empty after the maintenance (expired
+    /// leases and due delayed tasks go first, and a publish that hands off runs that maintenance because it may be the only script
+    /// a busy instance runs), and only to a prefix of the batch's ready tasks, so no task overtakes an older one. A ready task is
+    /// announced once per batch, under the rule of <see cref="Publish"/>.
     /// </summary>
-    public const string PublishMany = FullMark + """
+    public const string PublishMany = Maintenance + """
         local cap = tonumber(ARGV[2])
         local now = tonumber(ARGV[3])
+        local handoff = tonumber(ARGV[8])
+        if handoff > 0 then
+          local moved = maintain(KEYS[1], KEYS[2], KEYS[3], KEYS[7], ARGV[1], now, tonumber(ARGV[12]), ARGV[13])
+          if moved > 0 then redis.call('PUBLISH', ARGV[4], 'r') end
+          if redis.call('LLEN', KEYS[1]) > 0 then handoff = 0 end
+        end
         local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + redis.call('ZCARD', KEYS[3])
         local out = {}
         local published = 0
         local readied = 0
+        local handed = 0
         local full = false
-        for i = 8, #ARGV, 11 do
+        for i = 14, #ARGV, 11 do
           local id = ARGV[i]
           local tk = ARGV[1] .. id
           local r = 1
@@ -164,20 +176,28 @@ internal static class LuaScripts
             end
           end
           if r == 1 then
-            redis.call('HSET', tk, 'p', ARGV[i + 2], 'ty', ARGV[i + 3], 'a', ARGV[i + 4], 'e', ARGV[i + 5], 'nb', ARGV[i + 6], 'h', ARGV[i + 7], 'err', ARGV[i + 8])
-            if ARGV[i + 10] ~= '' then redis.call('HSET', tk, 'pv', ARGV[i + 10]) end
             if tonumber(ARGV[i + 1]) > now then
+              redis.call('HSET', tk, 'p', ARGV[i + 2], 'ty', ARGV[i + 3], 'a', ARGV[i + 4], 'e', ARGV[i + 5], 'nb', ARGV[i + 6], 'h', ARGV[i + 7], 'err', ARGV[i + 8])
               redis.call('ZADD', KEYS[2], ARGV[i + 1], id)
+            elseif handed < handoff then
+              handed = handed + 1
+              redis.call('HSET', tk, 'p', ARGV[i + 2], 'ty', ARGV[i + 3], 'a', tonumber(ARGV[i + 4]) + 1, 'e', ARGV[i + 5], 'nb', ARGV[i + 6], 'h', ARGV[i + 7], 'err', ARGV[i + 8], 'tk', ARGV[9] .. handed)
+              redis.call('ZADD', KEYS[3], ARGV[10], id)
+              r = 2
             else
+              redis.call('HSET', tk, 'p', ARGV[i + 2], 'ty', ARGV[i + 3], 'a', ARGV[i + 4], 'e', ARGV[i + 5], 'nb', ARGV[i + 6], 'h', ARGV[i + 7], 'err', ARGV[i + 8])
               redis.call('LPUSH', KEYS[1], id)
               readied = readied + 1
+              handoff = 0   -- a later task handed off would overtake this one
             end
+            if ARGV[i + 10] ~= '' then redis.call('HSET', tk, 'pv', ARGV[i + 10]) end
             n = n + 1
             published = published + 1
           end
           out[#out + 1] = r
         end
         if published > 0 then redis.call('HINCRBY', KEYS[4], 'published', published) end
+        if handed > 0 and ARGV[11] ~= '' then redis.call('ZADD', KEYS[6], now, ARGV[11]) end
         if readied > 0 then
           local w = redis.call('HLEN', KEYS[5])
           if w > 1 or (w == 1 and redis.call('HEXISTS', KEYS[5], ARGV[5]) == 0) then

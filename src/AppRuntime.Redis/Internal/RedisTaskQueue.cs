@@ -220,8 +220,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
                     PassedOn(woken);
                     throw new QueueBackendUnavailableException(Name, Backend, $"Redis at {Endpoints()} did not answer: {ex.Message}", ex);
                 }
-                if (code == 1)
-                    return true;
+                if (code >= 1)
+                    return true;   // 2: published and leased to this instance
                 if (code == -1)
                     return PassedOn(woken);
                 woken = await _freed.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
@@ -378,7 +378,23 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     /// </summary>
     private void HandOff(TaskEnvelope<T> published, byte[] payload, byte[] headers, string token, DateTimeOffset leasedUntil)
     {
-        TaskLease<T> lease;
+        if (HandedOffLease(published, payload, headers, token, leasedUntil) is not { } lease)
+        {
+            _gate.Unreserve((1, 0));
+            return;
+        }
+        Interlocked.Increment(ref _handOffs);
+        if (_gate.Deliver([lease], 0, (1, 0)) is { } rejected)
+            GiveBack(rejected);
+    }
+
+    /// <summary>
+    /// The lease of a task a publish script leased to this instance, as a consume would have read it back: a fresh copy of the
+    /// payload, UTC times, attempt + 1. Null when the serializer cannot read what it wrote: the task is then given back
+    /// (uncounted), and a consume dead-letters it as unreadable, with the reason.
+    /// </summary>
+    private TaskLease<T>? HandedOffLease(TaskEnvelope<T> published, byte[] payload, byte[] headers, string token, DateTimeOffset leasedUntil)
+    {
         try
         {
             var envelope = new TaskEnvelope<T>(published.Id, string.IsNullOrEmpty(published.TaskType) ? TaskType : published.TaskType,
@@ -389,20 +405,14 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
                 Headers = HeaderCodec.Decode(headers),
                 LastError = string.IsNullOrEmpty(published.LastError) ? null : published.LastError,
             };
-            lease = new TaskLease<T>(Name, envelope, token, leasedUntil);
+            return new TaskLease<T>(Name, envelope, token, leasedUntil);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // The serializer cannot read what it wrote: give the task back (uncounted); a consume then dead-letters it as
-            // unreadable, with the reason.
-            _gate.Unreserve((1, 0));
             Log.HandOffUnreadable(_logger, Name, published.Id, ex);
             GiveBack([new TaskLease<T>(Name, new TaskEnvelope<T>(published.Id, TaskType, default!, published.EnqueuedAt), token, leasedUntil)]);
-            return;
+            return null;
         }
-        Interlocked.Increment(ref _handOffs);
-        if (_gate.Deliver([lease], 0, (1, 0)) is { } rejected)
-            GiveBack(rejected);
     }
 
     private string NextTokenBase() =>
@@ -710,14 +720,27 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     private readonly record struct PublishItem(TaskEnvelope<T> Envelope, byte[] Payload, RedisValue Preview, byte[] Headers, long WindowMs, long DueMs);
 
     /// <summary>
-    /// One <see cref="LuaScripts.PublishMany"/> call for <paramref name="items"/>: a code per task (1 published, 0 full, -1 duplicate).
-    /// Wakes a consumer of this instance when a task became ready (the script announces to the other instances).
+    /// One <see cref="LuaScripts.PublishMany"/> call for <paramref name="items"/>: a code per task (1 published, 2 published and
+    /// leased to this instance, 0 full, -1 duplicate). The tasks this instance can take at once (its parked consumers that no fetch
+    /// serves yet, and its prefetch room) are leased to it by the same script when nothing older is ready: they go straight to its
+    /// consumers or its buffer, with no consume round trip and no second read of the payload. Wakes a consumer of this instance
+    /// when a task became ready (the script announces to the other instances).
     /// </summary>
     private async Task<long[]> PublishBatchAsync(List<PublishItem> items)
     {
         await EnsureSubscribedAsync().ConfigureAwait(false);
         var now = _time.GetUtcNow();
-        const int Fixed = 7, PerTask = 11;
+        var readyAsked = 0;
+        foreach (var item in items)
+        {
+            if (item.DueMs == 0)
+                readyAsked++;
+        }
+        var reserved = readyAsked > 0 && !_leasingStopped ? _gate.ReserveHandOff(Math.Min(readyAsked, MaxBatch), _options.Prefetch) : default;
+        var handOff = reserved.Claimed + reserved.Prefetched;
+        var tokenBase = handOff > 0 ? NextTokenBase() : string.Empty;
+        var leasedUntil = now + Definition.VisibilityTimeout;
+        const int Fixed = 13, PerTask = 11;
         var args = new RedisValue[Fixed + (PerTask * items.Count)];
         args[0] = _keys.TaskPrefix;
         args[1] = Definition.Capacity;
@@ -726,7 +749,12 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         args[4] = _consumerId;
         args[5] = _keys.OncePrefix;
         args[6] = FullMarkMs;
-        var readyAsked = false;
+        args[7] = handOff;
+        args[8] = tokenBase;
+        args[9] = CeilingMs(leasedUntil);
+        args[10] = handOff > 0 ? ConsumerBeat(now) : string.Empty;
+        args[11] = Definition.MaxAttempts;
+        args[12] = now.UtcTicks;
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
@@ -743,19 +771,45 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             args[a + 8] = e.LastError ?? string.Empty;
             args[a + 9] = item.WindowMs;
             args[a + 10] = item.Preview;
-            readyAsked |= item.DueMs == 0;
         }
-        var reply = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.PublishMany,
-            [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting], args).ConfigureAwait(false))!;
+        RedisResult[] reply;
+        try
+        {
+            reply = (RedisResult[])(await Db.ScriptEvaluateAsync(LuaScripts.PublishMany,
+                [_keys.Ready, _keys.Delayed, _keys.Leases, _keys.Stats, _keys.Waiting, _keys.Consumers, _keys.Dead], args).ConfigureAwait(false))!;
+        }
+        catch
+        {
+            _gate.Unreserve(reserved);
+            throw;
+        }
         var codes = new long[reply.Length];
         var readied = false;
+        List<TaskLease<T>>? handed = null;
         for (var i = 0; i < reply.Length; i++)
         {
             codes[i] = (long)reply[i];
             readied |= codes[i] == 1 && i < items.Count && items[i].DueMs == 0;
+            if (codes[i] == 2 && i < items.Count)
+            {
+                handed ??= new List<TaskLease<T>>(handOff);
+                var token = string.Concat(tokenBase, (handed.Count + 1).ToString(CultureInfo.InvariantCulture));
+                if (HandedOffLease(items[i].Envelope, items[i].Payload, items[i].Headers, token, leasedUntil) is { } lease)
+                    handed.Add(lease);
+            }
+        }
+        if (handed is null)
+        {
+            _gate.Unreserve(reserved);
+        }
+        else
+        {
+            Interlocked.Add(ref _handOffs, handed.Count);
+            if (_gate.Deliver(handed, 0, reserved) is { } rejected)
+                GiveBack(rejected);
         }
         // This instance's own consumers are woken here, not through Redis: one fetch leases for every parked consumer.
-        if (readyAsked && readied)
+        if (readied)
             _gate.Signal();
         return codes;
     }

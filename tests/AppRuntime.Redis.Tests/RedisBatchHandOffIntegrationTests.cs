@@ -1,0 +1,109 @@
+using AppRuntime.Internal;
+using AppRuntime.Redis.TestConsumer;
+using AppRuntime.TestSupport;
+
+namespace AppRuntime.Redis.Tests;
+
+/// <summary>
+/// A batch publish (coalesced publishes, or a <c>PublishManyAsync</c> chunk) leases what the publishing instance can take at once,
+/// its parked consumers and its prefetch room, in the same script: no consume round trip, no second read of the payload. Judged by
+/// what the test's own <c>redis-cli</c> reads from Redis right after the publish returned (before any consume ran), and by the
+/// order and attempt counts the consumers then see.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class RedisBatchHandOffIntegrationTests : RedisQueueFixture
+{
+    private static readonly QueueDefinition Work = new("work", WorkItems.TaskType) { Capacity = 1000, VisibilityTimeout = TimeSpan.FromMinutes(1) };
+
+    private RedisTaskQueue<WorkItem> NewRedisQueue(int prefetch) =>
+        (RedisTaskQueue<WorkItem>)new RedisQueueBackend(Connection,
+                new RedisQueueOptions { KeyPrefix = Prefix, PollInterval = TimeSpan.FromMilliseconds(20), Prefetch = prefetch }, Time)
+            .Create(Work, WorkItems.Serializer);
+
+    private string Key(string name) => $"{Prefix}:{{work}}:{name}";
+
+    [Fact]
+    public async Task A_batch_publish_leases_the_prefetch_room_to_the_publisher_and_leaves_the_rest_ready_in_order()
+    {
+        var queue = NewRedisQueue(prefetch: 4);
+
+        await queue.PublishManyAsync([.. Enumerable.Range(0, 10).Select(i => Envelope(i))]);
+
+        // Before any consume: the first four are leased (attempt 1, a token), the other six wait in the ready list in order.
+        Assert.Equal(["task-0", "task-1", "task-2", "task-3"], (await RedisCli.LinesAsync("ZRANGE", Key("leases"), "0", "-1")).Order());
+        Assert.Equal(Enumerable.Range(4, 6).Select(i => $"task-{i}"), (await RedisCli.LinesAsync("LRANGE", Key("ready"), "0", "-1")).Reverse());
+        Assert.Equal("1", (await RedisCli.RunAsync("HGET", Key("t:task-0"), "a")).Trim());
+        Assert.NotEmpty((await RedisCli.RunAsync("HGET", Key("t:task-3"), "tk")).Trim());
+        Assert.Equal("", (await RedisCli.RunAsync("HGET", Key("t:task-4"), "tk")).Trim());
+        Assert.Equal("10", (await RedisCli.RunAsync("HGET", Key("stats"), "published")).Trim());
+        Assert.Equal(4, queue.Buffered);
+
+        var leases = new List<TaskLease<WorkItem>>();
+        for (var i = 0; i < 10; i++)
+            leases.Add(await ConsumeWithin(queue));
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"task-{i}"), leases.Select(l => l.Envelope.Id));
+        Assert.All(leases, l => Assert.Equal(1, l.Envelope.Attempt));
+        Assert.Equal("item 2", leases[2].Envelope.Payload.Text);
+        foreach (var lease in leases)
+            Assert.True(await queue.AckAsync(lease), $"the ack of {lease.Envelope.Id} found its lease gone");
+        Assert.Equal("0", (await RedisCli.RunAsync("ZCARD", Key("leases"))).Trim());
+        Assert.Equal("0", (await RedisCli.RunAsync("EXISTS", Key("t:task-0"))).Trim());
+        await ((IAsyncDisposable)queue).DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_batch_publish_hands_the_first_task_to_a_parked_consumer_without_a_prefetch()
+    {
+        var queue = NewRedisQueue(prefetch: 0);
+        var consuming = ConsumeWithin(queue);
+        await Eventually.TrueAsync(() => queue.ParkedConsumers == 1, "the consumer found the queue empty and parked", TimeSpan.FromSeconds(10));
+
+        await queue.PublishManyAsync([Envelope(0), Envelope(1), Envelope(2)]);
+
+        Assert.Equal(["task-0"], await RedisCli.LinesAsync("ZRANGE", Key("leases"), "0", "-1"));
+        Assert.Equal(["task-2", "task-1"], await RedisCli.LinesAsync("LRANGE", Key("ready"), "0", "-1"));
+        var first = await consuming;
+        Assert.Equal(("task-0", 1), (first.Envelope.Id, first.Envelope.Attempt));
+        Assert.Equal(1, queue.HandOffs);
+        Assert.True(await queue.AckAsync(first));
+        Assert.Equal("task-1", (await ConsumeWithin(queue)).Envelope.Id);
+        await ((IAsyncDisposable)queue).DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_batch_publish_leases_nothing_while_an_older_task_is_ready()
+    {
+        await NewQueue(Work).PublishAsync(Envelope(100));   // another instance's task, waiting in the ready list
+        var queue = NewRedisQueue(prefetch: 4);
+
+        await queue.PublishManyAsync([Envelope(0), Envelope(1)]);
+
+        Assert.Equal("0", (await RedisCli.RunAsync("ZCARD", Key("leases"))).Trim());
+        Assert.Equal(["task-100", "task-0", "task-1"], (await RedisCli.LinesAsync("LRANGE", Key("ready"), "0", "-1")).Reverse());
+        var order = new List<string>();
+        for (var i = 0; i < 3; i++)
+            order.Add((await ConsumeWithin(queue)).Envelope.Id);
+        Assert.Equal(["task-100", "task-0", "task-1"], order);
+        await ((IAsyncDisposable)queue).DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_batch_publish_that_may_hand_off_first_returns_an_expired_lease_to_the_queue_and_delivers_it_first()
+    {
+        // A busy instance fed only by its own publishes runs no consume script: its publishes must reclaim a dead instance's leases.
+        var dead = NewQueue(Work);
+        await dead.PublishAsync(Envelope(100));
+        _ = await ConsumeWithin(dead);   // leased, never settled: its process "died"
+        Time.Advance(Work.VisibilityTimeout + TimeSpan.FromSeconds(1));
+        var queue = NewRedisQueue(prefetch: 4);
+
+        await queue.PublishManyAsync([Envelope(0), Envelope(1)]);
+
+        // Reclaimed by the publish's maintenance: back in the ready list, ahead of the new tasks, which are then not handed off.
+        Assert.Equal(["task-100", "task-0", "task-1"], (await RedisCli.LinesAsync("LRANGE", Key("ready"), "0", "-1")).Reverse());
+        Assert.Equal("0", (await RedisCli.RunAsync("ZCARD", Key("leases"))).Trim());
+        var redelivered = await ConsumeWithin(queue);
+        Assert.Equal(("task-100", 2), (redelivered.Envelope.Id, redelivered.Envelope.Attempt));
+        await ((IAsyncDisposable)queue).DisposeAsync();
+    }
+}
