@@ -35,6 +35,23 @@ public sealed class RedisPrefetchIntegrationTests : RedisQueueFixture
         Assert.All(leases, l => Assert.Equal(1, l.Envelope.Attempt));
     }
 
+    [Theory]
+    [InlineData(0, 4, 5)]   // AppRuntime:Queues:<name>:Prefetch 4 on a backend without a prefetch: one consume leases 1 + 4
+    [InlineData(4, 0, 1)]   // the queue's 0 wins over the backend's 4: one consume leases its own task only
+    [InlineData(4, null, 5)]   // no setting of its own: the backend's
+    public async Task A_queues_own_prefetch_wins_over_the_backends(int backendPrefetch, int? queuePrefetch, int leased)
+    {
+        var queue = NewPrefetchingQueue(backendPrefetch, new QueueDefinition("work", WorkItems.TaskType) { Prefetch = queuePrefetch });
+        for (var i = 0; i < 10; i++)
+            await queue.PublishAsync(Envelope(i));
+
+        var first = await ConsumeWithin(queue);
+
+        Assert.Equal("task-0", first.Envelope.Id);
+        Assert.Equal(leased.ToString(System.Globalization.CultureInfo.InvariantCulture), (await RedisCli.RunAsync("ZCARD", $"{Prefix}:{{work}}:leases")).Trim());
+        await ((IAsyncDisposable)queue).DisposeAsync();
+    }
+
     [Fact]
     public async Task One_consume_leases_the_prefetch_and_later_consumes_are_served_from_the_buffer_in_order()
     {

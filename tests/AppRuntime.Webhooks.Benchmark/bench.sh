@@ -4,7 +4,7 @@
 #   (2) a webhook source (GitHub scheme: HMAC-SHA256 over the body, a fresh X-GitHub-Delivery id per request) -> in-memory queue ->
 #       no-op handler;
 #   (3) the same on the Redis backend (a redis-server of tests/infra/redis.sh on port 6397, appendfsync everysec), default settings;
-#   (4) as (3) with AppRuntime:Redis:Prefetch $WEBHOOK_BENCH_PREFETCH (default 64).
+#   (4) as (3) with AppRuntime:Queues:bench:Prefetch $WEBHOOK_BENCH_PREFETCH (default 64): the queue's own prefetch.
 #
 #   bash tests/AppRuntime.Webhooks.Benchmark/bench.sh [duration=30s] [connections=64]
 #
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 duration="${1:-30s}"
 connections="${2:-64}"
 threads=2
-prefetch="${WEBHOOK_BENCH_PREFETCH:-64}"   # AppRuntime:Redis:Prefetch of row (4)
+prefetch="${WEBHOOK_BENCH_PREFETCH:-64}"   # AppRuntime:Queues:bench:Prefetch of row (4)
 out=artifacts/benchmarks/webhooks
 mkdir -p "$out"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -124,7 +124,7 @@ left[redis]=$(redis-cli -p $redis_port llen "webhook-bench-$run_id:{bench}:ready
 redis-cli -p $redis_port --scan --pattern "webhook-bench-$run_id*" | xargs -r -n 1000 redis-cli -p $redis_port del >/dev/null
 
 # The same with a prefetch: what docs/webhooks.md recommends for a high rate of short tasks.
-AppRuntime__Redis__Prefetch=$prefetch start_server redisprefetch webhook --port 5604 --backend Redis --redis "127.0.0.1:$redis_port" --prefix "webhook-bench-$run_id-p"
+AppRuntime__Queues__bench__Prefetch=$prefetch start_server redisprefetch webhook --port 5604 --backend Redis --redis "127.0.0.1:$redis_port" --prefix "webhook-bench-$run_id-p"
 measure redisprefetch 5604
 stop_server
 handled[redisprefetch]=$(awk '/^handled/ {print $2}' "$out/redisprefetch.server.log")
@@ -144,7 +144,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
       empty) label="(1) empty minimal-API endpoint, 202" ;;
       memory) label="(2) webhook → in-memory queue → no-op handler" ;;
       redis) label="(3) webhook → Redis queue → no-op handler (default settings)" ;;
-      redisprefetch) label="(4) as (3), \`AppRuntime:Redis:Prefetch\` $prefetch" ;;
+      redisprefetch) label="(4) as (3), \`AppRuntime:Queues:bench:Prefetch\` $prefetch" ;;
     esac
     echo "| $label | ${rps[$name]} | $(ratio "${rps[$name]}" "${rps[empty]}") | ${p50[$name]} | ${p99[$name]} | ${requests[$name]} | ${non2xx[$name]} | ${answered[$name]} | ${handled[$name]} | ${left[$name]} | ${load_before[$name]} → ${load_after[$name]} |"
   done

@@ -27,6 +27,16 @@ public sealed record QueueDefinition
     /// </summary>
     public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How many ready tasks a queue instance may lease ahead of its consumers into a local buffer, for backends that lease over a
+    /// network (Redis; the in-memory backend has nothing to save and ignores it), from 0 to 1000. Null: the backend's own setting
+    /// (<c>AppRuntime:Redis:Prefetch</c>, default 0). <c>AppRuntime:Queues:&lt;name&gt;:Prefetch</c> sets it for one queue.
+    /// </summary>
+    public int? Prefetch { get; init; }
+
+    /// <summary>The largest <see cref="Prefetch"/>.</summary>
+    public const int MaxPrefetch = 1000;
+
     /// <summary>Deliveries after which a failing task is dead-lettered.</summary>
     public int MaxAttempts { get; init; } = 5;
 
@@ -45,6 +55,8 @@ public sealed record QueueDefinition
             throw new ArgumentException($"Queue '{Name}': MaxAttempts must be at least 1 (was {MaxAttempts}).");
         if (VisibilityTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"Queue '{Name}': VisibilityTimeout must be positive (was {VisibilityTimeout}).");
+        if (Prefetch is < 0 or > MaxPrefetch)
+            throw new ArgumentException($"Queue '{Name}': Prefetch must be in [0, {MaxPrefetch}] (was {Prefetch}).");
         if (HighWatermark is <= 0 or > 1 || double.IsNaN(HighWatermark))
             throw new ArgumentException($"Queue '{Name}': HighWatermark must be in (0, 1] (was {HighWatermark}).");
     }

@@ -112,6 +112,14 @@ public sealed partial class QueueOptions
     [TimeRange(MinVisibilityTimeout, MaxVisibilityTimeout)]
     public TimeSpan? VisibilityTimeout { get; set; }
 
+    /// <summary>
+    /// How many ready tasks a queue instance may lease ahead of its consumers (Redis), from 0 to 1000: overrides
+    /// <c>AppRuntime:Redis:Prefetch</c> for this queue. Raise it for a queue of many short tasks (a webhook's), keep it 0 where
+    /// handlers run long or another instance should get the next task. See docs/adapters/redis.md.
+    /// </summary>
+    [Range(0, QueueDefinition.MaxPrefetch)]
+    public int? Prefetch { get; set; }
+
     /// <summary>The smallest <see cref="VisibilityTimeout"/>, 5 s.</summary>
     internal const string MinVisibilityTimeout = "00:00:05";
 

@@ -54,8 +54,12 @@ internal sealed record RuntimePlan(AppRuntimeOptions Options, IReadOnlyList<Queu
                 ? reg.Definition with { MaxAttempts = max }
                 : reg.Definition;
             // AppRuntime:Queues:<name>:VisibilityTimeout (range-checked by the binder) wins over the declaration.
-            if (Lookup(options.Queues, name)?.VisibilityTimeout is { } visibility)
+            var queueOptions = Lookup(options.Queues, name);
+            if (queueOptions?.VisibilityTimeout is { } visibility)
                 definition = definition with { VisibilityTimeout = visibility };
+            // AppRuntime:Queues:<name>:Prefetch (range-checked by the binder): for backends that lease ahead (Redis).
+            if (queueOptions?.Prefetch is { } prefetch)
+                definition = definition with { Prefetch = prefetch };
             queues.Add(new QueuePlan(reg, definition, backend));
         }
 

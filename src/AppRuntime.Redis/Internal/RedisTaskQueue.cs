@@ -25,6 +25,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RedisQueueKeys _keys;
+    /// <summary>The queue's own prefetch (<c>AppRuntime:Queues:&lt;name&gt;:Prefetch</c>), else the backend's.</summary>
+    private readonly int _prefetch;
     private readonly string _consumerId;
     private const int MaxBatch = 64;
     private readonly ConsumerGate<TaskLease<T>> _gate;
@@ -63,6 +65,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         _time = time;
         _logger = logger;
         _keys = new RedisQueueKeys(options.KeyPrefix, definition.Name);
+        _prefetch = definition.Prefetch ?? options.Prefetch;
         _consumerId = string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}");
         // Lease tokens: a random prefix per queue instance and a counter per fetch (the script appends the task's index),
         // so a consume costs no Guid (a random read) and no formatting beyond one concatenation per task.
@@ -448,7 +451,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             }
             if (next == ConsumerGate<TaskLease<T>>.Next.Item)
             {
-                if (_options.Prefetch > 1)
+                if (_prefetch > 1)
                     TryRefill();
                 if (await FreshAsync(buffered!).ConfigureAwait(false) is { } fresh)
                     return fresh;
@@ -456,7 +459,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             }
 
             // Fetch: this consumer's task, one for each parked consumer nobody fetches for yet, and the prefetch.
-            var reserved = _gate.Reserve(MaxBatch - 1, _options.Prefetch);
+            var reserved = _gate.Reserve(MaxBatch - 1, _prefetch);
             var count = 1 + reserved.Claimed + reserved.Prefetched;
             List<TaskLease<T>> leases;
             long readyLeft;
@@ -502,12 +505,12 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     /// </summary>
     private void TryRefill()
     {
-        if (_leasingStopped || !_gate.MayRefill(_options.Prefetch))
+        if (_leasingStopped || !_gate.MayRefill(_prefetch))
             return;
         // Reserved and recorded under one lock, so a disposal that closed the gate either sees this read-ahead or stops it.
         lock (_refillLock)
         {
-            var count = _gate.ReserveRefill(_options.Prefetch, MaxBatch);
+            var count = _gate.ReserveRefill(_prefetch, MaxBatch);
             if (count > 0)
                 _refill = RefillAsync(count);
         }
@@ -736,7 +739,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             if (item.DueMs == 0)
                 readyAsked++;
         }
-        var reserved = readyAsked > 0 && !_leasingStopped ? _gate.ReserveHandOff(Math.Min(readyAsked, MaxBatch), _options.Prefetch) : default;
+        var reserved = readyAsked > 0 && !_leasingStopped ? _gate.ReserveHandOff(Math.Min(readyAsked, MaxBatch), _prefetch) : default;
         var handOff = reserved.Claimed + reserved.Prefetched;
         var tokenBase = handOff > 0 ? NextTokenBase() : string.Empty;
         var leasedUntil = now + Definition.VisibilityTimeout;
