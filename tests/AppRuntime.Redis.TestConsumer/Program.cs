@@ -1,8 +1,10 @@
 // Consumer process for the Redis integration tests.
 //   dotnet AppRuntime.Redis.TestConsumer.dll --redis 127.0.0.1:6390 --prefix P --queue Q --name N
-//       [--concurrency 4] [--delay-ms 0] [--visibility-ms 5000] [--prefetch 0]
+//       [--concurrency 4] [--delay-ms 0] [--visibility-ms 5000] [--prefetch 0] [--publish N]
 // Consumes Q until standard input closes (then releases nothing: in-flight tasks finish, loops stop) or it is killed.
 // For each task: HINCRBY <prefix>:handled <id> 1 and HINCRBY <prefix>:by-consumer <name> 1, wait delay-ms, then ack.
+// --publish N: while consuming, also publishes task-0 .. task-(N-1) itself with PublishManyAsync, 16 every 40 ms (slower than the
+// loops consume, so the ready list stays empty and each batch is leased to this process's own consumers and buffer).
 using System.Globalization;
 using AppRuntime;
 using AppRuntime.Redis.TestConsumer;
@@ -17,6 +19,7 @@ var concurrency = int.Parse(options.GetValueOrDefault("concurrency", "4"), Cultu
 var delayMs = int.Parse(options.GetValueOrDefault("delay-ms", "0"), CultureInfo.InvariantCulture);
 var visibilityMs = int.Parse(options.GetValueOrDefault("visibility-ms", "5000"), CultureInfo.InvariantCulture);
 var prefetch = int.Parse(options.GetValueOrDefault("prefetch", "0"), CultureInfo.InvariantCulture);
+var publish = int.Parse(options.GetValueOrDefault("publish", "0"), CultureInfo.InvariantCulture);
 
 var config = ConfigurationOptions.Parse(endpoint);
 config.AbortOnConnectFail = false;
@@ -70,6 +73,15 @@ async Task LoopAsync()
 var loops = Enumerable.Range(0, concurrency).Select(_ => Task.Run(LoopAsync)).ToArray();
 await db.SetAddAsync(WorkItems.ReadyKey(prefix), name);
 Console.WriteLine($"{name}: consuming {queueName} with {concurrency} loops");
+for (var start = 0; start < publish && !stop.IsCancellationRequested; start += 16)
+{
+    var batch = Enumerable.Range(start, Math.Min(16, publish - start))
+        .Select(n => new TaskEnvelope<WorkItem>($"task-{n}", WorkItems.TaskType, new WorkItem(n, $"item {n}"), DateTimeOffset.UtcNow)).ToList();
+    await queue.PublishManyAsync(batch);
+    await Task.Delay(40);
+}
+if (publish > 0)
+    Console.WriteLine($"{name}: published {publish}");
 await Task.WhenAll(loops);
 await stdinWatcher;
 return 0;

@@ -34,7 +34,7 @@ internal sealed class ConsumerProcess : IDisposable
     }
 
     public static ConsumerProcess Start(string prefix, string queue, string name, int concurrency, int delayMs, int visibilityMs, int prefetch = 0,
-        string? endpoint = null)
+        string? endpoint = null, int publish = 0)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "AppRuntime.Redis.TestConsumer.dll");
         if (!File.Exists(dll))
@@ -54,6 +54,7 @@ internal sealed class ConsumerProcess : IDisposable
             "--delay-ms", delayMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--visibility-ms", visibilityMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--prefetch", prefetch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--publish", publish.ToString(System.Globalization.CultureInfo.InvariantCulture),
         })
         {
             start.ArgumentList.Add(a);

@@ -16,16 +16,29 @@ public sealed class KillIntegrationTests(ITestOutputHelper output) : RedisQueueF
     [Fact]
     public Task A_consumer_killed_with_a_full_prefetch_buffer_loses_no_task_its_buffered_leases_expire_and_are_reclaimed() => KillMidRunAsync(prefetch: 16);
 
-    private async Task KillMidRunAsync(int prefetch)
+    /// <summary>
+    /// The process publishes the tasks itself, in batches it can take at once: each batch is leased to its own consumers and
+    /// buffer by the publish script (no consume), so what it holds when killed came from its publishes.
+    /// </summary>
+    [Fact]
+    public Task A_process_killed_holding_tasks_its_own_batch_publishes_leased_to_it_loses_none_and_they_are_reclaimed() =>
+        KillMidRunAsync(prefetch: 16, publishInProcess: true);
+
+    private async Task KillMidRunAsync(int prefetch, bool publishInProcess = false)
     {
         var definition = new QueueDefinition("work", WorkItems.TaskType) { VisibilityTimeout = TimeSpan.FromSeconds(10), Capacity = 20_000 };
         var queue = NewQueue(definition, TimeProvider.System);
-        await ProcessTestSupport.PublishRangeAsync(queue, 0, Total);
+        if (!publishInProcess)
+            await ProcessTestSupport.PublishRangeAsync(queue, 0, Total);
         var handledKey = WorkItems.HandledKey(Prefix);
 
-        using var first = ConsumerProcess.Start(Prefix, "work", "first", Concurrency, delayMs: 2, visibilityMs: 10_000, prefetch);
+        // Publishing in the process: 16 tasks every 40 ms, handled in 10 ms each by 8 loops, so the process holds some of a batch
+        // most of the time; it is killed at a moment when it holds more leases than it has loops (some wait in its buffer).
+        using var first = ConsumerProcess.Start(Prefix, "work", "first", Concurrency, delayMs: publishInProcess ? 10 : 2, visibilityMs: 10_000, prefetch,
+            publish: publishInProcess ? Total : 0);
 
-        await Eventually.TrueAsync(async () => await Db.HashLengthAsync(handledKey) >= 2_000,
+        await Eventually.TrueAsync(async () => await Db.HashLengthAsync(handledKey) >= 2_000
+                && (!publishInProcess || await Db.SortedSetLengthAsync($"{Prefix}:{{work}}:leases") > Concurrency),
             "the first consumer handles 2,000 tasks" + Environment.NewLine + first.Output, TimeSpan.FromSeconds(120));
         Assert.False(first.HasExited, "the first consumer is still running when it is killed" + Environment.NewLine + first.Output);
         first.KillHard();
@@ -34,8 +47,18 @@ public sealed class KillIntegrationTests(ITestOutputHelper output) : RedisQueueF
         // change nothing any more, and nobody else consumes yet.
         var inFlightAtKill = (await Db.SortedSetRangeByRankAsync($"{Prefix}:{{work}}:leases")).Select(v => (string)v!).ToHashSet(StringComparer.Ordinal);
         var handledAtKill = await Db.HashLengthAsync(handledKey);
-        output.WriteLine($"killed after {handledAtKill} handled; {inFlightAtKill.Count} leases in flight");
+        var readyAtKill = await Db.ListLengthAsync($"{Prefix}:{{work}}:ready");
+        output.WriteLine($"killed after {handledAtKill} handled; {inFlightAtKill.Count} leases in flight, {readyAtKill} ready");
         Assert.InRange(handledAtKill, 2_000, Total - 1);
+        if (publishInProcess)
+        {
+            // The process published in order until it died (each batch whole, in one script): the test publishes the rest, as
+            // the dead process's replacement would.
+            var published = (long)await Db.HashGetAsync($"{Prefix}:{{work}}:stats", "published");
+            output.WriteLine($"published by the killed process: {published}");
+            Assert.InRange(published, handledAtKill, Total);
+            await ProcessTestSupport.PublishRangeAsync(queue, (int)published, Total);
+        }
         Assert.InRange(inFlightAtKill.Count, 0, Concurrency + prefetch);
 
         using var finisher = ConsumerProcess.Start(Prefix, "work", "finisher", Concurrency, delayMs: 0, visibilityMs: 10_000);

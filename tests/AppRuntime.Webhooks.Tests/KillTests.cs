@@ -10,6 +10,8 @@ namespace AppRuntime.Webhooks.Tests;
 /// kill -9 under load on the Redis backend: a client sends 2,000 signed webhooks and records every answer; the app process is
 /// SIGKILLed mid-run and started again on the same port; the client retries every event that got no answer or a non-2xx (as a
 /// provider does). Afterwards every event is in the handler's store exactly once and the queue published each event exactly once.
+/// Run with the default settings and with the queue's prefetch (<c>AppRuntime:Queues:payments:Prefetch</c>): then the process
+/// also holds tasks its batch publishes leased to its own buffer when it dies.
 /// </summary>
 public sealed class KillTests(ITestOutputHelper output)
 {
@@ -17,8 +19,10 @@ public sealed class KillTests(ITestOutputHelper output)
     private const int Senders = 32;
     private const int KillAfterAccepted = 600;
 
-    [Fact]
-    public async Task Kill_9_mid_run_loses_no_acknowledged_event_and_publishes_each_event_once()
+    [Theory]
+    [InlineData(null)]
+    [InlineData(64)]
+    public async Task Kill_9_mid_run_loses_no_acknowledged_event_and_publishes_each_event_once(int? prefetch)
     {
         var prefix = RedisTestServer.NewPrefix();
         var port = AppProcess.FreePort();
@@ -27,6 +31,8 @@ public sealed class KillTests(ITestOutputHelper output)
             ["AppRuntime:DefaultBackend"] = "Redis",
             ["WebhookTestApp:HandlerDelay"] = "00:00:00.002", // tasks are in flight when the process dies
         };
+        if (prefetch is { } n)
+            settings["AppRuntime:Queues:payments:Prefetch"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var redis = await ConnectionMultiplexer.ConnectAsync(RedisTestServer.Endpoint);
         var db = redis.GetDatabase();
         var app = await AppProcess.StartAsync(port, prefix, settings);
@@ -149,7 +155,7 @@ public sealed class KillTests(ITestOutputHelper output)
             var retried = Enumerable.Range(0, Events).Count(n => answers[n].Any(a => a.Status is < 200 or >= 300));
             var retriedThenDuplicate = Enumerable.Range(0, Events).Count(n =>
                 answers[n].Any(a => a.Status is < 200 or >= 300) && answers[n].Last().Status == 200);
-            output.WriteLine($"app: {AppProcess.Describe}; killed after {acknowledgedAtKill} acknowledged events");
+            output.WriteLine($"app: {AppProcess.Describe}, prefetch {prefetch?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "default"}; killed after {acknowledgedAtKill} acknowledged events");
             output.WriteLine($"requests: {all.Count}; answers 202: {all.Count(a => a.Status == 202)}, 200: {all.Count(a => a.Status == 200)}, " +
                 $"503: {all.Count(a => a.Status == 503)}, no answer: {all.Count(a => a.Status == 0)}, other: {all.Count(a => a.Status is not (0 or 200 or 202 or 503))}");
             output.WriteLine($"events retried by the client: {retried}, of which answered 200 duplicate at last (published before the kill): {retriedThenDuplicate}");
