@@ -53,7 +53,7 @@ public sealed partial class RedisQueueOptions
     /// should get the next task. A queue's own <c>AppRuntime:Queues:&lt;name&gt;:Prefetch</c> (<see cref="QueueDefinition.Prefetch"/>)
     /// wins over this one.
     /// </summary>
-    [Range(0, 1000)]
+    [Range(0, QueueDefinition.MaxPrefetch)]
     public int Prefetch { get; set; }
 
     /// <summary>
@@ -69,7 +69,7 @@ public sealed partial class RedisQueueOptions
             throw new ArgumentException($"Redis KeyPrefix must be non-empty and contain no '{{' or '}}' (was '{KeyPrefix}').");
         if (PollInterval <= TimeSpan.Zero || PollInterval > TimeSpan.FromMinutes(1))
             throw new ArgumentException($"Redis PollInterval must be in (0, 1 min] (was {PollInterval}).");
-        if (Prefetch < 0 || Prefetch > 1000)
-            throw new ArgumentException($"Redis Prefetch must be in [0, 1000] (was {Prefetch}).");
+        if (Prefetch < 0 || Prefetch > QueueDefinition.MaxPrefetch)
+            throw new ArgumentException($"Redis Prefetch must be in [0, {QueueDefinition.MaxPrefetch}] (was {Prefetch}).");
     }
 }

@@ -22,10 +22,30 @@ public sealed class RedisBatchHandOffIntegrationTests : RedisQueueFixture
 
     private string Key(string name) => $"{Prefix}:{{work}}:{name}";
 
+    /// <summary>Fails on every payload whose number is odd (a serializer that cannot read what it wrote).</summary>
+    private sealed class OddExplodingSerializer : TaskSerializer<WorkItem>
+    {
+        public override byte[] Serialize(WorkItem payload) => WorkItems.Serializer.Serialize(payload);
+
+        public override WorkItem Deserialize(ReadOnlySpan<byte> data)
+        {
+            var item = WorkItems.Serializer.Deserialize(data);
+            return item.Number % 2 == 1 ? throw new InvalidOperationException("serializer bug") : item;
+        }
+    }
+
+    /// <summary>A consume that returns at once, so the queue instance counts as having consumers at work.</summary>
+    private async Task ConsumeOneAsync(ITaskQueue<WorkItem> queue)
+    {
+        await queue.PublishAsync(Envelope(999));
+        Assert.True(await queue.AckAsync(await ConsumeWithin(queue)));
+    }
+
     [Fact]
     public async Task A_batch_publish_leases_the_prefetch_room_to_the_publisher_and_leaves_the_rest_ready_in_order()
     {
         var queue = NewRedisQueue(prefetch: 4);
+        await ConsumeOneAsync(queue);
 
         await queue.PublishManyAsync([.. Enumerable.Range(0, 10).Select(i => Envelope(i))]);
 
@@ -35,7 +55,7 @@ public sealed class RedisBatchHandOffIntegrationTests : RedisQueueFixture
         Assert.Equal("1", (await RedisCli.RunAsync("HGET", Key("t:task-0"), "a")).Trim());
         Assert.NotEmpty((await RedisCli.RunAsync("HGET", Key("t:task-3"), "tk")).Trim());
         Assert.Equal("", (await RedisCli.RunAsync("HGET", Key("t:task-4"), "tk")).Trim());
-        Assert.Equal("10", (await RedisCli.RunAsync("HGET", Key("stats"), "published")).Trim());
+        Assert.Equal("11", (await RedisCli.RunAsync("HGET", Key("stats"), "published")).Trim());
         Assert.Equal(4, queue.Buffered);
 
         var leases = new List<TaskLease<WorkItem>>();
@@ -71,10 +91,49 @@ public sealed class RedisBatchHandOffIntegrationTests : RedisQueueFixture
     }
 
     [Fact]
+    public async Task An_instance_whose_consumers_never_ran_gets_nothing_leased_to_its_buffer()
+    {
+        // Only sources publish here (no worker pool, or a paused one): a buffer would hold tasks for nobody.
+        var queue = NewRedisQueue(prefetch: 4);
+
+        await queue.PublishManyAsync([.. Enumerable.Range(0, 5).Select(i => Envelope(i))]);
+
+        Assert.Equal("0", (await RedisCli.RunAsync("ZCARD", Key("leases"))).Trim());
+        Assert.Equal("5", (await RedisCli.RunAsync("LLEN", Key("ready"))).Trim());
+        Assert.Equal(0, queue.Buffered);
+        await ((IAsyncDisposable)queue).DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_handed_off_task_the_serializer_cannot_read_is_given_back_and_the_next_keeps_its_own_lease()
+    {
+        var queue = (RedisTaskQueue<WorkItem>)new RedisQueueBackend(Connection,
+                new RedisQueueOptions { KeyPrefix = Prefix, PollInterval = TimeSpan.FromMilliseconds(20), Prefetch = 4 }, Time)
+            .Create(Work, new OddExplodingSerializer());
+        await queue.PublishAsync(Envelope(998));
+        Assert.True(await queue.AckAsync(await ConsumeWithin(queue)));
+
+        // task-1 and task-3 cannot be read back: given back (uncounted) to the front of the ready list; task-0 and task-2 are
+        // buffered with the tokens the script gave them.
+        await queue.PublishManyAsync([.. Enumerable.Range(0, 4).Select(i => Envelope(i))]);
+
+        var first = await ConsumeWithin(queue);
+        var second = await ConsumeWithin(queue);
+        Assert.Equal(["task-0", "task-2"], new[] { first.Envelope.Id, second.Envelope.Id });
+        Assert.True(await queue.AckAsync(first), "task-0's lease");
+        Assert.True(await queue.AckAsync(second), "task-2's lease: its token is the script's, not shifted by the unreadable task-1");
+        await Eventually.TrueAsync(async () => (await RedisCli.RunAsync("LLEN", Key("ready"))).Trim() == "2",
+            "both unreadable tasks went back to the ready list", TimeSpan.FromSeconds(10));
+        Assert.Equal("0", (await RedisCli.RunAsync("HGET", Key("t:task-3"), "a")).Trim());
+        await ((IAsyncDisposable)queue).DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_batch_publish_leases_nothing_while_an_older_task_is_ready()
     {
-        await NewQueue(Work).PublishAsync(Envelope(100));   // another instance's task, waiting in the ready list
         var queue = NewRedisQueue(prefetch: 4);
+        await ConsumeOneAsync(queue);
+        await NewQueue(Work).PublishAsync(Envelope(100));   // another instance's task, waiting in the ready list
 
         await queue.PublishManyAsync([Envelope(0), Envelope(1)]);
 
@@ -91,11 +150,12 @@ public sealed class RedisBatchHandOffIntegrationTests : RedisQueueFixture
     public async Task A_batch_publish_that_may_hand_off_first_returns_an_expired_lease_to_the_queue_and_delivers_it_first()
     {
         // A busy instance fed only by its own publishes runs no consume script: its publishes must reclaim a dead instance's leases.
+        var queue = NewRedisQueue(prefetch: 4);
+        await ConsumeOneAsync(queue);
         var dead = NewQueue(Work);
         await dead.PublishAsync(Envelope(100));
         _ = await ConsumeWithin(dead);   // leased, never settled: its process "died"
         Time.Advance(Work.VisibilityTimeout + TimeSpan.FromSeconds(1));
-        var queue = NewRedisQueue(prefetch: 4);
 
         await queue.PublishManyAsync([Envelope(0), Envelope(1)]);
 

@@ -27,6 +27,8 @@ internal sealed class ConsumerGate<TItem> : IDisposable
     private readonly Action<List<TItem>> _expired;
     private readonly ITimer _timer;
     private long _armedAt = long.MaxValue;
+    /// <summary>When a consumer last asked for a task (<see cref="TryTake"/>), in <see cref="Stopwatch"/> ticks.</summary>
+    private long _lastTake = long.MinValue / 2;
     private int _claimed;
     private int _prefetching;
     private bool _permit;
@@ -125,6 +127,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
         waiter = null;
         lock (_lock)
         {
+            _lastTake = Stopwatch.GetTimestamp();
             if (_buffer.TryDequeue(out var buffered))
             {
                 item = buffered.Item;
@@ -188,7 +191,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
 
     /// <summary>
     /// Reserves what a batch publish of this instance may lease to it straight away (see <see cref="Reserve"/>): at most
-    /// <paramref name="max"/> of the parked waiters no fetch serves yet and the buffer's room. Nothing while a fetch or read-ahead
+    /// <paramref name="max"/> of the parked waiters no fetch serves yet and, while its consumers are at work, the buffer's room. Nothing while a fetch or read-ahead
     /// that reserved is under way: it carries older tasks, which must reach the waiters and the buffer first.
     /// </summary>
     public (int Claimed, int Prefetched) ReserveHandOff(int max, int prefetch)
@@ -198,7 +201,10 @@ internal sealed class ConsumerGate<TItem> : IDisposable
             if (_closed || _refilling || _claimed > 0 || _prefetching > 0)
                 return default;
             var claimed = Math.Clamp(_waiters.Count, 0, max);
-            var prefetched = Math.Clamp(prefetch - _buffer.Count, 0, max - claimed);
+            // The buffer only for an instance whose consumers are at work: one is parked, or one took a task within the hold
+            // limit. An instance without consumers (no worker pool, a paused pool) gets nothing to hold for nobody.
+            var consuming = claimed > 0 || Stopwatch.GetTimestamp() - _lastTake < _holdTicks;
+            var prefetched = consuming ? Math.Clamp(prefetch - _buffer.Count, 0, max - claimed) : 0;
             _claimed += claimed;
             _prefetching += prefetched;
             return (claimed, prefetched);

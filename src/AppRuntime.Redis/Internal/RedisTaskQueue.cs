@@ -789,6 +789,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         var codes = new long[reply.Length];
         var readied = false;
         List<TaskLease<T>>? handed = null;
+        var leased = 0;   // the script numbers every task it leased (code 2), readable or not: the j-th has the token tokenBase .. j
         for (var i = 0; i < reply.Length; i++)
         {
             codes[i] = (long)reply[i];
@@ -796,7 +797,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             if (codes[i] == 2 && i < items.Count)
             {
                 handed ??= new List<TaskLease<T>>(handOff);
-                var token = string.Concat(tokenBase, (handed.Count + 1).ToString(CultureInfo.InvariantCulture));
+                var token = string.Concat(tokenBase, (++leased).ToString(CultureInfo.InvariantCulture));
                 if (HandedOffLease(items[i].Envelope, items[i].Payload, items[i].Headers, token, leasedUntil) is { } lease)
                     handed.Add(lease);
             }
