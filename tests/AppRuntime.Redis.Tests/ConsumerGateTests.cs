@@ -25,6 +25,26 @@ public sealed class ConsumerGateTests
     }
 
     [Fact]
+    public void A_publish_may_lease_the_buffer_room_only_to_consumers_at_work_and_not_again_after_a_refusal_until_the_queue_is_seen_empty()
+    {
+        using var gate = new ConsumerGate<string>(TimeSpan.FromMinutes(1), _ => { });
+        Assert.Equal((0, 0), gate.ReserveHandOff(64, 8));   // no consumer ever asked: nothing to hold for nobody
+
+        Assert.Equal(ConsumerGate<string>.Next.Fetch, gate.TryTake(false, TimeSpan.FromMinutes(1), out _, out _));
+        var reserved = gate.ReserveHandOff(64, 8);
+        Assert.Equal((0, 8), reserved);
+        Assert.Equal((0, 0), gate.ReserveHandOff(64, 8));   // one at a time
+        gate.Unreserve(reserved);
+
+        gate.HandOffRefused();   // the script found older tasks ready
+        Assert.Equal((0, 0), gate.ReserveHandOff(64, 8));
+        gate.SetKnownEmpty(false);
+        Assert.Equal((0, 0), gate.ReserveHandOff(64, 8));
+        gate.SetKnownEmpty(true);   // a reply left the ready list empty
+        Assert.Equal((0, 8), gate.ReserveHandOff(64, 8));
+    }
+
+    [Fact]
     public async Task A_consumer_parked_for_a_read_ahead_gets_its_tasks_in_order_and_one_that_gets_none_is_woken_to_fetch()
     {
         using var gate = new ConsumerGate<string>(TimeSpan.FromMinutes(1), _ => { });

@@ -150,11 +150,11 @@ public sealed class RedisBatchHandOffIntegrationTests : RedisQueueFixture
     public async Task A_batch_publish_that_may_hand_off_first_returns_an_expired_lease_to_the_queue_and_delivers_it_first()
     {
         // A busy instance fed only by its own publishes runs no consume script: its publishes must reclaim a dead instance's leases.
-        var queue = NewRedisQueue(prefetch: 4);
-        await ConsumeOneAsync(queue);
         var dead = NewQueue(Work);
         await dead.PublishAsync(Envelope(100));
         _ = await ConsumeWithin(dead);   // leased, never settled: its process "died"
+        var queue = NewRedisQueue(prefetch: 4);
+        await ConsumeOneAsync(queue);
         Time.Advance(Work.VisibilityTimeout + TimeSpan.FromSeconds(1));
 
         await queue.PublishManyAsync([Envelope(0), Envelope(1)]);

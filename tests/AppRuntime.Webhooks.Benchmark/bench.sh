@@ -30,6 +30,11 @@ fi
 redis_port=6397
 APPRUNTIME_REDIS_PORT=$redis_port APPRUNTIME_REDIS_FSYNC=everysec APPRUNTIME_REDIS_DIR=/tmp/appruntime-bench-redis-$redis_port \
   bash tests/infra/redis.sh start >/dev/null
+# A server left running keeps settings changed by hand (redis.sh start does not restart it): the report states the AOF rewrite
+# setting and counts the rewrites during the runs, which cost the 2 cores a fork and a dump each.
+aof_rewrite_pct=$(redis-cli -p $redis_port config get auto-aof-rewrite-percentage | tail -1)
+aof_rewrites() { redis-cli -p $redis_port info persistence | awk -F: '/^aof_rewrites:/ {print $2+0}'; }
+aof_rewrites_before=$(aof_rewrites)
 
 dotnet build tests/AppRuntime.Webhooks.Benchmark -c Release >"$out/build.log" 2>&1 || { tail -20 "$out/build.log"; exit 1; }
 dll=tests/AppRuntime.Webhooks.Benchmark/bin/Release/net10.0/AppRuntime.Webhooks.Benchmark.dll
@@ -133,7 +138,7 @@ redis-cli -p $redis_port --scan --pattern "webhook-bench-$run_id-p*" | xargs -r 
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 {
-  echo "Webhook load test, $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), .NET $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ {v=$2} END {print v}'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), redis $(redis-server --version | sed -E 's/.*v=([0-9.]+).*/\1/') (appendfsync everysec)"
+  echo "Webhook load test, $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), .NET $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ {v=$2} END {print v}'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2), redis $(redis-server --version | sed -E 's/.*v=([0-9.]+).*/\1/') (appendfsync everysec, auto-aof-rewrite-percentage $aof_rewrite_pct, $(( $(aof_rewrites) - aof_rewrites_before )) AOF rewrites during the rows)"
   echo
   echo "\`wrk -t$threads -c$connections -d$duration --latency\`, POST of a $(printf '%s' "$body" | wc -c)-byte GitHub push, signed (HMAC-SHA256), a new X-GitHub-Delivery per request; wrk and the server share the machine."
   echo

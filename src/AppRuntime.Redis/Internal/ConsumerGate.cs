@@ -34,6 +34,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
     private bool _permit;
     private bool _refilling;
     private bool _knownEmpty;
+    private bool _handOffRefused;
     private bool _closed;
     private bool _disposed;
 
@@ -191,14 +192,18 @@ internal sealed class ConsumerGate<TItem> : IDisposable
 
     /// <summary>
     /// Reserves what a batch publish of this instance may lease to it straight away (see <see cref="Reserve"/>): at most
-    /// <paramref name="max"/> of the parked waiters no fetch serves yet and, while its consumers are at work, the buffer's room. Nothing while a fetch or read-ahead
+    /// <paramref name="max"/> of the parked waiters no fetch serves yet and, while its consumers are at work, the buffer's room; only
+    /// until a refused hand-off (<see cref="HandOffRefused"/>) is followed by a reply that left the ready list empty. Nothing while a fetch or read-ahead
     /// that reserved is under way: it carries older tasks, which must reach the waiters and the buffer first.
     /// </summary>
     public (int Claimed, int Prefetched) ReserveHandOff(int max, int prefetch)
     {
         lock (_lock)
         {
-            if (_closed || _refilling || _claimed > 0 || _prefetching > 0)
+            // Not after a hand-off the script refused (tasks were waiting in Redis) until a reply leaves the ready list empty: under
+            // a backlog every reservation would be refused, and would only hold back the read-ahead and shrink the consumers' own
+            // fetches while the publish is under way.
+            if (_closed || _refilling || _claimed > 0 || _prefetching > 0 || _handOffRefused)
                 return default;
             var claimed = Math.Clamp(_waiters.Count, 0, max);
             // The buffer only for an instance whose consumers are at work: one is parked, or one took a task within the hold
@@ -317,11 +322,22 @@ internal sealed class ConsumerGate<TItem> : IDisposable
         _prefetching = Math.Max(0, _prefetching - reserved.Prefetched);
     }
 
-    /// <summary>Records whether the last reply left the ready list empty.</summary>
+    /// <summary>Records whether the last reply left the ready list empty (an empty one allows hand-offs again).</summary>
     public void SetKnownEmpty(bool empty)
     {
         lock (_lock)
+        {
             _knownEmpty = empty;
+            if (empty)
+                _handOffRefused = false;
+        }
+    }
+
+    /// <summary>A publish's hand-off was refused (tasks wait in Redis): none is reserved until a reply leaves the ready list empty.</summary>
+    public void HandOffRefused()
+    {
+        lock (_lock)
+            _handOffRefused = true;
     }
 
     /// <summary>A task may be ready: wakes the oldest waiter (it fetches), or leaves a permit for the next consumer.</summary>

@@ -805,6 +805,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         if (handed is null)
         {
             _gate.Unreserve(reserved);
+            if (handOff > 0 && readied)
+                _gate.HandOffRefused();   // published to the ready list with room to hand off: older tasks were waiting
         }
         else
         {
@@ -812,9 +814,13 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
             if (_gate.Deliver(handed, 0, reserved) is { } rejected)
                 GiveBack(rejected);
         }
-        // This instance's own consumers are woken here, not through Redis: one fetch leases for every parked consumer.
+        // This instance's own consumers are woken here, not through Redis: one fetch leases for every parked consumer. The ready
+        // list is not empty now: a consumer that finds the buffer empty fetches, and the read-ahead may run.
         if (readied)
+        {
+            _gate.SetKnownEmpty(false);
             _gate.Signal();
+        }
         return codes;
     }
 
