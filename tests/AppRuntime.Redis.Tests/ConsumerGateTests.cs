@@ -36,12 +36,35 @@ public sealed class ConsumerGateTests
         Assert.Equal((0, 0), gate.ReserveHandOff(64, 8));   // one at a time
         gate.Unreserve(reserved);
 
-        gate.HandOffRefused();   // the script found older tasks ready
+        reserved = gate.ReserveHandOff(64, 8);
+        gate.Unreserve(reserved, handOffRefused: true);   // the script found older tasks ready
         Assert.Equal((0, 0), gate.ReserveHandOff(64, 8));
         gate.SetKnownEmpty(false);
         Assert.Equal((0, 0), gate.ReserveHandOff(64, 8));
         gate.SetKnownEmpty(true);   // a reply left the ready list empty
-        Assert.Equal((0, 8), gate.ReserveHandOff(64, 8));
+        reserved = gate.ReserveHandOff(64, 8);
+        Assert.Equal((0, 8), reserved);
+        gate.Unreserve(reserved);
+    }
+
+    [Fact]
+    public async Task A_consumer_that_stops_waiting_has_left_and_the_buffer_gets_no_hand_off_until_one_takes_again()
+    {
+        using var gate = new ConsumerGate<string>(TimeSpan.FromMinutes(1), _ => { });
+        Assert.Equal(ConsumerGate<string>.Next.Fetch, gate.TryTake(false, TimeSpan.FromMinutes(1), out _, out _));
+        gate.SetKnownEmpty(true);
+        Assert.Equal(ConsumerGate<string>.Next.Parked, gate.TryTake(false, TimeSpan.FromMinutes(1), out _, out var waiter));
+        using var pause = new CancellationTokenSource();
+        var waiting = waiter!.WaitAsync(pause.Token).AsTask();
+
+        await pause.CancelAsync();   // the pool is paused: its consumers stop waiting
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+
+        Assert.Equal((0, 0), gate.ReserveHandOff(64, 8));
+        Assert.Equal(ConsumerGate<string>.Next.Parked, gate.TryTake(false, TimeSpan.FromMinutes(1), out _, out var again));   // back at work
+        Assert.NotNull(again);
+        Assert.Equal((1, 8), gate.ReserveHandOff(64, 8));
+        gate.WakeAll();
     }
 
     [Fact]

@@ -27,8 +27,10 @@ internal sealed class ConsumerGate<TItem> : IDisposable
     private readonly Action<List<TItem>> _expired;
     private readonly ITimer _timer;
     private long _armedAt = long.MaxValue;
+    /// <summary>"No consumer took a task lately": far enough in the past that subtracting it from a timestamp cannot overflow.</summary>
+    private const long NeverTaken = long.MinValue / 2;
     /// <summary>When a consumer last asked for a task (<see cref="TryTake"/>), in <see cref="Stopwatch"/> ticks.</summary>
-    private long _lastTake = long.MinValue / 2;
+    private long _lastTake = NeverTaken;
     private int _claimed;
     private int _prefetching;
     private bool _permit;
@@ -193,7 +195,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
     /// <summary>
     /// Reserves what a batch publish of this instance may lease to it straight away (see <see cref="Reserve"/>): at most
     /// <paramref name="max"/> of the parked waiters no fetch serves yet and, while its consumers are at work, the buffer's room; only
-    /// until a refused hand-off (<see cref="HandOffRefused"/>) is followed by a reply that left the ready list empty. Nothing while a fetch or read-ahead
+    /// until a refused hand-off (<c>Unreserve(reserved, handOffRefused: true)</c>) is followed by a reply that left the ready list empty. Nothing while a fetch or read-ahead
     /// that reserved is under way: it carries older tasks, which must reach the waiters and the buffer first.
     /// </summary>
     public (int Claimed, int Prefetched) ReserveHandOff(int max, int prefetch)
@@ -308,12 +310,22 @@ internal sealed class ConsumerGate<TItem> : IDisposable
     }
 
     /// <summary>Ends the reservation of a fetch that returned nothing.</summary>
-    public void Unreserve((int Claimed, int Prefetched) reserved)
+    public void Unreserve((int Claimed, int Prefetched) reserved) => Unreserve(reserved, handOffRefused: false);
+
+    /// <summary>
+    /// Ends the reservation of a publish's hand-off; <paramref name="handOffRefused"/>: the script refused it (tasks wait in Redis),
+    /// and none is reserved again until a reply leaves the ready list empty (under the same lock, so no publish reserves between).
+    /// </summary>
+    public void Unreserve((int Claimed, int Prefetched) reserved, bool handOffRefused)
     {
-        if (reserved == default)
+        if (reserved == default && !handOffRefused)
             return;
         lock (_lock)
+        {
             ReleaseLocked(reserved);
+            if (handOffRefused)
+                _handOffRefused = true;
+        }
     }
 
     private void ReleaseLocked((int Claimed, int Prefetched) reserved)
@@ -333,12 +345,6 @@ internal sealed class ConsumerGate<TItem> : IDisposable
         }
     }
 
-    /// <summary>A publish's hand-off was refused (tasks wait in Redis): none is reserved until a reply leaves the ready list empty.</summary>
-    public void HandOffRefused()
-    {
-        lock (_lock)
-            _handOffRefused = true;
-    }
 
     /// <summary>A task may be ready: wakes the oldest waiter (it fetches), or leaves a permit for the next consumer.</summary>
     public void Signal()
@@ -454,6 +460,8 @@ internal sealed class ConsumerGate<TItem> : IDisposable
         {
             if (!_waiters.Remove(w))
                 return;
+            // A consumer that stops waiting has left (a paused or stopping pool): no buffer hand-off until one takes again.
+            _lastTake = NeverTaken;
         }
         w.Fail();
     }

@@ -733,10 +733,11 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     {
         await EnsureSubscribedAsync().ConfigureAwait(false);
         var now = _time.GetUtcNow();
+        var nowMs = now.ToUnixTimeMilliseconds();
         var readyAsked = 0;
         foreach (var item in items)
         {
-            if (item.DueMs == 0)
+            if (item.DueMs <= nowMs)   // a due time that passed while the publish waited for this batch counts as ready, as in the script
                 readyAsked++;
         }
         var reserved = readyAsked > 0 && !_leasingStopped ? _gate.ReserveHandOff(Math.Min(readyAsked, MaxBatch), _prefetch) : default;
@@ -747,7 +748,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         var args = new RedisValue[Fixed + (PerTask * items.Count)];
         args[0] = _keys.TaskPrefix;
         args[1] = Definition.Capacity;
-        args[2] = now.ToUnixTimeMilliseconds();
+        args[2] = nowMs;
         args[3] = (string)_keys.Channel!;
         args[4] = _consumerId;
         args[5] = _keys.OncePrefix;
@@ -793,7 +794,7 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         for (var i = 0; i < reply.Length; i++)
         {
             codes[i] = (long)reply[i];
-            readied |= codes[i] == 1 && i < items.Count && items[i].DueMs == 0;
+            readied |= codes[i] == 1 && i < items.Count && items[i].DueMs <= nowMs;   // as the script decides: due by its now
             if (codes[i] == 2 && i < items.Count)
             {
                 handed ??= new List<TaskLease<T>>(handOff);
@@ -804,9 +805,8 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         }
         if (handed is null)
         {
-            _gate.Unreserve(reserved);
-            if (handOff > 0 && readied)
-                _gate.HandOffRefused();   // published to the ready list with room to hand off: older tasks were waiting
+            // Published to the ready list with room to hand off: older tasks were waiting.
+            _gate.Unreserve(reserved, handOffRefused: handOff > 0 && readied);
         }
         else
         {
