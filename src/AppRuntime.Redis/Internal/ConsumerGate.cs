@@ -205,7 +205,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
             // Not after a hand-off the script refused (tasks were waiting in Redis) until a reply leaves the ready list empty: under
             // a backlog every reservation would be refused, and would only hold back the read-ahead and shrink the consumers' own
             // fetches while the publish is under way.
-            if (_closed || _refilling || _claimed > 0 || _prefetching > 0 || _handOffRefused)
+            if (_closed || _claimed > 0 || _prefetching > 0 || _handOffRefused)   // a read-ahead under way has _prefetching > 0
                 return default;
             var claimed = Math.Clamp(_waiters.Count, 0, max);
             // The buffer only for an instance whose consumers are at work: one is parked, or one took a task within the hold

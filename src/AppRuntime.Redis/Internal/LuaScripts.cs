@@ -176,21 +176,23 @@ internal static class LuaScripts
             end
           end
           if r == 1 then
+            -- One write of the record: a handed-off task also gets its delivery counted and its lease token, as a consume gives.
+            local f = {'p', ARGV[i + 2], 'ty', ARGV[i + 3], 'a', ARGV[i + 4], 'e', ARGV[i + 5], 'nb', ARGV[i + 6], 'h', ARGV[i + 7], 'err', ARGV[i + 8]}
+            if ARGV[i + 10] ~= '' then f[#f + 1] = 'pv'; f[#f + 1] = ARGV[i + 10] end
             if tonumber(ARGV[i + 1]) > now then
-              redis.call('HSET', tk, 'p', ARGV[i + 2], 'ty', ARGV[i + 3], 'a', ARGV[i + 4], 'e', ARGV[i + 5], 'nb', ARGV[i + 6], 'h', ARGV[i + 7], 'err', ARGV[i + 8])
               redis.call('ZADD', KEYS[2], ARGV[i + 1], id)
             elseif handed < handoff then
               handed = handed + 1
-              redis.call('HSET', tk, 'p', ARGV[i + 2], 'ty', ARGV[i + 3], 'a', tonumber(ARGV[i + 4]) + 1, 'e', ARGV[i + 5], 'nb', ARGV[i + 6], 'h', ARGV[i + 7], 'err', ARGV[i + 8], 'tk', ARGV[9] .. handed)
+              f[6] = tonumber(ARGV[i + 4]) + 1
+              f[#f + 1] = 'tk'; f[#f + 1] = ARGV[9] .. handed
               redis.call('ZADD', KEYS[3], ARGV[10], id)
               r = 2
             else
-              redis.call('HSET', tk, 'p', ARGV[i + 2], 'ty', ARGV[i + 3], 'a', ARGV[i + 4], 'e', ARGV[i + 5], 'nb', ARGV[i + 6], 'h', ARGV[i + 7], 'err', ARGV[i + 8])
               redis.call('LPUSH', KEYS[1], id)
               readied = readied + 1
               handoff = 0   -- a later task handed off would overtake this one
             end
-            if ARGV[i + 10] ~= '' then redis.call('HSET', tk, 'pv', ARGV[i + 10]) end
+            redis.call('HSET', tk, unpack(f))
             n = n + 1
             published = published + 1
           end
