@@ -35,6 +35,7 @@ public sealed partial class RedisQueueOptions
     /// <summary>
     /// The longest real-time wait between two looks at an idle queue. Consumers and blocked publishers are woken at once
     /// by pub/sub notifications; this interval bounds the delay when a notification is lost or a delayed task falls due.
+    /// The idle consumers of one queue instance look together, once per interval (one of them fetches for all).
     /// Default 100 ms, at most 1 minute.
     /// </summary>
     [TimeRange("00:00:00.001", "00:01:00")]

@@ -114,4 +114,30 @@ public sealed class ConsumerGateTests
         Assert.Null(await wokenAgain.WaitAsync(TimeSpan.FromSeconds(10)));   // woken to fetch: the notification was not lost
         Assert.Equal(ConsumerGate<string>.Next.Fetch, gate.TryTake(true, TimeSpan.FromMinutes(1), out _, out _));
     }
+
+    [Fact]
+    public async Task When_parked_consumers_waits_run_out_only_the_longest_parked_is_woken_and_its_fetch_serves_the_others()
+    {
+        using var gate = new ConsumerGate<string>(TimeSpan.FromMinutes(1), _ => { });
+        gate.SetKnownEmpty(true);
+        var waits = new List<Task<string?>>();
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(ConsumerGate<string>.Next.Parked, gate.TryTake(false, TimeSpan.FromSeconds(1), out _, out var waiter));
+            waits.Add(waiter!.WaitAsync(CancellationToken.None).AsTask());
+        }
+
+        var first = await Task.WhenAny(waits).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Same(waits[0], first);   // the longest parked
+        Assert.Null(await first);
+        // The three others wait again, for a whole second each (checked well within it; each on its own used to wake here too).
+        Assert.Equal(3, gate.Parked);
+        Assert.All(waits.Skip(1), w => Assert.False(w.IsCompleted));
+
+        // The woken consumer fetches for itself and the three parked ones, and each gets its task from that one reply.
+        var reserved = gate.Reserve(63, 0);
+        Assert.Equal((3, 0), reserved);
+        Assert.Null(gate.Deliver(["a", "b", "c", "d"], 1, reserved));
+        Assert.Equal<string?[]>(["b", "c", "d"], await Task.WhenAll(waits.Skip(1)).WaitAsync(TimeSpan.FromSeconds(10)));
+    }
 }

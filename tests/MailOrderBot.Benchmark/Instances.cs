@@ -11,7 +11,8 @@
 // its own SQL then checks that exactly N orders are stored. Redundant handling, read by this program itself: the queue's
 // `published` counter in Redis minus the number of emails, and the store attempts counted by a trigger of its own on `orders`
 // (a sequence, so an attempt that meets a stored Message-ID and is rolled back still counts) minus the number of emails.
-// The instance counts run interleaved (1, 2, 3, 1, 2, 3, ...) after one unreported warm-up run, so drift on the machine spreads.
+// The instance counts run interleaved (1, 2, 3, 3, 2, 1, 1, 2, 3, ...) after one unreported warm-up run, so drift on the machine
+// spreads; the report adds each round's N ÷ 1 ratio (paired runs of the same round), their median and how many are ≥ 1.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -76,7 +77,9 @@ internal static class Instances
         var results = counts.ToDictionary(c => c, _ => new List<InstanceRun>());
         for (var round = 0; round < repeat; round++)
         {
-            foreach (var n in counts)
+            // Every other round runs the counts in reverse, so that no count always runs first (right after the warm-up or the
+            // previous round's cleanup).
+            foreach (var n in round % 2 == 0 ? counts : counts.Reverse())
                 results[n].Add(await RunOnceAsync(dll, imap, multiplexer, redis, postgres, n, emails, warmup, timeout, quiet: false));
         }
 
@@ -97,6 +100,26 @@ internal static class Instances
             var outcome = runs.All(x => x.Outcome == "ok") ? "ok" : string.Join("; ", runs.Select(x => x.Outcome).Where(o => o != "ok"));
             report.AppendLine(CultureInfo.InvariantCulture,
                 $"| {n} | {emails} | {Range(first, "0.00")} | {Range(seen, "0.00")} | {Range(rate, "0")} | {Range(steady, "0")} | {Range(ok.Select(x => x.CpuSeconds).Order().ToArray(), "0.00")} | {string.Join(" · ", runs.Select(x => x.RedundantPublishes))} | {string.Join(" · ", runs.Select(x => x.RedundantAttempts))} | {string.Join(" · ", runs.Select(x => x.PerInstance))} | {outcome} |");
+        }
+
+        // Paired ratios: each round runs every count once, back to back, so a round's N ÷ first count compares runs taken under the
+        // same drift of the machine; their median and how many are ≥ 1 say more than the ratio of two medians.
+        if (counts.Length > 1)
+        {
+            report.AppendLine();
+            report.AppendLine(CultureInfo.InvariantCulture, $"| paired ratio (each round's emails/s ÷ its {counts[0]}-instance run) | median | range | rounds ≥ 1 |");
+            report.AppendLine("|---|---:|---|---:|");
+            foreach (var n in counts.Skip(1))
+            {
+                var ratios = Enumerable.Range(0, repeat)
+                    .Where(i => results[n][i].Seen is not null && results[counts[0]][i].Seen is not null)
+                    .Select(i => results[counts[0]][i].Seen!.Value.TotalSeconds / results[n][i].Seen!.Value.TotalSeconds * results[n][i].Emails / results[counts[0]][i].Emails)
+                    .Order().ToArray();
+                if (ratios.Length == 0)
+                    continue;
+                report.AppendLine(CultureInfo.InvariantCulture,
+                    $"| {n} ÷ {counts[0]} | {Median(ratios).ToString("0.00", CultureInfo.InvariantCulture)} | {ratios[0].ToString("0.00", CultureInfo.InvariantCulture)}–{ratios[^1].ToString("0.00", CultureInfo.InvariantCulture)} | {ratios.Count(r => r >= 1)} of {ratios.Length} |");
+            }
         }
 
         Console.WriteLine();

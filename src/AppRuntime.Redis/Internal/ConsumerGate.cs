@@ -9,7 +9,8 @@ namespace AppRuntime.Internal;
 /// <list type="bullet">
 /// <item>A waiter is a pooled <see cref="IValueTaskSource{TResult}"/>: parking allocates no TaskCompletionSource, no
 /// linked CancellationTokenSource and no timer. One real-time timer per gate serves every waiter's timeout and the
-/// buffer's hold limit; it is re-armed only when the earliest deadline moves.</item>
+/// buffer's hold limit; it is re-armed only when the earliest deadline moves. When waits run out, only the longest parked
+/// of those waiters is woken to look in Redis (its fetch serves the others), so idle consumers poll once per timeout together.</item>
 /// <item><see cref="Signal"/> (a pub/sub 'r', or a fetch that saw more ready tasks) wakes one waiter, or leaves one
 /// permit when nobody waits, so a notification that arrives between a fetch and a park is not lost.</item>
 /// <item>After a reply that left the ready list empty (<see cref="SetKnownEmpty"/>), the next consumer parks without a
@@ -148,7 +149,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
             if (_disposed)
                 return Next.Sleep;
             waiter = _pool.TryPop(out var pooled) ? pooled : new Waiter(this);
-            waiter.Arm(Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency));
+            waiter.Arm(Stopwatch.GetTimestamp(), (long)(timeout.TotalSeconds * Stopwatch.Frequency));
             _waiters.Add(waiter);
             ArmTimerLocked(waiter.Deadline);
             return Next.Parked;
@@ -419,18 +420,29 @@ internal sealed class ConsumerGate<TItem> : IDisposable
             var now = Stopwatch.GetTimestamp();
             _armedAt = long.MaxValue;
             var next = long.MaxValue;
-            for (var i = 0; i < _waiters.Count;)
+            // One look per timeout for the whole instance, not one per consumer: the longest parked of the waiters whose wait is
+            // over fetches (and that fetch reserves the other parked waiters, so it brings a task for each of them); the others
+            // wait again, each for its own wait. Idle consumers of an instance then poll Redis once per poll interval together
+            // (4 idle workers used to run 4 consume scripts per interval, standby instances of a cluster included).
+            for (var i = 0; i < _waiters.Count; i++)
             {
                 var w = _waiters[i];
                 if (w.Deadline <= now)
                 {
                     _waiters.RemoveAt(i);
-                    (due ??= []).Add(w);
-                    continue;
+                    due = [w];
+                    break;
                 }
-                next = Math.Min(next, w.Deadline);
-                i++;
             }
+            if (due is not null)
+            {
+                // The look stands in for every waiter that would look within half its wait (the consumer that looked last
+                // time parked again a round trip after the others: it would look again a round trip after them).
+                foreach (var w in _waiters)
+                    w.StoodInFor(now);
+            }
+            foreach (var w in _waiters)
+                next = Math.Min(next, w.Deadline);
             // When the oldest buffered task was held too long, the whole buffer goes back in one list: nobody here took any of them
             // meanwhile, and one list comes back to the ready list in its order (lists given back one after the other would
             // come back newest first).
@@ -487,11 +499,25 @@ internal sealed class ConsumerGate<TItem> : IDisposable
 
         internal long Deadline { get; private set; }
 
-        internal void Arm(long deadline)
+        /// <summary>How long (Stopwatch ticks) this park waits before its consumer looks in Redis on its own.</summary>
+        private long _wait;
+
+        internal void Arm(long now, long wait)
         {
             _core.Reset();
             _completed = 0;
-            Deadline = deadline;
+            _wait = wait;
+            Deadline = now + wait;
+        }
+
+        /// <summary>
+        /// Another waiter looks now: if this one would look within half its wait, that look stands in for its own, and it waits
+        /// again (under the gate's lock).
+        /// </summary>
+        internal void StoodInFor(long now)
+        {
+            if (Deadline <= now + _wait / 2)
+                Deadline = now + _wait;
         }
 
         /// <summary>Waits for the hand-off; null means woken or timed out (fetch now).</summary>
