@@ -140,4 +140,34 @@ public sealed class ConsumerGateTests
         Assert.Null(gate.Deliver(["a", "b", "c", "d"], 1, reserved));
         Assert.Equal<string?[]>(["b", "c", "d"], await Task.WhenAll(waits.Skip(1)).WaitAsync(TimeSpan.FromSeconds(10)));
     }
+
+    [Fact]
+    public async Task A_wait_aimed_at_a_due_time_is_not_put_off_by_an_earlier_look_and_a_look_given_up_is_passed_on()
+    {
+        using var gate = new ConsumerGate<string>(TimeSpan.FromMinutes(1), _ => { });
+        gate.SetKnownEmpty(true);
+        Assert.Equal(ConsumerGate<string>.Next.Parked, gate.TryTake(false, TimeSpan.FromMilliseconds(300), out _, out var polling));
+        var polled = polling!.WaitAsync(CancellationToken.None).AsTask();
+        // Due in 400 ms (a delayed task): within half its wait of the first look, but not due then.
+        Assert.Equal(ConsumerGate<string>.Next.Parked, gate.TryTake(false, TimeSpan.FromMilliseconds(400), out _, out var due, dueBound: true));
+        var dueWoken = due!.WaitAsync(CancellationToken.None).AsTask();
+        // A plain poll of 500 ms: within half its wait of the first look, so that look stands in for it (it waits until about 800 ms).
+        Assert.Equal(ConsumerGate<string>.Next.Parked, gate.TryTake(false, TimeSpan.FromMilliseconds(500), out _, out var plain));
+        var plainWoken = plain!.WaitAsync(CancellationToken.None).AsTask();
+
+        Assert.Null(await polled.WaitAsync(TimeSpan.FromSeconds(10)));
+        // The due-time wait ends at its own time (about 100 ms after the first look), not a whole wait (400 ms) after it.
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Null(await dueWoken.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(started.Elapsed < TimeSpan.FromMilliseconds(350), $"the due-time wait ended {started.Elapsed.TotalMilliseconds:0} ms after the first look");
+
+        // The woken consumer leaves without looking (cancelled): it passes the look on to the one still parked.
+        Assert.False(plainWoken.IsCompleted);
+        gate.PassOnLook();
+        Assert.Null(await plainWoken.WaitAsync(TimeSpan.FromSeconds(10)));
+        gate.PassOnLook();   // nobody parked: no permit is left behind
+        Assert.Equal(ConsumerGate<string>.Next.Parked, gate.TryTake(false, TimeSpan.FromMinutes(1), out _, out var last));
+        gate.WakeAll();
+        Assert.Null(await last!.WaitAsync(CancellationToken.None));
+    }
 }

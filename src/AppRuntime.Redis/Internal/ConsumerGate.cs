@@ -125,7 +125,13 @@ internal sealed class ConsumerGate<TItem> : IDisposable
     /// Takes a buffered task; else says to fetch (a permit is pending, the queue is not known to be empty, or
     /// <paramref name="mustFetch"/>); else parks a waiter until <paramref name="timeout"/> (real time).
     /// </summary>
-    public Next TryTake(bool mustFetch, TimeSpan timeout, out TItem? item, out Waiter? waiter)
+    /// <param name="mustFetch">Fetch even when the queue is known to be empty (the consumer was woken to look).</param>
+    /// <param name="timeout">How long a park waits before its consumer looks in Redis.</param>
+    /// <param name="item">The buffered task taken.</param>
+    /// <param name="waiter">The park to await.</param>
+    /// <param name="dueBound"><paramref name="timeout"/> was cut short to look when a delayed task falls due or a lease expires:
+    /// another consumer's earlier look does not stand in for this one (see <see cref="Waiter.StoodInFor"/>).</param>
+    public Next TryTake(bool mustFetch, TimeSpan timeout, out TItem? item, out Waiter? waiter, bool dueBound = false)
     {
         item = null;
         waiter = null;
@@ -149,7 +155,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
             if (_disposed)
                 return Next.Sleep;
             waiter = _pool.TryPop(out var pooled) ? pooled : new Waiter(this);
-            waiter.Arm(Stopwatch.GetTimestamp(), (long)(timeout.TotalSeconds * Stopwatch.Frequency));
+            waiter.Arm(Stopwatch.GetTimestamp(), (long)(timeout.TotalSeconds * Stopwatch.Frequency), dueBound);
             _waiters.Add(waiter);
             ArmTimerLocked(waiter.Deadline);
             return Next.Parked;
@@ -347,6 +353,24 @@ internal sealed class ConsumerGate<TItem> : IDisposable
     }
 
 
+    /// <summary>
+    /// A consumer that the timer woke to look in Redis (<see cref="OnTimer"/>, which then let the other waiters wait again) leaves
+    /// without looking (cancelled): wakes the oldest waiter to look in its place. No permit when nobody is parked.
+    /// </summary>
+    public void PassOnLook()
+    {
+        Waiter? w = null;
+        lock (_lock)
+        {
+            if (_waiters.Count > 0)
+            {
+                w = _waiters[0];
+                _waiters.RemoveAt(0);
+            }
+        }
+        w?.Complete(null);
+    }
+
     /// <summary>A task may be ready: wakes the oldest waiter (it fetches), or leaves a permit for the next consumer.</summary>
     public void Signal()
     {
@@ -502,21 +526,26 @@ internal sealed class ConsumerGate<TItem> : IDisposable
         /// <summary>How long (Stopwatch ticks) this park waits before its consumer looks in Redis on its own.</summary>
         private long _wait;
 
-        internal void Arm(long now, long wait)
+        /// <summary>The wait ends when a delayed task falls due or a lease expires (not a plain poll).</summary>
+        private bool _dueBound;
+
+        internal void Arm(long now, long wait, bool dueBound)
         {
             _core.Reset();
             _completed = 0;
             _wait = wait;
+            _dueBound = dueBound;
             Deadline = now + wait;
         }
 
         /// <summary>
         /// Another waiter looks now: if this one would look within half its wait, that look stands in for its own, and it waits
-        /// again (under the gate's lock).
+        /// again (under the gate's lock). A wait aimed at a due time is stood in for only once that time has come: an earlier look
+        /// cannot take a task that is not due yet.
         /// </summary>
         internal void StoodInFor(long now)
         {
-            if (Deadline <= now + _wait / 2)
+            if (Deadline <= now || (!_dueBound && Deadline <= now + _wait / 2))
                 Deadline = now + _wait;
         }
 

@@ -427,10 +427,17 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
         var mustFetch = false;
         while (true)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // Woken to look (the other parked consumers wait again, counting on this look) but leaving without it: another
+                // parked consumer looks instead.
+                if (mustFetch)
+                    _gate.PassOnLook();
+                cancellationToken.ThrowIfCancellationRequested();
+            }
             if (_leasingStopped)
                 return await ConsumeBufferedOnlyAsync(cancellationToken).ConfigureAwait(false);
-            var next = _gate.TryTake(mustFetch, IdleWait(), out var buffered, out var waiter);
+            var next = _gate.TryTake(mustFetch, IdleWait(out var dueBound), out var buffered, out var waiter, dueBound);
             mustFetch = false;
             if (next == ConsumerGate<TaskLease<T>>.Next.Parked)
             {
@@ -1143,14 +1150,20 @@ internal sealed partial class RedisTaskQueue<T> : ITaskQueue<T>, ISharedTaskQueu
     }
 
     /// <summary>How long a parked consumer waits (real time): until the next due task or lease expiry, at most the poll interval.</summary>
-    private TimeSpan IdleWait()
+    private TimeSpan IdleWait() => IdleWait(out _);
+
+    /// <inheritdoc cref="IdleWait()"/>
+    /// <param name="dueBound">The wait ends at a due time or lease expiry, before the poll interval.</param>
+    private TimeSpan IdleWait(out bool dueBound)
     {
+        dueBound = false;
         var wait = _options.PollInterval;
         var next = Volatile.Read(ref _nextWakeMs);
         if (next == long.MaxValue)
             return wait;
         var until = TimeSpan.FromMilliseconds(Math.Max(1, next - _time.GetUtcNow().ToUnixTimeMilliseconds() + 1));
-        return until < wait ? until : wait;
+        dueBound = until < wait;
+        return dueBound ? until : wait;
     }
 
     private static long ReadMs(RedisResult value) =>
