@@ -95,7 +95,7 @@ internal static class Instances
             var ok = runs.Where(x => x.Seen is not null).ToList();
             var seen = ok.Select(x => x.Seen!.Value.TotalSeconds).Order().ToArray();
             var first = ok.Select(x => x.First!.Value.TotalSeconds).Order().ToArray();
-            var rate = ok.Select(x => x.Emails / x.Seen!.Value.TotalSeconds).Order().ToArray();
+            var rate = ok.Select(Rate).Order().ToArray();
             var steady = ok.Select(x => (x.Emails - 1) / (x.Seen!.Value - x.First!.Value).TotalSeconds).Order().ToArray();
             var outcome = runs.All(x => x.Outcome == "ok") ? "ok" : string.Join("; ", runs.Select(x => x.Outcome).Where(o => o != "ok"));
             report.AppendLine(CultureInfo.InvariantCulture,
@@ -113,7 +113,7 @@ internal static class Instances
             {
                 var ratios = Enumerable.Range(0, repeat)
                     .Where(i => results[n][i].Seen is not null && results[counts[0]][i].Seen is not null)
-                    .Select(i => results[counts[0]][i].Seen!.Value.TotalSeconds / results[n][i].Seen!.Value.TotalSeconds * results[n][i].Emails / results[counts[0]][i].Emails)
+                    .Select(i => Rate(results[n][i]) / Rate(results[counts[0]][i]))
                     .Order().ToArray();
                 if (ratios.Length == 0)
                     continue;
@@ -130,6 +130,9 @@ internal static class Instances
         Console.WriteLine($"written to {output}");
         return results.Values.SelectMany(x => x).All(x => x.Outcome == "ok") ? 0 : 1;
     }
+
+    /// <summary>Emails per second of a finished run, from the MOVE to all \Seen.</summary>
+    private static double Rate(InstanceRun run) => run.Emails / run.Seen!.Value.TotalSeconds;
 
     private static string Range(double[] sorted, string format) => sorted.Length == 0
         ? "-"

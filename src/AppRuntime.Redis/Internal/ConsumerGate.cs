@@ -352,27 +352,16 @@ internal sealed class ConsumerGate<TItem> : IDisposable
         }
     }
 
-
     /// <summary>
     /// A consumer that the timer woke to look in Redis (<see cref="OnTimer"/>, which then let the other waiters wait again) leaves
     /// without looking (cancelled): wakes the oldest waiter to look in its place. No permit when nobody is parked.
     /// </summary>
-    public void PassOnLook()
-    {
-        Waiter? w = null;
-        lock (_lock)
-        {
-            if (_waiters.Count > 0)
-            {
-                w = _waiters[0];
-                _waiters.RemoveAt(0);
-            }
-        }
-        w?.Complete(null);
-    }
+    public void PassOnLook() => WakeOldest(leavePermit: false);
 
     /// <summary>A task may be ready: wakes the oldest waiter (it fetches), or leaves a permit for the next consumer.</summary>
-    public void Signal()
+    public void Signal() => WakeOldest(leavePermit: true);
+
+    private void WakeOldest(bool leavePermit)
     {
         Waiter? w = null;
         lock (_lock)
@@ -382,7 +371,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
                 w = _waiters[0];
                 _waiters.RemoveAt(0);
             }
-            else
+            else if (leavePermit)
             {
                 _permit = true;
             }
@@ -458,15 +447,14 @@ internal sealed class ConsumerGate<TItem> : IDisposable
                     break;
                 }
             }
-            if (due is not null)
+            foreach (var w in _waiters)
             {
                 // The look stands in for every waiter that would look within half its wait (the consumer that looked last
                 // time parked again a round trip after the others: it would look again a round trip after them).
-                foreach (var w in _waiters)
+                if (due is not null)
                     w.StoodInFor(now);
-            }
-            foreach (var w in _waiters)
                 next = Math.Min(next, w.Deadline);
+            }
             // When the oldest buffered task was held too long, the whole buffer goes back in one list: nobody here took any of them
             // meanwhile, and one list comes back to the ready list in its order (lists given back one after the other would
             // come back newest first).

@@ -25,15 +25,17 @@ internal static class TaskIds
         {
             s_prefix.AsSpan().CopyTo(span);
             span[s_prefix.Length] = '-';
-            for (var i = span.Length - 1; i > s_prefix.Length; i--, value >>= 5)
-                span[i] = Digits[(int)(value & 31)];
+            WriteBase32(span[(s_prefix.Length + 1)..], value);
         });
     }
 
     /// <summary>All 64 bits in 13 base-32 digits (the first carries the top 4 bits).</summary>
-    private static string Prefix(ulong random) => string.Create(13, random, static (span, value) =>
+    private static string Prefix(ulong random) => string.Create(13, random, static (span, value) => WriteBase32(span, value));
+
+    /// <summary>The low 5 × <c>span.Length</c> bits of <paramref name="value"/>, most significant digit first.</summary>
+    private static void WriteBase32(Span<char> span, ulong value)
     {
         for (var i = span.Length - 1; i >= 0; i--, value >>= 5)
             span[i] = Digits[(int)(value & 31)];
-    });
+    }
 }
