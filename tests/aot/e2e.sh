@@ -25,9 +25,9 @@ check() { # name, condition result (0 = ok), detail
 
 # 0. The compatibility app (every src/ assembly rooted) runs natively.
 compat_out=$(timeout 60 "$out/compat/AppRuntime.AotCompatibility.TestApp" 2>&1)
-echo "$compat_out" | grep -q "handled 3 of 3"
+grep -q "handled 3 of 3" <<<"$compat_out"
 check "AOT compatibility app runs natively" $? "$(echo "$compat_out" | tail -3 | tr '\n' ' ')"
-echo "$compat_out" | grep -q "scheduled 2 of 2"
+grep -q "scheduled 2 of 2" <<<"$compat_out"
 check "AOT compatibility app: a scheduled source (Cronos, Europe/Berlin) fires natively" $? "$(echo "$compat_out" | tail -3 | tr '\n' ' ')"
 
 run_bot() { # flavour, log, args...

@@ -53,20 +53,25 @@ for id in $expected; do
   if [ ! -f "$nupkg" ]; then problems+=" $id: missing;"; continue; fi
   listing=$(unzip -l "$nupkg")
   nuspec=$(unzip -p "$nupkg" "$id.nuspec")
-  for entry in LICENSE README.md; do echo "$listing" | grep -q " $entry\$" || problems+=" $id: no $entry;"; done
-  echo "$nuspec" | grep -q '<license type="expression">MIT</license>' || problems+=" $id: no license expression;"
-  echo "$nuspec" | grep -q '<projectUrl>' || problems+=" $id: no project URL;"
-  echo "$nuspec" | grep -qE '<repository type="git" url="https://[^"]+"[^>]* commit="[0-9a-f]{40}"' || problems+=" $id: no repository URL and commit;"
+  for entry in LICENSE README.md; do grep -q " $entry\$" <<<"$listing" || problems+=" $id: no $entry;"; done
+  grep -q '<license type="expression">MIT</license>' <<<"$nuspec" || problems+=" $id: no license expression;"
+  grep -q '<projectUrl>' <<<"$nuspec" || problems+=" $id: no project URL;"
+  grep -qE '<repository type="git" url="https://[^"]+"[^>]* commit="[0-9a-f]{40}"' <<<"$nuspec" || problems+=" $id: no repository URL and commit;"
   if [ "$id" != AppRuntime.Templates ]; then
     [ -f "$feed/$id.$version.snupkg" ] || problems+=" $id: no .snupkg;"
-    echo "$nuspec" | grep -q 'id="AppRuntime.Generators"' && problems+=" $id: depends on the generator;"
+    grep -q 'id="AppRuntime.Generators"' <<<"$nuspec" && problems+=" $id: depends on the generator;"
   fi
 done
+# Listings are read whole into variables before grep looks at them: `unzip -l | grep -q` under pipefail fails at random,
+# because grep -q quits at its first match and unzip, which writes each name unbuffered, then dies of SIGPIPE (108 in 500 here).
+# (grep -c reads to the end, so the count below may stay a pipe.)
 generators=$(for f in "$feed"/*.nupkg; do unzip -l "$f" | grep -c "AppRuntime.Generators.dll"; done | awk '{s+=$1} END {print s+0}')
-unzip -l "$feed/AppRuntime.Abstractions.$version.nupkg" | grep -q " analyzers/dotnet/cs/AppRuntime.Generators.dll\$" || problems+=" the generator is not in AppRuntime.Abstractions under analyzers/dotnet/cs;"
+abstractions=$(unzip -l "$feed/AppRuntime.Abstractions.$version.nupkg")
+core_nuspec=$(unzip -p "$feed/AppRuntime.Core.$version.nupkg" AppRuntime.Core.nuspec)
+grep -q " analyzers/dotnet/cs/AppRuntime.Generators.dll\$" <<<"$abstractions" || problems+=" the generator is not in AppRuntime.Abstractions under analyzers/dotnet/cs;"
 [ "$generators" = 1 ] || problems+=" the generator ships $generators times;"
-unzip -l "$feed/AppRuntime.Abstractions.$version.nupkg" | grep -q " buildTransitive/AppRuntime.Abstractions.props\$" || problems+=" no buildTransitive props;"
-unzip -p "$feed/AppRuntime.Core.$version.nupkg" AppRuntime.Core.nuspec | grep -q "id=\"AppRuntime.Abstractions\" version=\"$version\" include=\"All\"" \
+grep -q " buildTransitive/AppRuntime.Abstractions.props\$" <<<"$abstractions" || problems+=" no buildTransitive props;"
+grep -q "id=\"AppRuntime.Abstractions\" version=\"$version\" include=\"All\"" <<<"$core_nuspec" \
   || problems+=" AppRuntime.Core's dependency on Abstractions does not carry its analyzers;"
 [ -z "$problems" ]
 check "each package has license, project and repository URL with commit, README, symbols; the generator ships once, in AppRuntime.Abstractions" $? "$problems"
