@@ -166,4 +166,38 @@ public sealed class RedisBatchHandOffIntegrationTests : RedisQueueFixture
         Assert.Equal(("task-100", 2), (redelivered.Envelope.Id, redelivered.Envelope.Attempt));
         await ((IAsyncDisposable)queue).DisposeAsync();
     }
+    [Fact]
+    public async Task Tasks_handed_off_to_an_instance_that_dies_expire_one_visibility_timeout_after_the_publish_and_go_to_another()
+    {
+        var dying = NewRedisQueue(prefetch: 4);
+        await ConsumeOneAsync(dying);
+        var publishedAt = Time.GetUtcNow();
+
+        await dying.PublishManyAsync([.. Enumerable.Range(0, 4).Select(i => Envelope(i))]);
+
+        // Each handed-off lease ends one visibility timeout after the publish, as a consumed one does (Redis's own scores).
+        var scores = await RedisCli.LinesAsync("ZRANGE", Key("leases"), "0", "-1", "WITHSCORES");
+        var expected = (publishedAt + Work.VisibilityTimeout).ToUnixTimeMilliseconds();
+        Assert.Equal(8, scores.Length);
+        for (var i = 0; i < scores.Length; i += 2)
+            Assert.True(Math.Abs(long.Parse(scores[i + 1]) - expected) <= 1, $"{scores[i]} is leased until {scores[i + 1]}, expected {expected}");
+        Assert.Equal(4, dying.Buffered);
+
+        // The instance "dies" with the four in its buffer: it never hands them to a worker, never settles or renews them.
+        var survivor = NewRedisQueue(prefetch: 0);
+        Time.Advance(Work.VisibilityTimeout - TimeSpan.FromSeconds(1));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ConsumeWithin(survivor, TimeSpan.FromMilliseconds(300)));
+
+        Time.Advance(TimeSpan.FromSeconds(2));
+        var redelivered = new List<TaskLease<WorkItem>>();
+        for (var i = 0; i < 4; i++)
+            redelivered.Add(await ConsumeWithin(survivor));
+        Assert.Equal(["task-0", "task-1", "task-2", "task-3"], redelivered.Select(l => l.Envelope.Id).Order());
+        Assert.All(redelivered, l => Assert.Equal(2, l.Envelope.Attempt));
+        foreach (var lease in redelivered)
+            Assert.True(await survivor.AckAsync(lease), $"the ack of {lease.Envelope.Id} found its lease gone");
+        Assert.Equal("0", (await RedisCli.RunAsync("ZCARD", Key("leases"))).Trim());
+        await ((IAsyncDisposable)survivor).DisposeAsync();
+        await ((IAsyncDisposable)dying).DisposeAsync();
+    }
 }
