@@ -33,7 +33,7 @@ public static class ControlPlaneExtensions
         if (configure is not null)
             registration.Configure.Add(configure);
         services.AddSingleton(registration);
-        builder.AddConfigSection(new ConfigSectionDefinition<ControlPlaneOptions>(SectionPath, (section, errors) =>
+        AppRuntimeRegistration.AddConfigSection(builder, new ConfigSectionDefinition<ControlPlaneOptions>(SectionPath, (section, errors) =>
         {
             var options = ControlPlaneOptions.BindConfigSection(section, errors);
             foreach (var action in registration.Configure)

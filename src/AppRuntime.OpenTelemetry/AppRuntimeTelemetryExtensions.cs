@@ -50,7 +50,7 @@ public static class AppRuntimeTelemetryExtensions
         var configuration = builder.Configuration;
         // Exporters are wired now, from the values at hand; the section is declared too, so that a bad value fails the start
         // with every other configuration error (and the wiring made from it never runs).
-        builder.AddConfigSection(new ConfigSectionDefinition<AppRuntimeTelemetrySettings>(SectionPath, AppRuntimeTelemetrySettings.BindConfigSection)
+        AppRuntimeRegistration.AddConfigSection(builder, new ConfigSectionDefinition<AppRuntimeTelemetrySettings>(SectionPath, AppRuntimeTelemetrySettings.BindConfigSection)
         {
             SecretKeys = AppRuntimeTelemetrySettings.ConfigSecretKeys,
         });

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Issue #22, goal 3: the native AOT Mail Order Bot's start-up against a bare generic host built the same way, measured in one run.
 #   bash tests/aot/startup-vs-bare.sh [runs]    # default 15 runs per row; prints a Markdown table (median [min-max])
+#   APPRUNTIME_STARTUP_COMPARE=/path/to/other/MailOrderBot bash tests/aot/startup-vs-bare.sh 25
+#       adds row (2') for another build of the bot (say, one of the commit before a change), taking turns with the others: on this
+#       VM single runs spread by a factor of two, so a change is judged only against a build measured in the same run.
 # Rows, all native AOT binaries for linux-x64:
 #   (1) bare host (tests/aot/BareHost): Host.CreateApplicationBuilder, one hosted service that handles one channel message and
 #       stops the host; process start -> exit;
@@ -58,12 +61,16 @@ run_ready() { # label -> appends "ms peak_kb"
   echo "$(us "$start" "$now") $hwm" >>"$work/$label.times"
 }
 
+compare=${APPRUNTIME_STARTUP_COMPARE:-}
+[ -z "$compare" ] || [ -x "$compare" ] || { echo "startup-vs-bare.sh: APPRUNTIME_STARTUP_COMPARE=$compare is not an executable" >&2; exit 1; }
 bare() { run_exit bare "$out/bare/BareHost"; }
 once() { run_exit once "$out/native/MailOrderBot" --once --MailOrderBot:Folder:Path="$work/inbox" --MailOrderBot:Store:Path="$work/once.db"; }
+other() { [ -z "$compare" ] || run_exit other "$compare" --once --MailOrderBot:Folder:Path="$work/inbox" --MailOrderBot:Store:Path="$work/other.db"; }
 
-bare; once; run_ready ready       # warm the file cache; not counted
-: >"$work/bare.times"; : >"$work/once.times"; : >"$work/ready.times"
-for _ in $(seq 1 "$runs"); do bare; once; run_ready ready; done
+bare; once; other; run_ready ready       # warm the file cache; not counted
+: >"$work/bare.times"; : >"$work/once.times"; : >"$work/other.times"; : >"$work/ready.times"
+for _ in $(seq 1 "$runs"); do bare; once; other; run_ready ready; done
+rows="bare once ready"; [ -z "$compare" ] || rows="bare once other ready"
 
 stats() { # file column -> "median min max"
   cut -d' ' -f"$2" "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)], a[1], a[NR]}'
@@ -73,12 +80,13 @@ mib() { awk "BEGIN {printf \"%.1f\", $1/1024}"; }
 read -r bare_t bare_tmin bare_tmax <<<"$(stats "$work/bare.times" 1)"
 read -r bare_m _ _ <<<"$(stats "$work/bare.times" 2)"
 printf '| row (native AOT, median of %s [min–max]) | wall time | × bare host | peak RSS | × bare host |\n|---|---:|---:|---:|---:|\n' "$runs"
-for row in bare once ready; do
+for row in $rows; do
   read -r t tmin tmax <<<"$(stats "$work/$row.times" 1)"
   read -r m mmin mmax <<<"$(stats "$work/$row.times" 2)"
   case $row in
     bare) label="(1) bare generic host, one channel message, start → exit" ;;
     once) label="(2) Mail Order Bot \`--once\`, empty inbox, start → exit" ;;
+    other) label="(2') the same, $compare" ;;
     ready) label="(3) Mail Order Bot, start → ready, control plane on" ;;
   esac
   printf '| %s | %s ms [%s–%s] | %s | %s MiB [%s–%s] | %s |\n' "$label" "$(ms "$t")" "$(ms "$tmin")" "$(ms "$tmax")" \

@@ -426,7 +426,8 @@ internal static class CompositionValidator
             sources.Select(WithoutLocations).ToEquatableArray(),
             handlers.Select(WithoutLocations).ToEquatableArray(),
             components.Where(c => c.Kind == ComponentKind.HealthContributor && c.IsUsable).Select(WithoutLocations).ToEquatableArray(),
-            sections.Where(s => s.CanEmit).Select(s => s.Type).ToEquatableArray());
+            sections.Where(s => s.CanEmit).Select(s => s.Type).ToEquatableArray(),
+            facts.DirectRegistration);
     }
 
     private static ComponentModel WithoutLocations(ComponentModel c) => c with

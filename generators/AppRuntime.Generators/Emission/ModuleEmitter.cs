@@ -157,7 +157,7 @@ internal static class ModuleEmitter
             w.Line("// Configuration sections");
             foreach (var c in model.ConfigSections.OrderBy(c => c.FullyQualified, StringComparer.Ordinal))
             {
-                w.Line("builder.AddConfigSection(new " + Rt + "ConfigSectionDefinition<" + c.FullyQualified + ">(" + c.FullyQualified + ".ConfigSectionPath, " +
+                w.Line(Register(model, "AddConfigSection", null) + "new " + Rt + "ConfigSectionDefinition<" + c.FullyQualified + ">(" + c.FullyQualified + ".ConfigSectionPath, " +
                     c.FullyQualified + ".BindConfigSection) { SecretKeys = " + c.FullyQualified + ".ConfigSecretKeys });");
             }
         }
@@ -179,7 +179,7 @@ internal static class ModuleEmitter
                 if (q.Backend is not null)
                     settings.Add("Backend = " + Lit(q.Backend));
                 var serializer = SerializerEmitter.Reference(q.TaskType, q.Serializer);
-                w.Line("builder.AddQueue<" + q.TaskType.FullyQualified + ">(");
+                w.Line(Register(model, "AddQueue", q.TaskType.FullyQualified).TrimEnd());
                 w.Line("    new " + Rt + "QueueDefinition(" + Lit(q.Name) + ", " + Lit(q.TaskType.Display) + ") { " + string.Join(", ", settings) + " },");
                 w.Line("    " + serializer + ");");
             }
@@ -210,7 +210,7 @@ internal static class ModuleEmitter
                     task = queueTask;
                 if (s.Webhook is { } webhook)
                 {
-                    EmitWebhookSource(w, module, s, webhook, task);
+                    EmitWebhookSource(w, model, module, s, webhook, task);
                     continue;
                 }
                 w.Line(Di + "ServiceCollectionServiceExtensions.AddSingleton<" + s.Type.FullyQualified + ">(services, static sp => " + New(s) + ");");
@@ -229,12 +229,12 @@ internal static class ModuleEmitter
                 else
                 {
                     // [TaskSource(Exclusive = true)]: one instance at a time runs it (AppRuntime:Sources:<name>:Exclusive overrides).
-                    w.Line("builder.AddSource<" + task + ">(new " + Rt + "SourceDefinition(" + Lit(s.SourceName!) + ", " + Lit(s.Queue!) + ")" +
+                    w.Line(Register(model, "AddSource", task) + "new " + Rt + "SourceDefinition(" + Lit(s.SourceName!) + ", " + Lit(s.Queue!) + ")" +
                         (s.Exclusive ? " { Exclusive = true }" : "") + ", static sp => " +
                         Resolve(s.Type.FullyQualified) + ");");
                 }
                 if (s.ObserverTaskTypes.Contains(task))
-                    w.Line("builder.AddOutcomeObserver<" + task + ">(" + Lit(s.Queue!) + ", static sp => " + Resolve(s.Type.FullyQualified) + ");");
+                    w.Line(Register(model, "AddOutcomeObserver", task) + Lit(s.Queue!) + ", static sp => " + Resolve(s.Type.FullyQualified) + ");");
             }
         }
 
@@ -245,7 +245,7 @@ internal static class ModuleEmitter
             foreach (var h in model.Handlers.OrderBy(h => h.Queue, StringComparer.Ordinal))
             {
                 var task = module.Queues.First(q => q.Name == h.Queue).TaskType.FullyQualified;
-                w.Line("builder.AddHandler<" + task + ">(" + Lit(h.Queue!) + ", static sp => " + New(h) + ");");
+                w.Line(Register(model, "AddHandler", task) + Lit(h.Queue!) + ", static sp => " + New(h) + ");");
             }
         }
 
@@ -263,10 +263,23 @@ internal static class ModuleEmitter
     }
 
     /// <summary>
+    /// The start of a generic registration call: through AppRuntime.Core's static <c>AppRuntimeRegistration</c> when the compilation
+    /// sees it (a generic method called through an interface is resolved at run time in native AOT, slowly, once per type), else
+    /// through the <c>IAppRuntimeBuilder</c> interface. Ends with the opening parenthesis and, for the static form, the builder.
+    /// </summary>
+    private static string Register(ModuleEmitModel model, string method, string? taskType)
+    {
+        var typeArguments = taskType is null ? "" : "<" + taskType + ">";
+        return model.DirectRegistration
+            ? Rt + "AppRuntimeRegistration." + method + typeArguments + "(builder, "
+            : "builder." + method + typeArguments + "(";
+    }
+
+    /// <summary>
     /// A [WebhookSource]: its definition and serializer passed to AppRuntime.Webhooks' <c>AddWebhookSource</c>; the class itself is
     /// created (as a singleton) only when it maps requests or observes outcomes.
     /// </summary>
-    private static void EmitWebhookSource(CodeWriter w, ModuleModel module, ComponentModel s, WebhookModel webhook, string task)
+    private static void EmitWebhookSource(CodeWriter w, ModuleEmitModel model, ModuleModel module, ComponentModel s, WebhookModel webhook, string task)
     {
         var observer = s.ObserverTaskTypes.Contains(task);
         if (webhook.IsMapped || observer)
@@ -304,7 +317,7 @@ internal static class ModuleEmitter
             w.Line("    " + SerializerEmitter.Reference(queue.TaskType, queue.Serializer) + ");");
         }
         if (observer)
-            w.Line("builder.AddOutcomeObserver<" + task + ">(" + Lit(s.Queue!) + ", static sp => " + Resolve(s.Type.FullyQualified) + ");");
+            w.Line(Register(model, "AddOutcomeObserver", task) + Lit(s.Queue!) + ", static sp => " + Resolve(s.Type.FullyQualified) + ");");
     }
 
     /// <summary>

@@ -14,9 +14,12 @@ internal sealed record CompositionInput(
 /// What the generator needs to know of the compilation as a whole: whether it is an application (an executable), the names of the
 /// methods it calls whose name starts with Add (to find the module's Add method), and the queue backend names its references
 /// declare (<c>BackendName</c> constants of ITaskQueueBackend classes); <see cref="BackendsKnown"/> is false when a backend's name
-/// cannot be known at build time, and backend names are then not checked.
+/// cannot be known at build time, and backend names are then not checked. <see cref="DirectRegistration"/>: the compilation sees
+/// AppRuntime.Core's <c>AppRuntimeRegistration</c>, so generated code registers through its static methods (no generic virtual
+/// calls, which native AOT resolves at run time) instead of the <c>IAppRuntimeBuilder</c> interface.
 /// </summary>
-internal sealed record CompilationFacts(bool IsExecutable, EquatableArray<string> AddCalls, EquatableArray<string> Backends, bool BackendsKnown)
+internal sealed record CompilationFacts(bool IsExecutable, EquatableArray<string> AddCalls, EquatableArray<string> Backends, bool BackendsKnown,
+    bool DirectRegistration = false)
 {
     public static readonly CompilationFacts None = new(false, EquatableArray<string>.Empty, EquatableArray<string>.Empty, false);
 }
@@ -37,7 +40,8 @@ internal sealed record ModuleEmitModel(
     EquatableArray<ComponentModel> Sources,
     EquatableArray<ComponentModel> Handlers,
     EquatableArray<ComponentModel> HealthContributors,
-    EquatableArray<TypeRef> ConfigSections)
+    EquatableArray<TypeRef> ConfigSections,
+    bool DirectRegistration = false)
 {
     public string HintName => Module.Type.Display + ".g.cs";
 }

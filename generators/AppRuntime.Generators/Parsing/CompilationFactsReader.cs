@@ -8,10 +8,14 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace AppRuntime.Generators.Parsing;
 
-/// <summary>Reads the <see cref="CompilationFacts"/>: whether the compilation is an application, and the queue backends it can use.</summary>
+/// <summary>
+/// Reads the <see cref="CompilationFacts"/>: whether the compilation is an application, the queue backends it can use, and whether
+/// it sees AppRuntime.Core's static registration methods.
+/// </summary>
 internal static class CompilationFactsReader
 {
     private const string BackendInterface = "AppRuntime.ITaskQueueBackend";
+    private const string DirectRegistrationType = "AppRuntime.AppRuntimeRegistration";
 
     /// <summary>The name of a called method that starts with <c>Add</c> (<c>builder.AddShopModule()</c>), else null.</summary>
     public static string? AddCallName(SyntaxNode node)
@@ -37,8 +41,9 @@ internal static class CompilationFactsReader
     {
         var executable = compilation.Options.OutputKind is OutputKind.ConsoleApplication or OutputKind.WindowsApplication;
         var contract = compilation.GetTypeByMetadataName(BackendInterface);
+        var direct = compilation.GetTypeByMetadataName(DirectRegistrationType) is { DeclaredAccessibility: Accessibility.Public };
         if (contract is null)
-            return CompilationFacts.None with { IsExecutable = executable };
+            return CompilationFacts.None with { IsExecutable = executable, DirectRegistration = direct };
         var names = new SortedSet<string>(StringComparer.OrdinalIgnoreCase);
         var known = true;
         var assemblies = compilation.SourceModule.ReferencedAssemblySymbols
@@ -61,7 +66,7 @@ internal static class CompilationFactsReader
                     names.Add((string)constant.ConstantValue!);
             }
         }
-        return new CompilationFacts(executable, EquatableArray<string>.Empty, names.ToEquatableArray(), known && names.Count > 0);
+        return new CompilationFacts(executable, EquatableArray<string>.Empty, names.ToEquatableArray(), known && names.Count > 0, direct);
     }
 
     private static IEnumerable<INamedTypeSymbol> Types(INamespaceSymbol ns, CancellationToken ct)

@@ -35,7 +35,10 @@ public sealed class InMemoryQueueBackend : ITaskQueueBackend
 
     /// <inheritdoc />
     /// <remarks>The serializer is not used: payloads stay objects. The definition is validated first.</remarks>
-    public ITaskQueue<T> Create<T>(QueueDefinition definition, TaskSerializer<T>? serializer)
+    public ITaskQueue<T> Create<T>(QueueDefinition definition, TaskSerializer<T>? serializer) => CreateDirect<T>(definition);
+
+    /// <summary><see cref="Create{T}"/> without a generic virtual call (resolved at run time in native AOT, the first time per type).</summary>
+    internal InMemoryTaskQueue<T> CreateDirect<T>(QueueDefinition definition)
     {
         ArgumentNullException.ThrowIfNull(definition);
         return new InMemoryTaskQueue<T>(definition, _timeProvider);

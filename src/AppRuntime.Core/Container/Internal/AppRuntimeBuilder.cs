@@ -23,7 +23,10 @@ internal sealed class AppRuntimeBuilder(IServiceCollection services, IConfigurat
         return true;
     }
 
-    public IAppRuntimeBuilder AddQueue<T>(QueueDefinition definition, TaskSerializer<T>? serializer = null)
+    public IAppRuntimeBuilder AddQueue<T>(QueueDefinition definition, TaskSerializer<T>? serializer = null) => AddQueueDirect(definition, serializer);
+
+    /// <summary>The same as the interface method, called without a generic virtual call (<see cref="AppRuntimeRegistration"/>).</summary>
+    internal AppRuntimeBuilder AddQueueDirect<T>(QueueDefinition definition, TaskSerializer<T>? serializer)
     {
         ArgumentNullException.ThrowIfNull(definition);
         definition.Validate();
@@ -46,7 +49,10 @@ internal sealed class AppRuntimeBuilder(IServiceCollection services, IConfigurat
         return this;
     }
 
-    public IAppRuntimeBuilder AddHandler<T>(string queue, Func<IServiceProvider, ITaskHandler<T>> factory)
+    public IAppRuntimeBuilder AddHandler<T>(string queue, Func<IServiceProvider, ITaskHandler<T>> factory) => AddHandlerDirect(queue, factory);
+
+    /// <summary>The same as the interface method, called without a generic virtual call (<see cref="AppRuntimeRegistration"/>).</summary>
+    internal AppRuntimeBuilder AddHandlerDirect<T>(string queue, Func<IServiceProvider, ITaskHandler<T>> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
         NameValidation.ThrowIfInvalid(queue, "queue");
@@ -55,7 +61,10 @@ internal sealed class AppRuntimeBuilder(IServiceCollection services, IConfigurat
         return this;
     }
 
-    public IAppRuntimeBuilder AddSource<T>(SourceDefinition definition, Func<IServiceProvider, ITaskSource<T>> factory)
+    public IAppRuntimeBuilder AddSource<T>(SourceDefinition definition, Func<IServiceProvider, ITaskSource<T>> factory) => AddSourceDirect(definition, factory);
+
+    /// <summary>The same as the interface method, called without a generic virtual call (<see cref="AppRuntimeRegistration"/>).</summary>
+    internal AppRuntimeBuilder AddSourceDirect<T>(SourceDefinition definition, Func<IServiceProvider, ITaskSource<T>> factory)
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(factory);
@@ -65,14 +74,21 @@ internal sealed class AppRuntimeBuilder(IServiceCollection services, IConfigurat
         return this;
     }
 
-    public IAppRuntimeBuilder AddOutcomeObserver<T>(string queue, Func<IServiceProvider, ITaskOutcomeObserver<T>> factory)
+    public IAppRuntimeBuilder AddOutcomeObserver<T>(string queue, Func<IServiceProvider, ITaskOutcomeObserver<T>> factory) => AddOutcomeObserverDirect(queue, factory);
+
+    /// <summary>The same as the interface method, called without a generic virtual call (<see cref="AppRuntimeRegistration"/>).</summary>
+    internal AppRuntimeBuilder AddOutcomeObserverDirect<T>(string queue, Func<IServiceProvider, ITaskOutcomeObserver<T>> factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
         Registry.Observers.Add(new ObserverRegistration<T>(queue, factory));
         return this;
     }
 
-    public IAppRuntimeBuilder AddConfigSection<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T>(ConfigSectionDefinition<T> definition) where T : class
+    public IAppRuntimeBuilder AddConfigSection<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T>(ConfigSectionDefinition<T> definition) where T : class =>
+        AddConfigSectionDirect(definition);
+
+    /// <summary>The same as the interface method, called without a generic virtual call (<see cref="AppRuntimeRegistration"/>).</summary>
+    internal AppRuntimeBuilder AddConfigSectionDirect<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T>(ConfigSectionDefinition<T> definition) where T : class
     {
         ArgumentNullException.ThrowIfNull(definition);
         if (Registry.ConfigSections.Any(s => string.Equals(s.Path, definition.Path, StringComparison.OrdinalIgnoreCase)))

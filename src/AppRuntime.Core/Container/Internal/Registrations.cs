@@ -97,7 +97,8 @@ internal sealed class QueueRegistration<T>(QueueDefinition definition, TaskSeria
         definition.Validate();
         if (backend.IsDurable && Serializer is null)
             throw new InvalidOperationException($"Queue '{definition.Name}' uses the durable backend '{backend.Name}' but has no serializer for {typeof(T).Name}; declare the queue through the generator or pass a TaskSerializer<{typeof(T).Name}>.");
-        return backend.Create(definition, Serializer);
+        // The in-memory backend directly: a generic interface call is resolved at run time in native AOT (docs/benchmarks.md).
+        return backend is InMemoryQueueBackend memory ? memory.CreateDirect<T>(definition) : backend.Create(definition, Serializer);
     }
 
     public override IRuntimePool CreatePool(ITaskQueue queue, WorkerPoolDefinition pool, HandlerRegistration handler, IEnumerable<ObserverRegistration> observers, RuntimeServices services)
