@@ -41,7 +41,10 @@ internal static class CompilationFactsReader
     {
         var executable = compilation.Options.OutputKind is OutputKind.ConsoleApplication or OutputKind.WindowsApplication;
         var contract = compilation.GetTypeByMetadataName(BackendInterface);
-        var direct = compilation.GetTypeByMetadataName(DirectRegistrationType) is { DeclaredAccessibility: Accessibility.Public };
+        // Core's own type only: a type of the same name in the project itself (which GetTypeByMetadataName prefers) would take
+        // the generated calls, and two of them (null) leave the interface calls, which always compile.
+        var direct = compilation.GetTypeByMetadataName(DirectRegistrationType) is
+            { DeclaredAccessibility: Accessibility.Public, ContainingAssembly.Name: "AppRuntime.Core" };
         if (contract is null)
             return CompilationFacts.None with { IsExecutable = executable, DirectRegistration = direct };
         var names = new SortedSet<string>(StringComparer.OrdinalIgnoreCase);

@@ -5,8 +5,8 @@ using AppRuntime.Internal;
 namespace AppRuntime;
 
 /// <summary>
-/// The generic registrations of <see cref="IAppRuntimeBuilder"/> as static methods, which generated module code (and adapters) call
-/// when the application references AppRuntime.Core. They do what the builder's methods do.
+/// The generic registrations of <see cref="IAppRuntimeBuilder"/> as static methods, which generated module code calls when the
+/// module's project references AppRuntime.Core (and the adapters that reference Core call). They do what the builder's methods do.
 /// </summary>
 /// <remarks>
 /// The reason is start-up time in native AOT. A call of a generic method through an interface (a generic virtual method) is resolved
