@@ -16,8 +16,10 @@ public sealed class RedisIdlePollIntegrationTests(ITestOutputHelper output) : Re
     public async Task Four_idle_consumers_poll_once_per_interval_together_and_a_task_published_behind_their_back_still_reaches_one()
     {
         var interval = TimeSpan.FromMilliseconds(100);
-        var queue = (RedisTaskQueue<WorkItem>)new RedisQueueBackend(Connection, new RedisQueueOptions { KeyPrefix = Prefix, PollInterval = interval }, TimeProvider.System)
-            .Create(new QueueDefinition("work", WorkItems.TaskType), WorkItems.Serializer);
+        RedisTaskQueue<WorkItem> NewInstance() =>
+            (RedisTaskQueue<WorkItem>)new RedisQueueBackend(Connection, new RedisQueueOptions { KeyPrefix = Prefix, PollInterval = interval }, TimeProvider.System)
+                .Create(new QueueDefinition("work", WorkItems.TaskType), WorkItems.Serializer);
+        var queue = NewInstance();
         using var stop = new CancellationTokenSource();
         var consumers = Enumerable.Range(0, 4).Select(_ => queue.ConsumeAsync(stop.Token).AsTask()).ToList();
         try
@@ -52,8 +54,7 @@ public sealed class RedisIdlePollIntegrationTests(ITestOutputHelper output) : Re
             // Four tasks published by another instance after this one's entry in `waiting` was deleted, so that (unless a look
             // in between wrote it again) no 'r' reaches it, as after a lost notification: a look fetches for all four consumers
             // at once, and each gets one.
-            await using var other = (RedisTaskQueue<WorkItem>)new RedisQueueBackend(Connection, new RedisQueueOptions { KeyPrefix = Prefix, PollInterval = interval }, TimeProvider.System)
-                .Create(new QueueDefinition("work", WorkItems.TaskType), WorkItems.Serializer);
+            await using var other = NewInstance();
             await RedisCli.RunAsync("DEL", (string)queue.Keys.Waiting!);
             for (var n = 1; n <= 4; n++)
                 await other.PublishAsync(Envelope(n));

@@ -426,7 +426,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
 
     private void OnTimer()
     {
-        List<Waiter>? due = null;
+        Waiter? looker = null;
         List<TItem>? stale = null;
         lock (_lock)
         {
@@ -443,7 +443,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
                 if (w.Deadline <= now)
                 {
                     _waiters.RemoveAt(i);
-                    due = [w];
+                    looker = w;
                     break;
                 }
             }
@@ -451,7 +451,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
             {
                 // The look stands in for every waiter that would look within half its wait (the consumer that looked last
                 // time parked again a round trip after the others: it would look again a round trip after them).
-                if (due is not null)
+                if (looker is not null)
                     w.StoodInFor(now);
                 next = Math.Min(next, w.Deadline);
             }
@@ -469,11 +469,7 @@ internal sealed class ConsumerGate<TItem> : IDisposable
             if (next != long.MaxValue)
                 ArmTimerLocked(next);
         }
-        if (due is not null)
-        {
-            foreach (var w in due)
-                w.Complete(null);
-        }
+        looker?.Complete(null);
         if (stale is not null)
             _expired(stale);
     }
