@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+
 namespace AppRuntime;
 
 /// <summary>
@@ -15,47 +17,124 @@ public interface ITaskHandler<in T>
 }
 
 /// <summary>What a handler knows about the task it processes.</summary>
-public sealed class TaskContext
+/// <remarks>
+/// A context the runtime creates is also the task's service provider (<see cref="Services"/> returns the context itself), so a
+/// delivery allocates one object for both.
+/// </remarks>
+public sealed class TaskContext : IServiceProvider, IKeyedServiceProvider
 {
-    /// <summary>Creates a context. Called by the runtime.</summary>
+    private readonly TaskContextSource _source;
+    private readonly ITaskFacts _facts;
+    private object? _state;
+
+    /// <summary>Creates a context. Called by the runtime, and by tests that call a handler directly.</summary>
     public TaskContext(string queue, string taskId, int attempt, int maxAttempts, DateTimeOffset enqueuedAt,
         IReadOnlyDictionary<string, string> headers, IServiceProvider services)
     {
-        Queue = queue;
-        TaskId = taskId;
-        Attempt = attempt;
-        MaxAttempts = maxAttempts;
-        EnqueuedAt = enqueuedAt;
-        Headers = headers;
-        Services = services;
+        var given = new GivenContext(queue, taskId, attempt, maxAttempts, enqueuedAt, headers, services);
+        _source = given;
+        _facts = given;
+    }
+
+    /// <summary>A context whose queue-wide facts and services come from <paramref name="source"/>, and the task's from <paramref name="facts"/> (its envelope).</summary>
+    internal TaskContext(TaskContextSource source, ITaskFacts facts)
+    {
+        _source = source;
+        _facts = facts;
     }
 
     /// <summary>The queue the task came from.</summary>
-    public string Queue { get; }
+    public string Queue => _source.Queue;
 
     /// <summary>The task id.</summary>
-    public string TaskId { get; }
+    public string TaskId => _facts.Id;
 
     /// <summary>This delivery's number, starting at 1.</summary>
-    public int Attempt { get; }
+    public int Attempt => _facts.Attempt;
 
     /// <summary>The attempt at which a failure dead-letters the task.</summary>
-    public int MaxAttempts { get; }
+    public int MaxAttempts => _source.MaxAttempts;
 
     /// <summary>True on the last attempt before the task would be dead-lettered.</summary>
     public bool IsLastAttempt => Attempt >= MaxAttempts;
 
     /// <summary>When the task was first published.</summary>
-    public DateTimeOffset EnqueuedAt { get; }
+    public DateTimeOffset EnqueuedAt => _facts.EnqueuedAt;
 
     /// <summary>The task's headers.</summary>
-    public IReadOnlyDictionary<string, string> Headers { get; }
+    public IReadOnlyDictionary<string, string> Headers => _facts.Headers;
 
     /// <summary>
     /// The task's services: singletons from the root provider; anything else from the task's DI scope, opened on first use and
     /// disposed when the handler returns. Valid only while the handler runs.
     /// </summary>
-    public IServiceProvider Services { get; }
+    public IServiceProvider Services => _source.ServicesOf(this);
+
+    /// <summary>Per-task state of the <see cref="TaskContextSource"/> (the runtime keeps the task's DI scope here).</summary>
+    internal ref object? State => ref _state;
+
+    object? IServiceProvider.GetService(Type serviceType) => _source.GetService(this, serviceType);
+
+    object? IKeyedServiceProvider.GetKeyedService(Type serviceType, object? serviceKey) => _source.GetKeyedService(this, serviceType, serviceKey);
+
+    object IKeyedServiceProvider.GetRequiredKeyedService(Type serviceType, object? serviceKey)
+        => _source.GetRequiredKeyedService(this, serviceType, serviceKey);
+
+    /// <summary>A context built from given values (the public constructor): its services are the provider it was given.</summary>
+    private sealed class GivenContext(string queue, string taskId, int attempt, int maxAttempts, DateTimeOffset enqueuedAt,
+        IReadOnlyDictionary<string, string> headers, IServiceProvider services) : TaskContextSource, ITaskFacts
+    {
+        public override string Queue { get; } = queue;
+        public override int MaxAttempts { get; } = maxAttempts;
+        public string Id { get; } = taskId;
+        public int Attempt { get; } = attempt;
+        public DateTimeOffset EnqueuedAt { get; } = enqueuedAt;
+        public IReadOnlyDictionary<string, string> Headers { get; } = headers;
+
+        public override IServiceProvider ServicesOf(TaskContext context) => services;
+
+        public override object? GetService(TaskContext context, Type serviceType) => services.GetService(serviceType);
+
+        public override object? GetKeyedService(TaskContext context, Type serviceType, object? serviceKey) => Keyed().GetKeyedService(serviceType, serviceKey);
+
+        public override object GetRequiredKeyedService(TaskContext context, Type serviceType, object? serviceKey)
+            => Keyed().GetRequiredKeyedService(serviceType, serviceKey);
+
+        private IKeyedServiceProvider Keyed() => services as IKeyedServiceProvider
+            ?? throw new InvalidOperationException("The task's service provider does not support keyed services.");
+    }
+}
+
+/// <summary>
+/// What the tasks of one queue share, and how their services are resolved: the runtime's implementation opens a task's DI scope
+/// lazily and keeps it in <see cref="TaskContext.State"/>.
+/// </summary>
+internal abstract class TaskContextSource
+{
+    public abstract string Queue { get; }
+
+    public abstract int MaxAttempts { get; }
+
+    /// <summary>What <see cref="TaskContext.Services"/> returns for <paramref name="context"/>.</summary>
+    public abstract IServiceProvider ServicesOf(TaskContext context);
+
+    public abstract object? GetService(TaskContext context, Type serviceType);
+
+    public abstract object? GetKeyedService(TaskContext context, Type serviceType, object? serviceKey);
+
+    public abstract object GetRequiredKeyedService(TaskContext context, Type serviceType, object? serviceKey);
+}
+
+/// <summary>The facts of one delivery a <see cref="TaskContext"/> reports (an envelope has them all).</summary>
+internal interface ITaskFacts
+{
+    string Id { get; }
+
+    int Attempt { get; }
+
+    DateTimeOffset EnqueuedAt { get; }
+
+    IReadOnlyDictionary<string, string> Headers { get; }
 }
 
 /// <summary>Thrown by a handler for a failure that no retry can fix: the task is dead-lettered at once.</summary>

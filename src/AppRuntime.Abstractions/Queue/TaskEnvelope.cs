@@ -7,7 +7,7 @@ namespace AppRuntime;
 /// for the publish and nobody else holds, before it hands the envelope to anyone.)
 /// </summary>
 /// <typeparam name="T">The task type carried by the queue.</typeparam>
-public sealed record TaskEnvelope<T>
+public sealed record TaskEnvelope<T> : ITaskFacts
 {
     /// <summary>Creates an envelope.</summary>
     public TaskEnvelope(string id, string taskType, T payload, DateTimeOffset enqueuedAt)
@@ -41,8 +41,21 @@ public sealed record TaskEnvelope<T>
     /// <summary>When the task was first published.</summary>
     public DateTimeOffset EnqueuedAt { get; init; }
 
+    // NotBefore is kept as a value and a flag, which the runtime packs beside the attempt: a DateTimeOffset? field would make every
+    // envelope 8 bytes larger.
+    private DateTimeOffset _notBefore;
+    private bool _hasNotBefore;
+
     /// <summary>The task is not delivered before this time (set by a delayed publish or a nack with a retry delay).</summary>
-    public DateTimeOffset? NotBefore { get; init; }
+    public DateTimeOffset? NotBefore
+    {
+        get => _hasNotBefore ? _notBefore : null;
+        init
+        {
+            _hasNotBefore = value.HasValue;
+            _notBefore = value.GetValueOrDefault();
+        }
+    }
 
     /// <summary>Headers that travel with the task, such as the W3C <c>traceparent</c>.</summary>
     public IReadOnlyDictionary<string, string> Headers { get; init; } = TaskHeaders.Empty;

@@ -24,6 +24,7 @@ internal sealed partial class TaskProcessor<T>
     private readonly SettlementPolicy _policy;
     private readonly RuntimeServices _services;
     private readonly QueueSettlements _settlements;
+    private readonly TaskServices<T> _taskServices;
     private readonly ILogger _logger;
 
     public TaskProcessor(ITaskQueue<T> queue, Func<IServiceProvider, ITaskHandler<T>> handlerFactory, ITaskOutcomeObserver<T>[] observers,
@@ -35,6 +36,7 @@ internal sealed partial class TaskProcessor<T>
         _policy = policy;
         _services = services;
         _settlements = services.Settlements.For(queue.Name);
+        _taskServices = services.CreateTaskServices(queue);
         _logger = services.Loggers.CreateLogger("AppRuntime.Delivery");
     }
 
@@ -58,18 +60,17 @@ internal sealed partial class TaskProcessor<T>
         Exception? failure = null;
         try
         {
-            // The task's services: a DI scope is opened only if the handler (or its factory) resolves a non-singleton.
-            var services = _services.CreateTaskServices();
+            // The context is the task's service provider: a DI scope is opened only if the handler (or its factory) resolves a
+            // non-singleton.
+            var context = _taskServices.For(envelope);
             try
             {
-                var context = new TaskContext(Queue, envelope.Id, envelope.Attempt, _queue.Definition.MaxAttempts, envelope.EnqueuedAt, envelope.Headers,
-                    services);
-                var handler = _handlerFactory(services);
+                var handler = _handlerFactory(context);
                 await handler.HandleAsync(envelope.Payload, context, stopping).ConfigureAwait(false);
             }
             finally
             {
-                await services.DisposeAsync().ConfigureAwait(false);
+                await TaskServices<T>.DisposeAsync(context).ConfigureAwait(false);
             }
         }
 #pragma warning disable CA1031 // Any handler failure is turned into a settlement; nothing escapes to crash the worker.

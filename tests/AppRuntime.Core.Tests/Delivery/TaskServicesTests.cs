@@ -73,7 +73,7 @@ public sealed class TaskServicesTests
         var counter = new Counter();
         var seen = new ConcurrentQueue<Seen>();
         await using var rt = Create((sp, context, job) => new Seen(job.Number, sp.GetRequiredService<ScopedThing>(),
-                context.Services.GetRequiredService<ScopedThing>(), null, ((TaskServices)context.Services).HasScope, context.Services), seen,
+                context.Services.GetRequiredService<ScopedThing>(), null, TaskServices<Job>.HasScope(context), context.Services), seen,
             s => s.AddSingleton(counter).AddScoped<ScopedThing>());
         await rt.StartAsync();
         await PublishAndWaitAsync(rt, seen, 3);
@@ -94,7 +94,7 @@ public sealed class TaskServicesTests
         await using var rt = Create((sp, context, job) =>
         {
             _ = sp.GetRequiredService<TransientThing>();
-            return new Seen(job.Number, null, null, null, ((TaskServices)context.Services).HasScope, context.Services);
+            return new Seen(job.Number, null, null, null, TaskServices<Job>.HasScope(context), context.Services);
         }, seen, s => s.AddSingleton(counter).AddTransient<TransientThing>());
         await rt.StartAsync();
         await PublishAndWaitAsync(rt, seen, 4);
@@ -114,7 +114,7 @@ public sealed class TaskServicesTests
             var logger = sp.GetRequiredService<ILogger<TaskServicesTests>>(); // an open generic singleton (ILogger<>)
             Assert.NotNull(logger);
             Assert.NotNull(sp.GetRequiredService<ITaskPublisher<Job>>());
-            return new Seen(job.Number, null, null, context.Services.GetRequiredService<SingletonThing>(), ((TaskServices)context.Services).HasScope,
+            return new Seen(job.Number, null, null, context.Services.GetRequiredService<SingletonThing>(), TaskServices<Job>.HasScope(context),
                 context.Services);
         }, seen, s => s.AddSingleton(singleton));
         await rt.StartAsync();
@@ -131,7 +131,7 @@ public sealed class TaskServicesTests
         var counter = new Counter();
         var seen = new ConcurrentQueue<Seen>();
         await using var rt = Create((sp, context, job) => new Seen(job.Number, sp.GetRequiredService<ScopedThing>(), null, null,
-            ((TaskServices)context.Services).HasScope, context.Services), seen,
+            TaskServices<Job>.HasScope(context), context.Services), seen,
             s => s.AddSingleton(counter).AddSingleton(new ScopedThing(new Counter())).AddScoped<ScopedThing>());
         await rt.StartAsync();
         await PublishAndWaitAsync(rt, seen, 2);
@@ -147,20 +147,21 @@ public sealed class TaskServicesTests
         var counter = new Counter();
         var services = new ServiceCollection().AddSingleton(counter).AddScoped<ScopedThing>();
         await using var root = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
-        var task = new TaskServices(root, root.GetRequiredService<IServiceScopeFactory>(), new SingletonServices(services));
+        var task = new TaskServices<Job>(new InMemoryTaskQueue<Job>(new QueueDefinition("work", "Job"), TimeProvider.System), root,
+            root.GetRequiredService<IServiceScopeFactory>(), new SingletonServices(services)).For(new TaskEnvelope<Job>("t-1", "Job", new Job(1), DateTimeOffset.UtcNow));
 
         using var start = new Barrier(4);
         var things = new ScopedThing[4];
         var threads = Enumerable.Range(0, 4).Select(i => new Thread(() =>
         {
             start.SignalAndWait();
-            things[i] = task.GetRequiredService<ScopedThing>();
+            things[i] = task.Services.GetRequiredService<ScopedThing>();
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
 
         Assert.Single(things.Distinct());
-        await task.DisposeAsync();
+        await TaskServices<Job>.DisposeAsync(task);
         Assert.Equal(1, counter.Disposed);   // the one scope's instance; a scope lost in the race created nothing
         Assert.True(things[0].IsDisposed);
     }
@@ -190,10 +191,11 @@ public sealed class TaskServicesTests
         var runtime = new RuntimeServices(new ForeignProvider(inner), TimeProvider.System, new TraceService(),
             Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, () => new AppRuntimeOptions(), services);
 
-        var task = runtime.CreateTaskServices();
-        Assert.NotNull(task.GetService(typeof(SingletonThing)));
-        Assert.True(task.HasScope);
-        await task.DisposeAsync();
+        var task = runtime.CreateTaskServices(new InMemoryTaskQueue<Job>(new QueueDefinition("work", "Job"), TimeProvider.System))
+            .For(new TaskEnvelope<Job>("t-1", "Job", new Job(1), DateTimeOffset.UtcNow));
+        Assert.NotNull(task.Services.GetService(typeof(SingletonThing)));
+        Assert.True(TaskServices<Job>.HasScope(task));
+        await TaskServices<Job>.DisposeAsync(task);
     }
 
     private sealed class ForeignProvider(IServiceProvider inner) : IServiceProvider

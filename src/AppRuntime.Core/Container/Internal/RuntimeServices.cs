@@ -13,10 +13,11 @@ internal sealed class RuntimeServices(IServiceProvider services, TimeProvider ti
     public IServiceScopeFactory ScopeFactory { get; } = services.GetRequiredService<IServiceScopeFactory>();
 
     /// <summary>
-    /// The services of one task: singletons from the root, a DI scope opened only when something else is resolved. Without the
-    /// registrations (a runtime built by hand in a test) nothing counts as a singleton and every resolution opens the scope.
+    /// The services of the tasks of <paramref name="queue"/>: singletons from the root, a DI scope per task opened only when
+    /// something else is resolved. Without the registrations (a runtime built by hand in a test) nothing counts as a singleton and
+    /// every resolution opens the scope.
     /// </summary>
-    public TaskServices CreateTaskServices() => new(Services, ScopeFactory, _singletons ??= FindSingletons());
+    public TaskServices<T> CreateTaskServices<T>(ITaskQueue<T> queue) => new(queue, Services, ScopeFactory, _singletons ??= FindSingletons());
 
     /// <summary>
     /// The singletons the lazy task scope may take from the root: only with Microsoft's container, whose lifetimes the

@@ -6,7 +6,7 @@ namespace AppRuntime.Internal;
 /// <summary>
 /// Which services are singletons, read once from the service collection the runtime was added to (after the container was
 /// built, so every registration is in). A singleton is the same instance from the root provider and from any scope, which is
-/// what lets <see cref="TaskServices"/> hand it out without opening a scope.
+/// what lets <see cref="TaskServices{T}"/> hand it out without opening a scope.
 /// </summary>
 internal sealed class SingletonServices
 {
@@ -52,61 +52,69 @@ internal sealed class SingletonServices
 }
 
 /// <summary>
-/// The services of one task (<see cref="TaskContext.Services"/>, and what the handler factory resolves from): singletons come
-/// from the root provider, anything else opens the task's DI scope on first use. A handler whose dependencies are all
-/// singletons (or that has none) so runs without a scope; one that needs a scoped or transient service gets a fresh scope per
-/// task, as before, disposed when the handler returns.
+/// The services of the tasks of one queue (<see cref="TaskContext.Services"/>, and what the handler factory resolves from; the
+/// context itself is the provider): singletons come from the root provider, anything else opens the task's DI scope on first use,
+/// kept in the context. A handler whose dependencies are all singletons (or that has none) so runs without a scope; one that
+/// needs a scoped or transient service gets a fresh scope per task, as before, disposed when the handler returns.
 /// </summary>
-internal sealed class TaskServices(IServiceProvider root, IServiceScopeFactory scopes, SingletonServices singletons) : IServiceProvider, IKeyedServiceProvider
+internal sealed class TaskServices<T>(ITaskQueue<T> queue, IServiceProvider root, IServiceScopeFactory scopes, SingletonServices singletons)
+    : TaskContextSource
 {
     /// <summary>Marks the services of a task whose handler returned: a later resolution fails, as from a disposed scope.</summary>
     private static readonly IServiceScope Disposed = new DisposedScope();
 
-    private IServiceScope? _scope;
+    public override string Queue => queue.Name;
 
-    /// <summary>Whether the task's scope was opened.</summary>
-    public bool HasScope => Volatile.Read(ref _scope) is { } scope && !ReferenceEquals(scope, Disposed);
+    public override int MaxAttempts => queue.Definition.MaxAttempts;
 
-    public object? GetService(Type serviceType)
+    /// <summary>The context of one delivery of <paramref name="envelope"/>, which is also its service provider.</summary>
+    public TaskContext For(TaskEnvelope<T> envelope) => new(this, envelope);
+
+    /// <summary>Whether the task of <paramref name="context"/> opened its scope.</summary>
+    public static bool HasScope(TaskContext context) => Volatile.Read(ref context.State) is IServiceScope scope && !ReferenceEquals(scope, Disposed);
+
+    public override IServiceProvider ServicesOf(TaskContext context) => context;
+
+    public override object? GetService(TaskContext context, Type serviceType)
     {
         ArgumentNullException.ThrowIfNull(serviceType);
-        return singletons.IsSingleton(serviceType) ? root.GetService(serviceType) : Scoped().GetService(serviceType);
+        return singletons.IsSingleton(serviceType) ? root.GetService(serviceType) : Scoped(context).GetService(serviceType);
     }
 
-    public object? GetKeyedService(Type serviceType, object? serviceKey) => Keyed().GetKeyedService(serviceType, serviceKey);
+    public override object? GetKeyedService(TaskContext context, Type serviceType, object? serviceKey) => Keyed(context).GetKeyedService(serviceType, serviceKey);
 
-    public object GetRequiredKeyedService(Type serviceType, object? serviceKey) => Keyed().GetRequiredKeyedService(serviceType, serviceKey);
+    public override object GetRequiredKeyedService(TaskContext context, Type serviceType, object? serviceKey)
+        => Keyed(context).GetRequiredKeyedService(serviceType, serviceKey);
 
-    private IKeyedServiceProvider Keyed() => Scoped() as IKeyedServiceProvider
+    private IKeyedServiceProvider Keyed(TaskContext context) => Scoped(context) as IKeyedServiceProvider
         ?? throw new InvalidOperationException("The task's service provider does not support keyed services.");
 
     /// <summary>
-    /// Disposes the scope, if the task opened one. Afterwards every resolution of a non-singleton throws
-    /// <see cref="ObjectDisposedException"/> (work the handler left running must not open a scope nobody disposes).
+    /// Disposes the scope of <paramref name="context"/>, if its task opened one. Afterwards every resolution of a non-singleton
+    /// throws <see cref="ObjectDisposedException"/> (work the handler left running must not open a scope nobody disposes).
     /// </summary>
-    public ValueTask DisposeAsync() => Interlocked.Exchange(ref _scope, Disposed) is { } scope && !ReferenceEquals(scope, Disposed)
-        ? new AsyncServiceScope(scope).DisposeAsync()
-        : default;
+    public static ValueTask DisposeAsync(TaskContext context)
+        => Interlocked.Exchange(ref context.State, Disposed) is IServiceScope scope && !ReferenceEquals(scope, Disposed)
+            ? new AsyncServiceScope(scope).DisposeAsync()
+            : default;
 
-    private IServiceProvider Scoped()
+    private IServiceProvider Scoped(TaskContext context)
     {
-        if (Volatile.Read(ref _scope) is { } scope)
+        if (Volatile.Read(ref context.State) is IServiceScope scope)
         {
-            ObjectDisposedException.ThrowIf(ReferenceEquals(scope, Disposed), this);
+            ObjectDisposedException.ThrowIf(ReferenceEquals(scope, Disposed), context);
             return scope.ServiceProvider;
         }
         // A handler may resolve from several threads of its own: one scope wins, a scope opened in the race is disposed unused.
         var created = scopes.CreateScope();
-        if (Interlocked.CompareExchange(ref _scope, created, null) is { } won)
+        if (Interlocked.CompareExchange(ref context.State, created, null) is IServiceScope won)
         {
             created.Dispose();
-            ObjectDisposedException.ThrowIf(ReferenceEquals(won, Disposed), this);
+            ObjectDisposedException.ThrowIf(ReferenceEquals(won, Disposed), context);
             return won.ServiceProvider;
         }
         return created.ServiceProvider;
     }
-
-    public override string ToString() => "the services of a task";
 
     private sealed class DisposedScope : IServiceScope
     {
