@@ -41,19 +41,22 @@ public sealed record TaskEnvelope<T> : ITaskFacts
     /// <summary>When the task was first published.</summary>
     public DateTimeOffset EnqueuedAt { get; init; }
 
-    // NotBefore is kept as a value and a flag, which the runtime packs beside the attempt: a DateTimeOffset? field would make every
-    // envelope 8 bytes larger.
-    private DateTimeOffset _notBefore;
+    // NotBefore is kept as UTC ticks and a flag, which the runtime packs beside the attempt: a DateTimeOffset? field would make
+    // every envelope 16 bytes larger.
+    private long _notBeforeUtcTicks;
     private bool _hasNotBefore;
 
-    /// <summary>The task is not delivered before this time (set by a delayed publish or a nack with a retry delay).</summary>
+    /// <summary>
+    /// The task is not delivered before this time (set by a delayed publish or a nack with a retry delay). Kept in UTC: a value
+    /// with another offset reads back as the same instant with offset zero.
+    /// </summary>
     public DateTimeOffset? NotBefore
     {
-        get => _hasNotBefore ? _notBefore : null;
+        get => _hasNotBefore ? new DateTimeOffset(_notBeforeUtcTicks, TimeSpan.Zero) : null;
         init
         {
             _hasNotBefore = value.HasValue;
-            _notBefore = value.GetValueOrDefault();
+            _notBeforeUtcTicks = value.GetValueOrDefault().UtcTicks;
         }
     }
 

@@ -24,19 +24,20 @@ public sealed class TaskLease<T>
     }
 
     /// <summary>
-    /// Creates a lease whose token is a delivery number, rendered as text only when <see cref="Token"/> is read (the in-memory
-    /// queue tells its leases apart by reference and never needs the text).
+    /// Creates a lease whose token is numbered only when <see cref="Token"/> is first read (the in-memory queue tells its leases
+    /// apart by reference and never reads the text).
     /// </summary>
-    internal TaskLease(string queue, TaskEnvelope<T> envelope, long tokenNumber, DateTimeOffset leasedUntil, object? backendState)
+    internal TaskLease(string queue, TaskEnvelope<T> envelope, DateTimeOffset leasedUntil, object? backendState)
     {
         Queue = queue;
         Envelope = envelope;
-        _tokenNumber = tokenNumber;
         LeasedUntil = leasedUntil;
         BackendState = backendState;
     }
 
-    private readonly long _tokenNumber = -1; // -1: the token came as text (the public constructor)
+    /// <summary>The last number given to a lease created without a token (one counter per task type: unique within the process).</summary>
+    private static long s_numbered;
+
     private string? _token;
 
     /// <summary>The queue the task came from.</summary>
@@ -46,7 +47,13 @@ public sealed class TaskLease<T>
     public TaskEnvelope<T> Envelope { get; }
 
     /// <summary>Identifies this delivery within the backend.</summary>
-    public string Token => _token ?? (_tokenNumber < 0 ? null! : _token = _tokenNumber.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    public string Token => _token ?? NumberToken();
+
+    private string NumberToken()
+    {
+        var text = Interlocked.Increment(ref s_numbered).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Interlocked.CompareExchange(ref _token, text, null) ?? text; // two first reads at once agree on one number
+    }
 
     private long _leasedUntilUtcTicks; // kept as UTC ticks (8 bytes instead of a DateTimeOffset's 16: one lease per delivery)
 

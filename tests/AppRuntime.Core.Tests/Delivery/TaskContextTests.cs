@@ -76,15 +76,17 @@ public sealed class TaskContextTests
     }
 
     [Fact]
-    public void An_envelopes_NotBefore_keeps_null_apart_from_the_default_time_and_keeps_its_offset()
+    public void An_envelopes_NotBefore_keeps_null_apart_from_the_default_time_and_is_the_instant_it_was_given_in_UTC()
     {
         var at = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.FromHours(-5));
         var plain = new TaskEnvelope<int>("t-1", "Int", 7, at);
         Assert.Null(plain.NotBefore);
 
         var delayed = plain with { NotBefore = at.AddSeconds(30) };
-        Assert.Equal(at.AddSeconds(30), delayed.NotBefore);
-        Assert.Equal(TimeSpan.FromHours(-5), delayed.NotBefore!.Value.Offset);
+        Assert.Equal(at.AddSeconds(30), delayed.NotBefore);                          // the same instant
+        Assert.Equal(at.AddSeconds(30).UtcDateTime, delayed.NotBefore!.Value.UtcDateTime);
+        Assert.Equal(TimeSpan.Zero, delayed.NotBefore.Value.Offset);
+        Assert.Equal(delayed, plain with { NotBefore = at.AddSeconds(30).ToOffset(TimeSpan.FromHours(3)) });   // equal as instants, as before
         Assert.NotEqual(plain, delayed);
 
         var atDefault = plain with { NotBefore = default(DateTimeOffset) };
@@ -95,7 +97,6 @@ public sealed class TaskContextTests
         Assert.Null(cleared.NotBefore);
         Assert.Equal(plain, cleared);
         Assert.Equal(plain.GetHashCode(), cleared.GetHashCode());
-        Assert.Equal(delayed, plain with { NotBefore = at.AddSeconds(30) });
     }
 
     [Fact]

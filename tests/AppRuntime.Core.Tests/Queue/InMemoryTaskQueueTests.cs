@@ -381,6 +381,27 @@ public sealed class InMemoryTaskQueueTests : IAsyncLifetime
         Assert.Equal((0L, 0L, (long)total, (long)total, (long)total), (stats.Depth, stats.InFlight, stats.Published, stats.Acked, stats.Nacked));
     }
 
+    [Fact]
+    public async Task Every_delivery_has_its_own_token_and_a_token_reads_the_same_every_time()
+    {
+        var queue = NewQueue();
+        await queue.PublishAsync(NewTask());
+        await queue.PublishAsync(NewTask());
+
+        var first = await NextAsync(queue);
+        var second = await NextAsync(queue);
+        await queue.ReleaseAsync(first);
+        var again = await NextAsync(queue);          // the same task delivered once more: a new delivery, a new token
+
+        Assert.Equal(first.Envelope.Id, again.Envelope.Id);
+        var tokens = new[] { first.Token, second.Token, again.Token };
+        Assert.All(tokens, t => Assert.False(string.IsNullOrEmpty(t)));
+        Assert.Equal(3, tokens.Distinct().Count());
+        Assert.Equal(tokens, new[] { first.Token, second.Token, again.Token });
+        Assert.True(await queue.AckAsync(again));
+        Assert.False(await queue.AckAsync(first));   // a released delivery's lease settles nothing
+    }
+
     /// <summary>Consumes with a deadline, so a broken queue fails the test instead of hanging it.</summary>
     private static async Task<TaskLease<ContractTask>> NextAsync(ITaskQueue<ContractTask> queue)
     {

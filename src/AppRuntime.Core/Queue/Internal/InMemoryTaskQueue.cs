@@ -49,7 +49,6 @@ internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IRuntimeEnvelopeQueu
     private long _armedDueTicks = long.MaxValue;
 
     private long _published;
-    private long _deliveries;
     private int _waitingConsumers;
     private int _disposed;
 
@@ -438,7 +437,7 @@ internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IRuntimeEnvelopeQueu
         }
 
         var until = AddClamped(_time.GetUtcNow(), _visibilityTimeout);
-        var lease = new TaskLease<T>(Name, envelope, Interlocked.Increment(ref _deliveries), until, entry);
+        var lease = new TaskLease<T>(Name, envelope, until, entry);
         bool arm;
         lock (_lock)
         {
