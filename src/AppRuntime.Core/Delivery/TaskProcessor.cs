@@ -31,6 +31,7 @@ internal sealed partial class TaskProcessor<T>
         SettlementPolicy policy, RuntimeServices services)
     {
         _queue = queue;
+        Queue = queue.Name;
         _handlerFactory = handlerFactory;
         _observers = observers;
         _policy = policy;
@@ -40,7 +41,8 @@ internal sealed partial class TaskProcessor<T>
         _logger = services.Loggers.CreateLogger("AppRuntime.Delivery");
     }
 
-    private string Queue => _queue.Name;
+    /// <summary>The queue's name, read once (every task uses it several times).</summary>
+    private string Queue { get; }
 
     /// <summary>
     /// Runs the handler of <paramref name="lease"/> and decides the settlement; <see cref="SettleAsync(TaskLease{T}, HandledTask, CancellationToken)"/>

@@ -58,6 +58,8 @@ internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IRuntimeEnvelopeQueu
         ArgumentNullException.ThrowIfNull(timeProvider);
         definition.Validate();
         Definition = definition;
+        Name = definition.Name;
+        TaskType = definition.TaskType;
         _time = timeProvider;
         _visibilityTimeout = definition.VisibilityTimeout;
         _maxAttempts = definition.MaxAttempts;
@@ -87,9 +89,9 @@ internal sealed class InMemoryTaskQueue<T> : ITaskQueue<T>, IRuntimeEnvelopeQueu
         }
     }
 
-    public string Name => Definition.Name;
+    public string Name { get; }
 
-    public string TaskType => Definition.TaskType;
+    public string TaskType { get; }
 
     public string Backend => InMemoryQueueBackend.BackendName;
 
