@@ -19,7 +19,8 @@ public interface ITaskHandler<in T>
 /// <summary>What a handler knows about the task it processes.</summary>
 /// <remarks>
 /// A context the runtime creates is also the task's service provider (<see cref="Services"/> returns the context itself), so a
-/// delivery allocates one object for both.
+/// delivery allocates one object for both. It refers to the delivered envelope, payload included: like <see cref="Services"/>,
+/// it is meant for the time the handler runs, not to be kept after it returned.
 /// </remarks>
 public sealed class TaskContext : IServiceProvider, IKeyedServiceProvider
 {

@@ -49,7 +49,7 @@ public class HandlerDispatchBenchmarks
             await _cached.HandleAsync(_envelope.Payload, context, CancellationToken.None).ConfigureAwait(false);
     }
 
-    [Benchmark(OperationsPerInvoke = Batch, Description = "worker dispatch steps: scope + TaskContext + generated factory + HandleAsync")]
+    [Benchmark(OperationsPerInvoke = Batch, Description = "dispatch steps of a handler that needs a scope: scope + TaskContext (public constructor) + generated factory + HandleAsync")]
     public async Task ScopedFactoryDispatch()
     {
         _ = Countdown.Start(Batch);

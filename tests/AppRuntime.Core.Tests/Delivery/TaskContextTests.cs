@@ -22,7 +22,8 @@ public sealed class TaskContextTests
         var seen = new ConcurrentQueue<Facts>();
         await using var rt = new TestRuntime(b =>
         {
-            b.AddQueue<Job>(new QueueDefinition("facts", "Job") { MaxAttempts = 3 });
+            // A visibility timeout far beyond the minute the test moves the clock: no lease may expire while a task is in flight.
+            b.AddQueue<Job>(new QueueDefinition("facts", "Job") { MaxAttempts = 3, VisibilityTimeout = TimeSpan.FromHours(1) });
             b.AddWorkerPool(new WorkerPoolDefinition("facts") { Workers = 1 });
             b.AddHandler<Job>("facts", _ => new DelegateHandler<Job>((job, context, _) =>
             {

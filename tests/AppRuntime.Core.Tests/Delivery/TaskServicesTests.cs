@@ -147,7 +147,8 @@ public sealed class TaskServicesTests
         var counter = new Counter();
         var services = new ServiceCollection().AddSingleton(counter).AddScoped<ScopedThing>();
         await using var root = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
-        var task = new TaskServices<Job>(new InMemoryTaskQueue<Job>(new QueueDefinition("work", "Job"), TimeProvider.System), root,
+        await using var queue = new InMemoryTaskQueue<Job>(new QueueDefinition("work", "Job"), TimeProvider.System);
+        var task = new TaskServices<Job>(queue, root,
             root.GetRequiredService<IServiceScopeFactory>(), new SingletonServices(services)).For(new TaskEnvelope<Job>("t-1", "Job", new Job(1), DateTimeOffset.UtcNow));
 
         using var start = new Barrier(4);
@@ -183,6 +184,29 @@ public sealed class TaskServicesTests
     }
 
     [Fact]
+    public async Task A_keyed_scoped_service_comes_from_the_tasks_scope_through_the_context_and_not_after_the_handler_returned()
+    {
+        var counter = new Counter();
+        var seen = new ConcurrentQueue<Seen>();
+        await using var rt = Create((sp, context, job) =>
+        {
+            Assert.Same(context, context.Services);   // the runtime's context is the task's service provider
+            var keyed = context.Services.GetRequiredKeyedService<ScopedThing>("k");
+            Assert.Same(keyed, sp.GetRequiredKeyedService<ScopedThing>("k"));
+            return new Seen(job.Number, keyed, null, null, TaskServices<Job>.HasScope(context), context.Services);
+        }, seen, s => s.AddSingleton(counter).AddKeyedScoped<ScopedThing>("k"));
+        await rt.StartAsync();
+        await PublishAndWaitAsync(rt, seen, 2);
+
+        Assert.Equal(2, seen.Select(s => s.Scoped).Distinct().Count());   // one per task
+        Assert.All(seen, s => Assert.True(s.ScopeOpened));
+        Assert.All(seen, s => Assert.True(s.Scoped!.IsDisposed));
+        var late = (IKeyedServiceProvider)seen.First().Services;
+        Assert.Throws<ObjectDisposedException>(() => late.GetKeyedService(typeof(ScopedThing), "k"));
+        Assert.Equal(2, counter.Created);
+    }
+
+    [Fact]
     public async Task With_another_container_nothing_counts_as_a_singleton_and_every_task_gets_its_scope()
     {
         // A container that is not Microsoft's may have registered a type again with another lifetime: the descriptors say nothing.
@@ -191,7 +215,8 @@ public sealed class TaskServicesTests
         var runtime = new RuntimeServices(new ForeignProvider(inner), TimeProvider.System, new TraceService(),
             Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, () => new AppRuntimeOptions(), services);
 
-        var task = runtime.CreateTaskServices(new InMemoryTaskQueue<Job>(new QueueDefinition("work", "Job"), TimeProvider.System))
+        await using var queue = new InMemoryTaskQueue<Job>(new QueueDefinition("work", "Job"), TimeProvider.System);
+        var task = runtime.CreateTaskServices(queue)
             .For(new TaskEnvelope<Job>("t-1", "Job", new Job(1), DateTimeOffset.UtcNow));
         Assert.NotNull(task.Services.GetService(typeof(SingletonThing)));
         Assert.True(TaskServices<Job>.HasScope(task));
