@@ -100,14 +100,14 @@ public sealed class CallCoalescerTests
         Assert.Equal(60, await late);
         Assert.Equal((2L, 6L), (coalescer.Batches, coalescer.BatchedItems));
 
-        // Idle again: the next caller makes its own call.
-        await Eventually.TrueAsync(() =>
-        {
-            if (coalescer.TryJoin(7, out _))
-                return false;
-            coalescer.EndSolo();
-            return true;
-        }, "the coalescer is idle once the last batch ended", TimeSpan.FromSeconds(10));
+        // Idle again once the last batch has ended (its callers may see their results a moment before the coalescer marks
+        // itself idle): the next caller makes its own call. A caller that joined in that moment would start a batch call this
+        // test never answers, so the test waits for the state instead of probing with TryJoin.
+        await Eventually.TrueAsync(() => coalescer.IsIdle, "the coalescer is idle once the last batch ended", TimeSpan.FromSeconds(10));
+        Assert.False(coalescer.TryJoin(7, out _));
+        coalescer.EndSolo();
+        Assert.True(coalescer.IsIdle);
+        Assert.Equal(2, _calls.Count);
     }
 
     [Fact]

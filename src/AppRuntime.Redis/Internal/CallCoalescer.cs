@@ -37,6 +37,16 @@ internal sealed class CallCoalescer<TItem, TResult>
     /// <summary>Items sent in batch calls so far (for tests and benchmarks).</summary>
     public long BatchedItems => Interlocked.Read(ref _batchedItems);
 
+    /// <summary>Nothing is in flight: the next caller makes its own call (for tests).</summary>
+    public bool IsIdle
+    {
+        get
+        {
+            lock (_lock)
+                return !_busy;
+        }
+    }
+
     /// <summary>
     /// Queues <paramref name="item"/> for the next batch when a call is in flight (true; <paramref name="result"/> completes with
     /// its result). False: nothing is in flight, the caller makes its own call now and must call <see cref="EndSolo"/> when it ends.
