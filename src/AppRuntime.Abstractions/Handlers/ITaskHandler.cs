@@ -26,7 +26,7 @@ public sealed class TaskContext : IServiceProvider, IKeyedServiceProvider
 {
     private readonly TaskContextSource _source;
     private readonly ITaskFacts _facts;
-    private object? _state;
+    private IServiceScope? _scope;
 
     /// <summary>Creates a context. Called by the runtime, and by tests that call a handler directly.</summary>
     public TaskContext(string queue, string taskId, int attempt, int maxAttempts, DateTimeOffset enqueuedAt,
@@ -71,15 +71,15 @@ public sealed class TaskContext : IServiceProvider, IKeyedServiceProvider
     /// </summary>
     public IServiceProvider Services => _source.ServicesOf(this);
 
-    /// <summary>Per-task state of the <see cref="TaskContextSource"/> (the runtime keeps the task's DI scope here).</summary>
-    internal ref object? State => ref _state;
+    /// <summary>The task's DI scope, which the runtime's <see cref="TaskContextSource"/> opens on first use and disposes.</summary>
+    internal ref IServiceScope? Scope => ref _scope;
 
     object? IServiceProvider.GetService(Type serviceType) => _source.GetService(this, serviceType);
 
-    object? IKeyedServiceProvider.GetKeyedService(Type serviceType, object? serviceKey) => _source.GetKeyedService(this, serviceType, serviceKey);
+    object? IKeyedServiceProvider.GetKeyedService(Type serviceType, object? serviceKey) => _source.Keyed(this).GetKeyedService(serviceType, serviceKey);
 
     object IKeyedServiceProvider.GetRequiredKeyedService(Type serviceType, object? serviceKey)
-        => _source.GetRequiredKeyedService(this, serviceType, serviceKey);
+        => _source.Keyed(this).GetRequiredKeyedService(serviceType, serviceKey);
 
     /// <summary>A context built from given values (the public constructor): its services are the provider it was given.</summary>
     private sealed class GivenContext(string queue, string taskId, int attempt, int maxAttempts, DateTimeOffset enqueuedAt,
@@ -96,19 +96,13 @@ public sealed class TaskContext : IServiceProvider, IKeyedServiceProvider
 
         public override object? GetService(TaskContext context, Type serviceType) => services.GetService(serviceType);
 
-        public override object? GetKeyedService(TaskContext context, Type serviceType, object? serviceKey) => Keyed().GetKeyedService(serviceType, serviceKey);
-
-        public override object GetRequiredKeyedService(TaskContext context, Type serviceType, object? serviceKey)
-            => Keyed().GetRequiredKeyedService(serviceType, serviceKey);
-
-        private IKeyedServiceProvider Keyed() => services as IKeyedServiceProvider
-            ?? throw new InvalidOperationException("The task's service provider does not support keyed services.");
+        public override IKeyedServiceProvider Keyed(TaskContext context) => AsKeyed(services);
     }
 }
 
 /// <summary>
 /// What the tasks of one queue share, and how their services are resolved: the runtime's implementation opens a task's DI scope
-/// lazily and keeps it in <see cref="TaskContext.State"/>.
+/// lazily and keeps it in <see cref="TaskContext.Scope"/>.
 /// </summary>
 internal abstract class TaskContextSource
 {
@@ -121,9 +115,11 @@ internal abstract class TaskContextSource
 
     public abstract object? GetService(TaskContext context, Type serviceType);
 
-    public abstract object? GetKeyedService(TaskContext context, Type serviceType, object? serviceKey);
+    /// <summary>Where the keyed services of <paramref name="context"/>'s task come from.</summary>
+    public abstract IKeyedServiceProvider Keyed(TaskContext context);
 
-    public abstract object GetRequiredKeyedService(TaskContext context, Type serviceType, object? serviceKey);
+    protected static IKeyedServiceProvider AsKeyed(IServiceProvider services) => services as IKeyedServiceProvider
+        ?? throw new InvalidOperationException("The task's service provider does not support keyed services.");
 }
 
 /// <summary>The facts of one delivery a <see cref="TaskContext"/> reports (an envelope has them all).</summary>

@@ -28,11 +28,8 @@ public sealed class TaskLease<T>
     /// apart by reference and never reads the text).
     /// </summary>
     internal TaskLease(string queue, TaskEnvelope<T> envelope, DateTimeOffset leasedUntil, object? backendState)
+        : this(queue, envelope, token: null!, leasedUntil, backendState)
     {
-        Queue = queue;
-        Envelope = envelope;
-        LeasedUntil = leasedUntil;
-        BackendState = backendState;
     }
 
     /// <summary>The last number given to a lease created without a token (one counter per task type: unique within the process).</summary>

@@ -71,7 +71,7 @@ internal sealed class TaskServices<T>(ITaskQueue<T> queue, IServiceProvider root
     public TaskContext For(TaskEnvelope<T> envelope) => new(this, envelope);
 
     /// <summary>Whether the task of <paramref name="context"/> opened its scope.</summary>
-    public static bool HasScope(TaskContext context) => Volatile.Read(ref context.State) is IServiceScope scope && !ReferenceEquals(scope, Disposed);
+    public static bool HasScope(TaskContext context) => Volatile.Read(ref context.Scope) is { } scope && !ReferenceEquals(scope, Disposed);
 
     public override IServiceProvider ServicesOf(TaskContext context) => context;
 
@@ -81,33 +81,27 @@ internal sealed class TaskServices<T>(ITaskQueue<T> queue, IServiceProvider root
         return singletons.IsSingleton(serviceType) ? root.GetService(serviceType) : Scoped(context).GetService(serviceType);
     }
 
-    public override object? GetKeyedService(TaskContext context, Type serviceType, object? serviceKey) => Keyed(context).GetKeyedService(serviceType, serviceKey);
-
-    public override object GetRequiredKeyedService(TaskContext context, Type serviceType, object? serviceKey)
-        => Keyed(context).GetRequiredKeyedService(serviceType, serviceKey);
-
-    private IKeyedServiceProvider Keyed(TaskContext context) => Scoped(context) as IKeyedServiceProvider
-        ?? throw new InvalidOperationException("The task's service provider does not support keyed services.");
+    public override IKeyedServiceProvider Keyed(TaskContext context) => AsKeyed(Scoped(context));
 
     /// <summary>
     /// Disposes the scope of <paramref name="context"/>, if its task opened one. Afterwards every resolution of a non-singleton
     /// throws <see cref="ObjectDisposedException"/> (work the handler left running must not open a scope nobody disposes).
     /// </summary>
     public static ValueTask DisposeAsync(TaskContext context)
-        => Interlocked.Exchange(ref context.State, Disposed) is IServiceScope scope && !ReferenceEquals(scope, Disposed)
+        => Interlocked.Exchange(ref context.Scope, Disposed) is { } scope && !ReferenceEquals(scope, Disposed)
             ? new AsyncServiceScope(scope).DisposeAsync()
             : default;
 
     private IServiceProvider Scoped(TaskContext context)
     {
-        if (Volatile.Read(ref context.State) is IServiceScope scope)
+        if (Volatile.Read(ref context.Scope) is { } scope)
         {
             ObjectDisposedException.ThrowIf(ReferenceEquals(scope, Disposed), context);
             return scope.ServiceProvider;
         }
         // A handler may resolve from several threads of its own: one scope wins, a scope opened in the race is disposed unused.
         var created = scopes.CreateScope();
-        if (Interlocked.CompareExchange(ref context.State, created, null) is IServiceScope won)
+        if (Interlocked.CompareExchange(ref context.Scope, created, null) is { } won)
         {
             created.Dispose();
             ObjectDisposedException.ThrowIf(ReferenceEquals(won, Disposed), context);
